@@ -1,0 +1,1 @@
+"""The benchmark driver: peer venvs, Granian servers, wrk runs, /proc accounting, reports."""

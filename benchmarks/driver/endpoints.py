@@ -1,0 +1,139 @@
+"""The measured endpoints, and the check each app's answer must pass before it is measured.
+
+A check makes sure every framework does the same work: the right body, content type and
+headers, the three middleware headers on /mw and on no other route, autoescaped template
+output. An endpoint whose check fails is reported as failed, not measured.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from benchmarks.apps.common import ECHO_PAYLOAD, HELLO, ROWS, TEMPLATE_TITLE
+
+MW_HEADERS = ("x-mw1", "x-mw2", "x-mw3")
+
+
+@dataclass(frozen=True)
+class Reply:
+    """One HTTP answer: status, lower-cased headers and body."""
+
+    status: int
+    headers: dict[str, str]
+    body: bytes
+
+
+Check = Callable[[Reply], "str | None"]
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """A measured request and the check its answer must pass."""
+
+    name: str
+    method: str
+    path: str
+    check: Check
+    body: bytes | None = None
+
+
+def fetch(port: int, endpoint: Endpoint, timeout: float = 5.0) -> Reply:
+    """Send ``endpoint``'s request to 127.0.0.1:``port`` once and return the answer."""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+    try:
+        headers = {"content-type": "application/json"} if endpoint.body is not None else {}
+        conn.request(endpoint.method, endpoint.path, body=endpoint.body, headers=headers)
+        resp = conn.getresponse()
+        body = resp.read()
+        return Reply(resp.status, {k.lower(): v for k, v in resp.getheaders()}, body)
+    finally:
+        conn.close()
+
+
+def _common_problem(reply: Reply, content_type: str, mw_headers: bool) -> str | None:
+    """Check status, content type and the presence (or absence) of the middleware headers."""
+    if reply.status != 200:
+        return f"status {reply.status}: {reply.body[:200]!r}"
+    got_type = reply.headers.get("content-type", "")
+    if not got_type.startswith(content_type):
+        return f"content-type {got_type!r}, expected {content_type}"
+    present = [name for name in MW_HEADERS if reply.headers.get(name) == "1"]
+    if mw_headers and len(present) != len(MW_HEADERS):
+        return f"middleware headers {present}, expected {list(MW_HEADERS)}"
+    if not mw_headers and present:
+        return f"middleware headers {present} on a route without middleware"
+    return None
+
+
+def _text(mw_headers: bool) -> Check:
+    def check(reply: Reply) -> str | None:
+        problem = _common_problem(reply, "text/plain", mw_headers)
+        if problem is None and reply.body != HELLO.encode():
+            problem = f"body {reply.body[:200]!r}"
+        return problem
+
+    return check
+
+
+def _json(expected: object) -> Check:
+    def check(reply: Reply) -> str | None:
+        problem = _common_problem(reply, "application/json", False)
+        if problem is None and json.loads(reply.body) != expected:
+            problem = f"body {reply.body[:200]!r}"
+        return problem
+
+    return check
+
+
+def _template(reply: Reply) -> str | None:
+    problem = _common_problem(reply, "text/html", False)
+    if problem is not None:
+        return problem
+    html = reply.body.decode()
+    if html.count("<tr><td>") != len(ROWS) or f"<title>{TEMPLATE_TITLE}</title>" not in html:
+        return f"not the 10-row table: {html[:200]!r}"
+    if "&amp; sons" not in html:
+        return "row names not autoescaped"
+    return None
+
+
+ENDPOINTS: tuple[Endpoint, ...] = (
+    Endpoint("plaintext", "GET", "/plaintext", _text(mw_headers=False)),
+    Endpoint("json", "GET", "/json", _json({"message": HELLO})),
+    Endpoint("users", "GET", "/users/123?q=x", _json({"id": 123, "q": "x"})),
+    Endpoint(
+        "echo",
+        "POST",
+        "/echo",
+        _json(ECHO_PAYLOAD),
+        body=json.dumps(ECHO_PAYLOAD).encode(),
+    ),
+    Endpoint("mw", "GET", "/mw", _text(mw_headers=True)),
+    Endpoint("template", "GET", "/template", _template),
+)
+
+
+def select(names: list[str] | None) -> list[Endpoint]:
+    """Return the named endpoints (all when ``names`` is None); ``ValueError`` if unknown."""
+    if names is None:
+        return list(ENDPOINTS)
+    by_name = {ep.name: ep for ep in ENDPOINTS}
+    unknown = [name for name in names if name not in by_name]
+    if unknown:
+        raise ValueError(f"unknown endpoint(s) {unknown}; known: {sorted(by_name)}")
+    return [by_name[name] for name in names]
+
+
+def check(port: int, endpoint: Endpoint) -> str | None:
+    """Request ``endpoint`` once; return what is wrong with the answer, or None."""
+    try:
+        reply = fetch(port, endpoint)
+    except OSError as exc:
+        return f"request failed: {exc}"
+    try:
+        return endpoint.check(reply)
+    except ValueError as exc:  # undecodable JSON or text
+        return f"unreadable body ({exc}): {reply.body[:200]!r}"

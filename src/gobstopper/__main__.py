@@ -1,0 +1,5 @@
+"""``python -m gobstopper`` is the ``gobstopper`` command."""
+
+from gobstopper.cli import main
+
+raise SystemExit(main())

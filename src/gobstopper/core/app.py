@@ -1,0 +1,196 @@
+"""The Gobstopper application: registration state and delegation.
+
+The app records registrations (``Scaffold``), compiles them into a route table
+and dispatchers on first use or after a change, and hands each RSGI call to
+the dispatcher. Protocol work lives in ``dispatch.py``/``ws_dispatch.py``,
+startup/shutdown in ``lifecycle.py``, templates and tasks in their mixins.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from types import SimpleNamespace
+from typing import Any, TypeVar
+
+from gobstopper.config import parse_networks
+from gobstopper.core.background import BackgroundTasksMixin
+from gobstopper.core.dispatch import SLASH_POLICIES, HTTPDispatcher
+from gobstopper.core.error_handling import ErrorHandlers
+from gobstopper.core.lifecycle import Lifecycle
+from gobstopper.core.route_table import RouteTable, build_route_table, iter_routes
+from gobstopper.core.scaffold import Scaffold
+from gobstopper.core.templating import TemplatingMixin
+from gobstopper.core.ws_dispatch import WebSocketDispatcher
+from gobstopper.http.proxy import ProxyTrust
+from gobstopper.http.routing import build_url
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+class Gobstopper(TemplatingMixin, BackgroundTasksMixin, Scaffold):
+    """A web application served by Granian over RSGI.
+
+    ``slash_policy`` decides what happens when a path differs from a route
+    only by a trailing slash: ``"strict"`` (404), ``"redirect"`` (308 to the
+    routed form) or ``"tolerant"`` (serve the routed form directly).
+    Proxy headers are trusted only when ``trust_forwarded_headers`` or
+    ``trusted_proxies`` (or their ``GOBSTOPPER_*`` environment variables) say so.
+    """
+
+    def __init__(
+        self,
+        name: str = "gobstopper.core.app",
+        debug: bool = False,
+        slash_policy: str = "strict",
+        *,
+        trust_forwarded_headers: bool | None = None,
+        trusted_proxies: list[str] | str | None = None,
+    ) -> None:
+        if slash_policy not in SLASH_POLICIES:
+            raise ValueError(f"slash_policy must be one of {SLASH_POLICIES}, got {slash_policy!r}")
+        super().__init__()
+        self.name = name
+        self.debug = debug
+        self.slash_policy = slash_policy
+        self.logger = logging.getLogger(name)
+        self.proxy_trust = _proxy_trust(trust_forwarded_headers, trusted_proxies)
+        self.lifecycle = Lifecycle()
+        self.error_handlers = ErrorHandlers()
+        self._mounts: list[tuple[str, Gobstopper]] = []
+        self._table: RouteTable | None = None
+        self._http: HTTPDispatcher | None = None
+        self._ws: WebSocketDispatcher | None = None
+        self._init_templating()
+        self._init_background_tasks()
+
+    # -- registration -----------------------------------------------------------
+    def _changed(self) -> None:
+        self._table = None
+        self._http = None
+        self._ws = None
+
+    def error_handler(self, status_code: int) -> Callable[[F], F]:
+        """Register ``handler(request, error)`` for ``status_code``."""
+        def decorator(handler: F) -> F:
+            self.error_handlers.register(status_code, handler)
+            return handler
+        return decorator
+
+    def on_startup(self, func: F) -> F:
+        """Run ``func`` (sync or async) once before the first request."""
+        self.lifecycle.startup_hooks.append(func)
+        return func
+
+    def on_shutdown(self, func: F) -> F:
+        """Run ``func`` (sync or async) at shutdown, after in-flight requests."""
+        self.lifecycle.shutdown_hooks.append(func)
+        return func
+
+    def mount(self, path: str, app: Gobstopper) -> Gobstopper:
+        """Serve ``app`` under ``path``; it sees paths relative to the mount point."""
+        if not path.startswith("/"):
+            raise ValueError(f"mount path must start with '/', got {path!r}")
+        if app is self:
+            raise ValueError("an app cannot be mounted on itself")
+        self._mounts.append((path.rstrip("/") or "/", app))
+        self._changed()
+        return app
+
+    # -- compiled state ---------------------------------------------------------
+    @property
+    def route_table(self) -> RouteTable:
+        """Routes compiled from every registration (rebuilt after changes)."""
+        if self._table is None:
+            self._table = build_route_table(self)
+        return self._table
+
+    def _compile(self) -> HTTPDispatcher:
+        table = self.route_table
+        self._http = HTTPDispatcher(self, table)
+        self._ws = WebSocketDispatcher(self, table)
+        return self._http
+
+    def url_for(self, name: str, **params: Any) -> str:
+        """Build the URL of route ``name`` (``'admin.login'`` for blueprints).
+
+        Extra parameters become the query string. Raises ``ValueError`` for an
+        unknown name or a missing parameter.
+        """
+        rule = self.route_table.rules_by_name.get(name)
+        if rule is None:
+            raise ValueError(f"no route named {name!r}")
+        return build_url(rule, params)
+
+    def routing_report(self) -> list[str]:
+        """Lines describing mounts, blueprints, middleware and each route's chain."""
+        table = self.route_table
+        lines = ["=== Routing Visualization ==="]
+        lines += [f"Mount: {prefix} -> {app.name}" for prefix, app in self._mounts]
+        lines += [f"MW(prio={spec.priority}): {getattr(spec.middleware, '__name__', spec)}"
+                  for spec in sorted(self._middleware)]
+        lines += table.report
+        for route in iter_routes(table):
+            lines.append(f"Route {list(route.methods)} {route.rule} -> {route.name}"
+                         f" MW order: {list(route.middleware_names)}")
+        for ws_rule in table.websocket.rules():
+            lines.append(f"WebSocket {ws_rule.rule}")
+        lines.append("=== End Visualization ===")
+        return lines
+
+    def visualize_routing(self) -> None:
+        """Log ``routing_report()`` at INFO level."""
+        for line in self.routing_report():
+            self.logger.info(line)
+
+    # -- lifecycle --------------------------------------------------------------
+    async def startup(self) -> None:
+        """Run startup hooks now (normally done before the first request)."""
+        await self.lifecycle.startup()
+        for _, sub_app in self._mounts:
+            await sub_app.startup()
+
+    async def shutdown(self, timeout: float | None = None) -> None:
+        """Refuse new requests (503), wait for in-flight ones, then clean up.
+
+        ``timeout`` defaults to ``WOPR_SHUTDOWN_TIMEOUT`` (10 s). Shutdown hooks
+        run even when the wait times out; then WebSocket connections, the task
+        queue and mounted apps are closed.
+        """
+        extra = [*self._shutdown_cleanups(), *(sub.shutdown for _, sub in self._mounts)]
+        await self.lifecycle.shutdown(timeout, extra)
+
+    # -- RSGI -------------------------------------------------------------------
+    async def __rsgi__(self, scope: Any, protocol: Any) -> None:
+        """Granian's entry point for every HTTP request and WebSocket."""
+        if type(scope) is dict:
+            scope = SimpleNamespace(**scope)
+        http = self._http or self._compile()
+        if scope.proto == "http":
+            await http(scope, protocol)
+        else:
+            assert self._ws is not None
+            await self._ws(scope, protocol)
+
+    def __rsgi_init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        """Granian calls this in each worker before serving: compile and start."""
+        self._compile()
+        try:
+            loop.run_until_complete(self.startup())
+        except Exception:
+            self.logger.exception("startup failed; it will be retried on the first request")
+
+    def __rsgi_del__(self, loop: asyncio.AbstractEventLoop) -> None:
+        """Granian calls this when the worker stops: graceful shutdown."""
+        loop.run_until_complete(self.shutdown())
+
+    def __repr__(self) -> str:
+        return f"<Gobstopper {self.name!r}>"
+
+
+def _proxy_trust(trust_all: bool | None, proxies: list[str] | str | None) -> ProxyTrust:
+    env = ProxyTrust.from_env()
+    networks = parse_networks(proxies) if proxies is not None else env.networks
+    trust = env.trust_all if trust_all is None else trust_all
+    return ProxyTrust(trust_all=trust and not networks, networks=networks)

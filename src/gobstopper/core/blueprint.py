@@ -1,0 +1,51 @@
+"""Blueprints: groups of routes, hooks and middleware registered on an app.
+
+A blueprint only records; the app replays the records with the blueprint's
+prefix and name when it compiles its routes. Hooks and middleware of a
+blueprint apply to that blueprint's routes (and its children's) only.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from gobstopper.core.scaffold import Scaffold
+
+
+class Blueprint(Scaffold):
+    """A named collection of routes and hooks to register on an app.
+
+    ``static_folder`` is served under ``<prefix>/static``; ``template_folder``
+    is added to the app's template search path (after the app's own folder).
+    """
+
+    def __init__(
+        self,
+        name: str,
+        url_prefix: str | None = None,
+        *,
+        static_folder: str | None = None,
+        template_folder: str | None = None,
+    ) -> None:
+        if not name or "." in name:
+            raise ValueError(f"blueprint name must be non-empty and contain no '.': {name!r}")
+        super().__init__()
+        self.name = name
+        # Flask passes the import name second (Blueprint('admin', __name__)); accept it
+        # and treat it as "no prefix" since module names never start with '/'.
+        self.url_prefix = url_prefix if url_prefix and url_prefix.startswith("/") else None
+        self.static_folder = static_folder
+        self.template_folder = template_folder
+        self._parents: list[Any] = []
+
+    def _changed(self) -> None:
+        for parent in self._parents:
+            parent._changed()
+
+    def resolved_folder(self, folder: str | None) -> Path | None:
+        """``folder`` as an absolute path (relative to the working directory)."""
+        return Path(folder).resolve() if folder else None
+
+    def __repr__(self) -> str:
+        return f"<Blueprint {self.name!r} prefix={self.url_prefix!r}>"

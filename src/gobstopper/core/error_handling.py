@@ -1,0 +1,102 @@
+"""Turn exceptions into responses: user error handlers, then themed defaults.
+
+Lookup is a dict by status, fixed at registration. Unhandled exceptions are
+logged and answered 500 without internals unless ``debug=True``. An error
+handler that itself fails falls back to a plain-text response.
+"""
+
+from __future__ import annotations
+
+import inspect
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from gobstopper.http.coercion import to_response
+from gobstopper.http.errors import HTTPException, InternalServerError
+from gobstopper.http.json import dumps
+from gobstopper.http.request import Request
+from gobstopper.http.response import BaseResponse, Response
+from gobstopper.templates.error_pages import render_debug_page, render_error_page
+
+logger = logging.getLogger("gobstopper.errors")
+
+
+def wants_json(request: Request) -> bool:
+    """Does the client prefer JSON to HTML (API clients, fetch)?"""
+    accept = request.headers.get("accept", "")
+    if not accept:
+        return True
+    if "text/html" in accept:
+        return False
+    return "json" in accept or "*/*" in accept
+
+
+def plain_response(status: int, message: str) -> Response:
+    """A minimal text response that cannot fail (last-resort fallback)."""
+    return Response(message, status=status, content_type="text/plain; charset=utf-8")
+
+
+def default_response(request: Request, exc: HTTPException, debug: bool,
+                     original: BaseException | None) -> Response:
+    """The framework's own error page: JSON for API clients, themed HTML for browsers."""
+    status = exc.status_code
+    if debug and original is not None and not wants_json(request):
+        summary = {"method": request.method, "path": request.path}
+        response = Response(render_debug_page(original, summary), status=status)
+    elif wants_json(request):
+        payload: dict[str, Any] = {"error": exc.description, "status": status}
+        errors = getattr(exc, "errors", None)
+        if errors:
+            payload["errors"] = errors
+        if debug and original is not None:
+            payload["exception"] = f"{type(original).__name__}: {original}"
+        response = Response(dumps(payload), status=status, content_type="application/json")
+    else:
+        response = Response(render_error_page(status, _title(exc), exc.description), status=status)
+    response.headers.update(exc.headers)
+    return response
+
+
+def _title(exc: HTTPException) -> str:
+    return f"{exc.status_code} {type(exc).__name__}" if type(exc) is not HTTPException \
+        else str(exc.status_code)
+
+
+class ErrorHandlers:
+    """The app's ``error_handler(status)`` registry and exception-to-response logic."""
+
+    def __init__(self) -> None:
+        self.by_status: dict[int, Callable[..., Any]] = {}
+
+    def register(self, status: int, handler: Callable[..., Any]) -> None:
+        if not isinstance(status, int) or not 400 <= status <= 599:
+            raise ValueError(f"error_handler needs a 4xx/5xx status, got {status!r}")
+        self.by_status[status] = handler
+
+    async def respond(self, request: Request, exc: BaseException, debug: bool) -> BaseResponse:
+        """The response for ``exc`` raised while handling ``request``."""
+        if isinstance(exc, HTTPException):
+            http_exc, original = exc, None
+        else:
+            logger.error("unhandled exception in %s %s", request.method, request.path,
+                         exc_info=exc)
+            http_exc, original = InternalServerError(), exc
+        handler = self.by_status.get(http_exc.status_code)
+        if handler is None:
+            return default_response(request, http_exc, debug, original)
+        try:
+            result = handler(request, exc)
+            if inspect.isawaitable(result):
+                result = await result
+            response = to_response(result)
+            # A handler that leaves the status at 200 means "this page for that error".
+            if response.status == 200:
+                response.status = http_exc.status_code
+            if isinstance(exc, HTTPException):
+                for key, value in exc.headers.items():
+                    response.headers.setdefault(key, value)
+            return response
+        except Exception:
+            logger.exception("error handler for %d failed", http_exc.status_code)
+            return plain_response(http_exc.status_code, http_exc.description)

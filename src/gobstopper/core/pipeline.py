@@ -1,0 +1,105 @@
+"""Compile one route into one callable: middleware → hooks → handler → coercion.
+
+Everything is decided here, once, when routes are (re)compiled: whether the
+handler is sync (run in a thread) or async, whether hooks exist (a route
+without hooks runs no loops), and the middleware chain (each ``call_next`` is
+a plain await in the same task — no task groups, no extra tasks).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import inspect
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any
+
+from gobstopper.http.coercion import to_response
+from gobstopper.http.request import Request
+from gobstopper.http.response import BaseResponse
+
+Endpoint = Callable[[Request], Awaitable[BaseResponse]]
+
+
+def _is_async(func: Callable[..., Any]) -> bool:
+    if inspect.iscoroutinefunction(func):
+        return True
+    call = getattr(func, "__call__", None)  # noqa: B004 - instances with async __call__
+    return call is not None and inspect.iscoroutinefunction(call)
+
+
+async def _maybe_await(value: Any) -> Any:
+    if inspect.isawaitable(value):
+        return await value
+    return value
+
+
+def bind_handler(handler: Callable[..., Any]) -> Endpoint:
+    """Call ``handler(request, **view_args)`` and coerce its return value.
+
+    Plain ``def`` handlers run in the default thread pool so they never block
+    the event loop (they cannot await the body; read it in middleware or use
+    an async handler).
+    """
+    if _is_async(handler):
+        async def call_async(request: Request) -> BaseResponse:
+            return to_response(await handler(request, **request.view_args))
+        return call_async
+
+    async def call_sync(request: Request) -> BaseResponse:
+        bound = functools.partial(handler, request, **request.view_args)
+        return to_response(await asyncio.to_thread(bound))
+    return call_sync
+
+
+def wrap_hooks(
+    inner: Endpoint,
+    before: Sequence[Callable[..., Any]],
+    after: Sequence[Callable[..., Any]],
+) -> Endpoint:
+    """Run before-hooks (a non-None return answers) and after-hooks around ``inner``."""
+    if not before and not after:
+        return inner
+    before, after = tuple(before), tuple(after)
+
+    async def with_hooks(request: Request) -> BaseResponse:
+        for hook in before:
+            early = await _maybe_await(hook(request))
+            if early is not None:
+                return to_response(early)
+        response = await inner(request)
+        for hook in after:
+            replaced = await _maybe_await(hook(request, response))
+            if replaced is not None:
+                response = to_response(replaced)
+        return response
+    return with_hooks
+
+
+def _bind_middleware(middleware: Callable[..., Any], call_next: Endpoint) -> Endpoint:
+    if _is_async(middleware):
+        async def step_async(request: Request) -> BaseResponse:
+            return to_response(await middleware(request, call_next))
+        return step_async
+
+    async def step_sync(request: Request) -> BaseResponse:
+        return to_response(await _maybe_await(middleware(request, call_next)))
+    return step_sync
+
+
+def wrap_middleware(inner: Endpoint, chain: Sequence[Callable[..., Any]]) -> Endpoint:
+    """Compose ``chain`` (outermost first) around ``inner``."""
+    endpoint = inner
+    for middleware in reversed(chain):
+        endpoint = _bind_middleware(middleware, endpoint)
+    return endpoint
+
+
+def compile_route(
+    handler: Callable[..., Any],
+    middleware: Sequence[Callable[..., Any]],
+    before: Sequence[Callable[..., Any]],
+    after: Sequence[Callable[..., Any]],
+) -> Endpoint:
+    """The whole per-route pipeline as one ``async (request) -> response``."""
+    return wrap_middleware(wrap_hooks(bind_handler(handler), before, after), middleware)

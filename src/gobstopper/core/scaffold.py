@@ -1,0 +1,196 @@
+"""Registration API shared by ``Gobstopper`` and ``Blueprint``.
+
+Decorators are sugar over ``add_url_rule``/``add_websocket_rule``; every
+registration is only recorded here. The app compiles the records into its
+router and per-route pipelines (see ``route_table.py``), so nothing is looked
+up per request.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, TypeVar
+
+if TYPE_CHECKING:
+    from gobstopper.core.blueprint import Blueprint
+
+F = TypeVar("F", bound=Callable[..., Any])
+Middleware = Callable[..., Any]
+
+_HTTP_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS", "TRACE"})
+_sequence = itertools.count()
+
+
+@dataclass
+class RouteSpec:
+    """One ``route()`` registration as written by the user."""
+
+    rule: str
+    methods: tuple[str, ...]
+    handler: Callable[..., Any]
+    name: str
+    middleware: tuple[Middleware, ...] = ()
+
+
+@dataclass
+class WebSocketSpec:
+    """One ``websocket()`` registration."""
+
+    rule: str
+    handler: Callable[..., Any]
+    name: str
+
+
+@dataclass(order=True)
+class MiddlewareSpec:
+    """A middleware with its priority; ``seq`` keeps registration order on ties."""
+
+    sort_key: tuple[int, int] = field(init=False, repr=False)
+    middleware: Middleware = field(compare=False)
+    priority: int = field(compare=False, default=0)
+    seq: int = field(compare=False, default_factory=lambda: next(_sequence))
+
+    def __post_init__(self) -> None:
+        # Highest priority first; equal priorities in registration order.
+        self.sort_key = (-self.priority, self.seq)
+
+
+def _check_rule(rule: str) -> str:
+    if not isinstance(rule, str) or not rule.startswith("/"):
+        raise ValueError(f"route path must be a string starting with '/', got {rule!r}")
+    return rule
+
+
+class Scaffold:
+    """Records routes, middleware, hooks and nested blueprints."""
+
+    def __init__(self) -> None:
+        self._routes: list[RouteSpec] = []
+        self._websocket_routes: list[WebSocketSpec] = []
+        self._middleware: list[MiddlewareSpec] = []
+        self._before_request: list[Callable[..., Any]] = []
+        self._after_request: list[Callable[..., Any]] = []
+        self._before_websocket: list[Callable[..., Any]] = []
+        self._blueprints: list[tuple[Blueprint, str | None]] = []
+
+    def _changed(self) -> None:
+        """Called after every registration; the app invalidates its compiled routes."""
+
+    # -- HTTP routes ----------------------------------------------------------
+    def add_url_rule(
+        self,
+        path: str,
+        handler: Callable[..., Any],
+        methods: list[str] | tuple[str, ...] | None = None,
+        name: str | None = None,
+        middleware: list[Middleware] | tuple[Middleware, ...] = (),
+    ) -> None:
+        """Register ``handler`` for ``path`` and ``methods`` (default GET)."""
+        wanted = tuple(m.upper() for m in (methods or ["GET"]))
+        unknown = set(wanted) - _HTTP_METHODS
+        if unknown:
+            raise ValueError(f"unknown HTTP method(s) {sorted(unknown)} for {path!r}")
+        self._routes.append(RouteSpec(
+            _check_rule(path), wanted, handler, name or handler.__name__, tuple(middleware)
+        ))
+        self._changed()
+
+    def route(
+        self,
+        path: str,
+        methods: list[str] | None = None,
+        name: str | None = None,
+        middleware: list[Middleware] | tuple[Middleware, ...] = (),
+    ) -> Callable[[F], F]:
+        """Register the decorated handler for ``path``; returns it unchanged.
+
+        ``middleware`` adds route-level middleware (innermost in the chain).
+        """
+        def decorator(handler: F) -> F:
+            self.add_url_rule(path, handler, methods, name, middleware)
+            return handler
+        return decorator
+
+    def get(self, path: str, name: str | None = None, **kwargs: Any) -> Callable[[F], F]:
+        """``route(path, methods=['GET'])``."""
+        return self.route(path, ["GET"], name, **kwargs)
+
+    def post(self, path: str, name: str | None = None, **kwargs: Any) -> Callable[[F], F]:
+        """``route(path, methods=['POST'])``."""
+        return self.route(path, ["POST"], name, **kwargs)
+
+    def put(self, path: str, name: str | None = None, **kwargs: Any) -> Callable[[F], F]:
+        """``route(path, methods=['PUT'])``."""
+        return self.route(path, ["PUT"], name, **kwargs)
+
+    def delete(self, path: str, name: str | None = None, **kwargs: Any) -> Callable[[F], F]:
+        """``route(path, methods=['DELETE'])``."""
+        return self.route(path, ["DELETE"], name, **kwargs)
+
+    def patch(self, path: str, name: str | None = None, **kwargs: Any) -> Callable[[F], F]:
+        """``route(path, methods=['PATCH'])``."""
+        return self.route(path, ["PATCH"], name, **kwargs)
+
+    def options(self, path: str, name: str | None = None, **kwargs: Any) -> Callable[[F], F]:
+        """``route(path, methods=['OPTIONS'])``."""
+        return self.route(path, ["OPTIONS"], name, **kwargs)
+
+    # -- WebSocket routes -----------------------------------------------------
+    def add_websocket_rule(
+        self, path: str, handler: Callable[..., Any], name: str | None = None
+    ) -> None:
+        """Register a WebSocket ``handler(websocket, **params)`` for ``path``."""
+        self._websocket_routes.append(
+            WebSocketSpec(_check_rule(path), handler, name or handler.__name__)
+        )
+        self._changed()
+
+    def websocket(self, path: str, name: str | None = None) -> Callable[[F], F]:
+        """Register the decorated WebSocket handler for ``path``."""
+        def decorator(handler: F) -> F:
+            self.add_websocket_rule(path, handler, name)
+            return handler
+        return decorator
+
+    # -- pipeline -------------------------------------------------------------
+    def add_middleware(self, middleware: Middleware, priority: int = 0) -> None:
+        """Add ``middleware(request, call_next)``; higher ``priority`` runs first."""
+        if not callable(middleware):
+            raise TypeError("middleware must be callable as middleware(request, call_next)")
+        self._middleware.append(MiddlewareSpec(middleware, priority))
+        self._changed()
+
+    def before_request(self, func: F) -> F:
+        """Run ``func(request)`` before each handler; a non-None return answers."""
+        self._before_request.append(func)
+        self._changed()
+        return func
+
+    def after_request(self, func: F) -> F:
+        """Run ``func(request, response)`` after each handler; a non-None return replaces."""
+        self._after_request.append(func)
+        self._changed()
+        return func
+
+    def before_websocket(self, func: F) -> F:
+        """Run ``func(websocket)`` before each WebSocket handler, before accept.
+
+        Returning ``False`` or raising an ``HTTPException`` rejects the
+        connection (closed with 1008 before the handler runs); use it for
+        authentication, which ``before_request`` (HTTP only) cannot do.
+        """
+        self._before_websocket.append(func)
+        self._changed()
+        return func
+
+    def register_blueprint(self, blueprint: Blueprint, url_prefix: str | None = None) -> None:
+        """Nest ``blueprint`` here; ``url_prefix`` overrides the blueprint's own."""
+        if url_prefix is not None and url_prefix and not url_prefix.startswith("/"):
+            raise ValueError(f"url_prefix must start with '/', got {url_prefix!r}")
+        if any(bp is blueprint for bp, _ in self._blueprints):
+            raise ValueError(f"blueprint {blueprint.name!r} is already registered here")
+        self._blueprints.append((blueprint, url_prefix))
+        blueprint._parents.append(self)
+        self._changed()

@@ -1,0 +1,146 @@
+"""Cookie parsing (request side) and Set-Cookie building (response side).
+
+Set-Cookie building refuses anything that could inject attributes or headers
+(``;``, ``,``, CR/LF, control characters in names; the same in values is
+quoted-and-escaped or rejected) and, under ``ENV=production``, upgrades
+insecure flags unless ``WOPR_ALLOW_INSECURE_COOKIES`` is set.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from datetime import UTC, datetime
+from email.utils import format_datetime
+
+from gobstopper import config
+
+logger = logging.getLogger("gobstopper.cookies")
+
+# RFC 6265 token characters for cookie names.
+_NAME_RE = re.compile(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$")
+# cookie-octet: printable ASCII except space, DQUOTE, comma, semicolon and backslash.
+_PLAIN_VALUE_RE = re.compile(r"^[!#-+\--:<-\[\]-~]*$")
+_CONTROL_RE = re.compile(r"[\x00-\x1f\x7f]")
+_ATTR_RE = re.compile(r"^[^;\x00-\x1f\x7f]*$")
+_SAMESITE = {"strict": "Strict", "lax": "Lax", "none": "None"}
+
+
+def parse_cookie_header(header: str) -> dict[str, str]:
+    """Parse a ``Cookie`` header into ``{name: value}`` (first one wins)."""
+    cookies: dict[str, str] = {}
+    for chunk in header.split(";"):
+        name, sep, value = chunk.partition("=")
+        if not sep:
+            continue
+        name = name.strip()
+        value = value.strip()
+        if len(value) >= 2 and value[0] == value[-1] == '"':
+            value = value[1:-1].replace('\\"', '"').replace("\\\\", "\\")
+        if name and name not in cookies:
+            cookies[name] = value
+    return cookies
+
+
+def _quote_value(value: str) -> str:
+    if _PLAIN_VALUE_RE.match(value):
+        return value
+    if _CONTROL_RE.search(value):
+        raise ValueError("cookie value must not contain control characters (CR, LF, ...)")
+    # Quoting keeps ';' and ',' inside the value instead of starting a new attribute.
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def _check_attr(label: str, value: str) -> str:
+    if not _ATTR_RE.match(value):
+        raise ValueError(f"cookie {label} must not contain ';' or control characters")
+    return value
+
+
+def _enforce_production(
+    name: str, secure: bool, httponly: bool, samesite: str | None
+) -> tuple[bool, bool, str | None]:
+    if not config.is_production() or config.allow_insecure_cookies():
+        return secure, httponly, samesite
+    if not secure:
+        logger.warning("cookie %r: secure=False overridden to True in production", name)
+        secure = True
+    if not httponly:
+        logger.warning("cookie %r: httponly=False overridden to True in production", name)
+        httponly = True
+    if samesite is None or samesite == "None":
+        logger.warning("cookie %r: samesite=%r overridden to 'Lax' in production", name, samesite)
+        samesite = "Lax"
+    return secure, httponly, samesite
+
+
+def build_set_cookie(
+    name: str,
+    value: str,
+    *,
+    path: str = "/",
+    domain: str | None = None,
+    max_age: int | None = None,
+    expires: str | datetime | None = None,
+    secure: bool = True,
+    httponly: bool = True,
+    samesite: str | None = "Strict",
+) -> str:
+    """Return the value of one ``Set-Cookie`` header.
+
+    Raises ``ValueError`` for a name that is not an RFC 6265 token, a value or
+    attribute with control characters, or an unknown ``samesite``.
+    """
+    if not _NAME_RE.match(name):
+        raise ValueError(f"invalid cookie name {name!r}")
+    secure, httponly, samesite = _enforce_production(
+        name, secure, httponly, _normalise_samesite(samesite)
+    )
+    if samesite == "None" and not secure:
+        # Browsers reject SameSite=None without Secure; say so instead of failing silently.
+        raise ValueError("samesite='None' requires secure=True")
+    parts = [f"{name}={_quote_value(str(value))}"]
+    if path:
+        parts.append(f"Path={_check_attr('path', path)}")
+    if domain:
+        parts.append(f"Domain={_check_attr('domain', domain)}")
+    if max_age is not None:
+        parts.append(f"Max-Age={int(max_age)}")
+    if expires is not None:
+        if isinstance(expires, datetime):
+            if expires.tzinfo is None:
+                expires = expires.replace(tzinfo=UTC)
+            expires = format_datetime(expires.astimezone(UTC), usegmt=True)
+        parts.append(f"Expires={_check_attr('expires', expires)}")
+    if secure:
+        parts.append("Secure")
+    if httponly:
+        parts.append("HttpOnly")
+    if samesite is not None:
+        parts.append(f"SameSite={samesite}")
+    return "; ".join(parts)
+
+
+def _normalise_samesite(samesite: str | None) -> str | None:
+    if samesite is None:
+        return None
+    normalised = _SAMESITE.get(str(samesite).lower())
+    if normalised is None:
+        raise ValueError("samesite must be 'Strict', 'Lax', 'None' or None")
+    return normalised
+
+
+def _http_date(expires: str | datetime) -> str:
+    if isinstance(expires, str):
+        return expires
+    if expires.tzinfo is None:
+        expires = expires.replace(tzinfo=UTC)
+    return format_datetime(expires.astimezone(UTC), usegmt=True)
+
+
+def build_delete_cookie(name: str, *, path: str = "/", domain: str | None = None) -> str:
+    """Return a ``Set-Cookie`` value that expires ``name`` immediately."""
+    return build_set_cookie(
+        name, "", path=path, domain=domain, max_age=0,
+        expires="Thu, 01 Jan 1970 00:00:00 GMT", secure=True, httponly=True, samesite="Lax",
+    )

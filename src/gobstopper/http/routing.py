@@ -1,0 +1,480 @@
+"""URL rules, converters, the router and reverse URL building.
+
+Rules look like ``/users/<int:user_id>/posts/<slug>``. A parameter may fill a
+whole segment or sit inside one (``/files/<name>.txt``). Matching never scans
+all routes: a static path is one dict lookup; dynamic paths walk a segment
+trie whose children are tried in a fixed precedence (static, then typed
+converters, then ``str``, then ``path``), backtracking when a branch fails.
+
+Paths arrive percent-decoded from Granian; parameters therefore hold decoded
+text. A parameter that fails conversion (``<int:id>`` given ``abc``) is a 400
+when no other rule matches the path.
+"""
+
+from __future__ import annotations
+
+import datetime
+import re
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import quote, urlencode
+
+from gobstopper.http.errors import BadRequest, MethodNotAllowed, NotFound
+
+#: Longest path the router will look at; longer ones are rejected as 414 by the dispatcher.
+MAX_PATH_LENGTH = 8192
+
+
+class Converter:
+    """Turn one path segment into a Python value and back.
+
+    ``weight`` orders siblings in the trie: lower is tried first.
+    """
+
+    weight = 50
+    #: A regex fragment for parameters embedded inside a segment.
+    regex = r"[^/]+"
+
+    def to_python(self, value: str) -> Any:
+        """Convert ``value`` or raise ``ValueError``."""
+        if not value:
+            raise ValueError("empty segment")
+        return value
+
+    def to_url(self, value: Any) -> str:
+        """Render ``value`` for a URL (quoted by the caller)."""
+        return str(value)
+
+
+class StringConverter(Converter):
+    """Any non-empty text without ``/`` (the default)."""
+
+
+class IntConverter(Converter):
+    """Non-negative decimal integers, at most 19 digits (no signs)."""
+
+    weight = 10
+    regex = r"\d+"
+
+    def to_python(self, value: str) -> int:
+        if not value.isascii() or not value.isdigit() or len(value) > 19:
+            raise ValueError("not an integer")
+        return int(value)
+
+    def to_url(self, value: Any) -> str:
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            raise ValueError(f"int parameter needs a non-negative int, got {value!r}")
+        return str(value)
+
+
+_FLOAT_RE = re.compile(r"^\d{1,30}(\.\d{1,30})?$")
+
+
+class FloatConverter(Converter):
+    """Non-negative decimals such as ``3`` or ``2.5`` (no exponent, nan or inf)."""
+
+    weight = 11
+    regex = r"\d+(?:\.\d+)?"
+
+    def to_python(self, value: str) -> float:
+        if not _FLOAT_RE.match(value):
+            raise ValueError("not a float")
+        return float(value)
+
+    def to_url(self, value: Any) -> str:
+        number = float(value)
+        if number < 0 or number != number or number in (float("inf"),):
+            raise ValueError(f"float parameter needs a finite non-negative number, got {value!r}")
+        return repr(number)
+
+
+class UUIDConverter(Converter):
+    """UUIDs in their canonical 36-character form, returned as ``uuid.UUID``."""
+
+    weight = 5
+    regex = r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
+
+    def to_python(self, value: str) -> uuid.UUID:
+        if len(value) != 36:
+            raise ValueError("not a uuid")
+        return uuid.UUID(value)
+
+    def to_url(self, value: Any) -> str:
+        return str(uuid.UUID(str(value)))
+
+
+class DateConverter(Converter):
+    """ISO dates ``YYYY-MM-DD``, returned as ``datetime.date``."""
+
+    weight = 6
+    regex = r"\d{4}-\d{2}-\d{2}"
+
+    def to_python(self, value: str) -> datetime.date:
+        if len(value) != 10:
+            raise ValueError("not a date")
+        return datetime.date.fromisoformat(value)
+
+    def to_url(self, value: Any) -> str:
+        if isinstance(value, datetime.date):
+            return value.isoformat()
+        return datetime.date.fromisoformat(str(value)).isoformat()
+
+
+class PathConverter(Converter):
+    """One or more segments, slashes included (tried last)."""
+
+    weight = 90
+    regex = r".+"
+
+    def to_url(self, value: Any) -> str:
+        return str(value)
+
+
+CONVERTERS: dict[str, type[Converter]] = {
+    "str": StringConverter,
+    "string": StringConverter,
+    "int": IntConverter,
+    "float": FloatConverter,
+    "uuid": UUIDConverter,
+    "date": DateConverter,
+    "path": PathConverter,
+}
+
+_PARAM_RE = re.compile(r"<(?:(?P<conv>[a-zA-Z_][a-zA-Z0-9_]*):)?(?P<name>[a-zA-Z_][a-zA-Z0-9_]*)>")
+
+
+@dataclass(frozen=True)
+class _Param:
+    name: str
+    converter: Converter
+
+
+@dataclass
+class _Segment:
+    """One compiled segment of a rule: static text, a whole-segment param or a pattern."""
+
+    static: str | None = None
+    param: _Param | None = None
+    pattern: re.Pattern[str] | None = None
+    pattern_params: tuple[_Param, ...] = ()
+    #: Literal text and parameters of a pattern segment, in order (for URL building).
+    pieces: tuple[str | _Param, ...] = ()
+
+    @property
+    def key(self) -> Any:
+        if self.static is not None:
+            return ("s", self.static)
+        if self.param is not None:
+            return ("p", type(self.param.converter).__name__, self.param.name)
+        assert self.pattern is not None
+        return ("r", self.pattern.pattern)
+
+    @property
+    def is_path(self) -> bool:
+        return self.param is not None and isinstance(self.param.converter, PathConverter)
+
+    @property
+    def weight(self) -> int:
+        if self.param is not None:
+            return self.param.converter.weight
+        return 3  # embedded patterns are more specific than a bare <str>
+
+
+def _make_converter(kind: str | None, rule: str) -> Converter:
+    cls = CONVERTERS.get(kind or "str")
+    if cls is None:
+        raise ValueError(f"unknown converter {kind!r} in rule {rule!r}")
+    return cls()
+
+
+def _compile_segment(text: str, rule: str) -> _Segment:
+    matches = list(_PARAM_RE.finditer(text))
+    if not matches:
+        if "<" in text or ">" in text:
+            raise ValueError(f"malformed parameter in rule {rule!r}")
+        return _Segment(static=text)
+    if len(matches) == 1 and matches[0].group(0) == text:
+        m = matches[0]
+        return _Segment(param=_Param(m["name"], _make_converter(m["conv"], rule)))
+    regex: list[str] = []
+    pieces: list[str | _Param] = []
+    pos = 0
+    for m in matches:
+        literal = text[pos:m.start()]
+        conv = _make_converter(m["conv"], rule)
+        if isinstance(conv, PathConverter):
+            raise ValueError(f"<path:...> must fill whole segments in rule {rule!r}")
+        param = _Param(m["name"], conv)
+        regex += [re.escape(literal), f"(?P<{param.name}>{conv.regex})"]
+        pieces += [literal, param]
+        pos = m.end()
+    regex.append(re.escape(text[pos:]))
+    pieces.append(text[pos:])
+    return _Segment(
+        pattern=re.compile("".join(regex) + r"\Z"),
+        pattern_params=tuple(p for p in pieces if isinstance(p, _Param)),
+        pieces=tuple(pieces),
+    )
+
+
+def split_path(path: str) -> list[str]:
+    """``/a/b`` → ``['a', 'b']``; ``/`` → ``[]``; ``/a/`` → ``['a', '']``."""
+    return path[1:].split("/") if path != "/" else []
+
+
+@dataclass
+class Rule:
+    """A compiled URL rule: its text, segments and parameter names."""
+
+    rule: str
+    segments: list[_Segment]
+
+    @classmethod
+    def compile(cls, rule: str) -> Rule:
+        if not rule.startswith("/"):
+            raise ValueError(f"route rule must start with '/': {rule!r}")
+        segments = [_compile_segment(part, rule) for part in split_path(rule)]
+        names = [p.name for s in segments for p in ([s.param] if s.param else s.pattern_params)]
+        if len(names) != len(set(names)):
+            raise ValueError(f"duplicate parameter name in rule {rule!r}")
+        return cls(rule, segments)
+
+    @property
+    def is_static(self) -> bool:
+        return all(s.static is not None for s in self.segments)
+
+    def build(self, params: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+        """Fill the rule with ``params``; return the path and the unused params."""
+        remaining = dict(params)
+        parts: list[str] = []
+        for segment in self.segments:
+            if segment.static is not None:
+                parts.append(quote(segment.static))
+                continue
+            if segment.param is not None:
+                parts.append(self._fill(segment.param, remaining))
+                continue
+            parts.append("".join(
+                quote(piece) if isinstance(piece, str) else self._fill(piece, remaining)
+                for piece in segment.pieces
+            ))
+        return "/" + "/".join(parts), remaining
+
+    def _fill(self, param: _Param, remaining: dict[str, Any]) -> str:
+        if param.name not in remaining:
+            raise ValueError(f"missing parameter {param.name!r} for rule {self.rule!r}")
+        text = param.converter.to_url(remaining.pop(param.name))
+        safe = "/" if isinstance(param.converter, PathConverter) else ""
+        return quote(text, safe=safe)
+
+
+@dataclass
+class _Node:
+    static: dict[str, _Node] = field(default_factory=dict)
+    dynamic: list[tuple[_Segment, _Node]] = field(default_factory=list)
+    endpoints: dict[str, Any] = field(default_factory=dict)
+
+    def child(self, segment: _Segment) -> _Node:
+        if segment.static is not None:
+            return self.static.setdefault(segment.static, _Node())
+        for existing, node in self.dynamic:
+            if existing.key == segment.key:
+                return node
+        node = _Node()
+        self.dynamic.append((segment, node))
+        self.dynamic.sort(key=lambda pair: pair[0].weight)
+        return node
+
+
+class _MatchState:
+    """What one dynamic match learned besides success: for 400 and 405 answers."""
+
+    __slots__ = ("allowed", "conversion_failed", "method")
+
+    def __init__(self, method: str) -> None:
+        self.method = method
+        self.conversion_failed = False
+        self.allowed: set[str] = set()
+
+    def pick(self, table: dict[str, Any]) -> Any:
+        endpoint = _for_method(table, self.method)
+        if endpoint is None:
+            self.allowed.update(_allowed(table))
+        return endpoint
+
+
+class Router:
+    """Map ``(method, path)`` to an endpoint object and its converted params.
+
+    Endpoints are opaque to the router (the app stores compiled handlers).
+    """
+
+    def __init__(self) -> None:
+        # PERF: static paths are one dict hit: path -> {method: endpoint}.
+        self._static: dict[str, dict[str, Any]] = {}
+        self._root = _Node()
+        self._rules: dict[str, Rule] = {}
+        self._tables: dict[str, dict[str, Any]] = {}
+        self.conflicts: list[str] = []
+
+    def add(self, rule: str, methods: list[str] | tuple[str, ...], endpoint: Any) -> Rule:
+        """Register ``endpoint`` for ``rule`` and ``methods``; return the rule.
+
+        A method already registered for the same rule is replaced and the
+        conflict recorded in ``conflicts`` (the app logs it).
+        """
+        compiled = self._rules.get(rule) or Rule.compile(rule)
+        self._rules[rule] = compiled
+        if compiled.is_static:
+            table = self._static.setdefault(rule, {})
+        else:
+            node = self._root
+            for segment in compiled.segments:
+                node = node.child(segment)
+            table = node.endpoints
+        self._tables[rule] = table
+        for method in methods:
+            method = method.upper()
+            if method in table:
+                self.conflicts.append(f"{method} {rule} registered twice; the later one wins")
+            table[method] = endpoint
+        return compiled
+
+    def match(self, method: str, path: str) -> tuple[Any, dict[str, Any]]:
+        """Return ``(endpoint, params)`` or raise NotFound/MethodNotAllowed/BadRequest.
+
+        A path that matches rules only for other methods is a 405 listing
+        them; one whose only candidate rules rejected a parameter is a 400.
+        """
+        table = self._static.get(path)
+        if table is not None:
+            endpoint = _for_method(table, method)
+            if endpoint is not None:
+                return endpoint, {}
+        state = _MatchState(method)
+        found = _walk(self._root, split_path(path), 0, {}, state) if self._root_used else None
+        if found is not None:
+            return found
+        if table is not None:
+            state.allowed.update(_allowed(table))
+        if state.allowed:
+            raise MethodNotAllowed(sorted(state.allowed))
+        if state.conversion_failed:
+            raise BadRequest("Invalid path parameter")
+        raise NotFound()
+
+    def allowed_methods(self, path: str) -> list[str]:
+        """Methods routed at ``path`` (empty when nothing is)."""
+        try:
+            self.match("\x00", path)
+        except MethodNotAllowed as exc:
+            return exc.allowed
+        except (NotFound, BadRequest):
+            return []
+        return []
+
+    @property
+    def _root_used(self) -> bool:
+        return bool(self._root.dynamic or self._root.static)
+
+    def rules(self) -> Iterator[Rule]:
+        """Every registered rule, in registration order."""
+        return iter(self._rules.values())
+
+    def endpoints_for(self, rule: str) -> list[Any]:
+        """The endpoints registered for ``rule`` (one per method, deduplicated)."""
+        unique: dict[int, Any] = {}
+        for endpoint in self._tables.get(rule, {}).values():
+            unique.setdefault(id(endpoint), endpoint)
+        return list(unique.values())
+
+
+def _for_method(table: dict[str, Any], method: str) -> Any:
+    endpoint = table.get(method)
+    if endpoint is None and method == "HEAD":
+        return table.get("GET")
+    return endpoint
+
+
+def _allowed(table: dict[str, Any]) -> list[str]:
+    methods = set(table)
+    if "GET" in methods:
+        methods.add("HEAD")
+    return sorted(methods)
+
+
+def _walk(
+    node: _Node, parts: list[str], index: int, params: dict[str, Any], tracker: _MatchState
+) -> tuple[Any, dict[str, Any]] | None:
+    if index == len(parts):
+        if not node.endpoints:
+            return None
+        endpoint = tracker.pick(node.endpoints)
+        return None if endpoint is None else (endpoint, params)
+    part = parts[index]
+    child = node.static.get(part)
+    if child is not None:
+        found = _walk(child, parts, index + 1, params, tracker)
+        if found is not None:
+            return found
+    for segment, nxt in node.dynamic:
+        if segment.is_path:
+            found = _walk_path(segment, nxt, parts, index, params, tracker)
+        else:
+            values = _convert_segment(segment, part, tracker)
+            found = None
+            if values is not None:
+                found = _walk(nxt, parts, index + 1, {**params, **values}, tracker)
+        if found is not None:
+            return found
+    return None
+
+
+def _walk_path(
+    segment: _Segment, nxt: _Node, parts: list[str], index: int,
+    params: dict[str, Any], tracker: _MatchState,
+) -> tuple[Any, dict[str, Any]] | None:
+    assert segment.param is not None
+    # Shortest tail first, so "/<path:p>/edit" wins over "/<path:p>" for ".../edit".
+    for end in range(index + 1, len(parts) + 1):
+        value = "/".join(parts[index:end])
+        if not value:
+            continue
+        found = _walk(nxt, parts, end, {**params, segment.param.name: value}, tracker)
+        if found is not None:
+            return found
+    return None
+
+
+def _convert_segment(
+    segment: _Segment, part: str, tracker: _MatchState
+) -> dict[str, Any] | None:
+    if not part:
+        return None
+    if segment.param is not None:
+        try:
+            return {segment.param.name: segment.param.converter.to_python(part)}
+        except ValueError:
+            tracker.conversion_failed = True
+            return None
+    assert segment.pattern is not None
+    m = segment.pattern.match(part)
+    if m is None:
+        return None
+    try:
+        return {p.name: p.converter.to_python(m[p.name]) for p in segment.pattern_params}
+    except ValueError:
+        tracker.conversion_failed = True
+        return None
+
+
+def build_url(rule: Rule, params: dict[str, Any], prefix: str = "") -> str:
+    """Build ``prefix + rule`` with ``params``; extra params become a query string."""
+    path, extra = rule.build(params)
+    query = {k: v for k, v in extra.items() if v is not None}
+    url = prefix + path if prefix else path
+    if query:
+        url += "?" + urlencode(query, doseq=True)
+    return url

@@ -1,0 +1,142 @@
+"""Jinja2 template engine for Gobstopper.
+
+Jinja2 is an optional dependency (the ``templates`` extra). It is imported when an engine
+is built, never at ``import gobstopper``, so apps without templates do not pay for it.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import aclosing, contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from gobstopper.templates.errors import TemplateNotFound, TemplateSyntaxError
+from gobstopper.templates.loading import (
+    autoescape_enabled,
+    is_unchanged,
+    read_template,
+    resolve_folder,
+)
+
+if TYPE_CHECKING:
+    import jinja2
+
+JINJA2_MISSING = 'Jinja2 is not installed; install it with: pip install "gobstopper[templates]"'
+
+
+class TemplateEngine:
+    """Jinja2-based template engine with async and streaming rendering.
+
+    Templates are looked up in ``template_folder`` first, then in the folders given to
+    :meth:`add_search_path` in the order they were added. ``.html``, ``.htm``, ``.xml``
+    and ``.xhtml`` templates are autoescaped. With ``auto_reload`` an edited file is
+    re-read on its next render; ``cache_size`` bounds the compiled templates kept (0
+    keeps none, a negative size keeps all). With ``enable_streaming=False``,
+    :meth:`stream_template_async` renders the whole page before yielding it once.
+    """
+
+    #: Characters gathered before :meth:`stream_template_async` yields a chunk: Jinja2
+    #: produces one piece per output node, far too small to send one by one.
+    stream_chunk_size = 8192
+
+    def __init__(
+        self,
+        template_folder: str | os.PathLike[str] = "templates",
+        auto_reload: bool = True,
+        cache_size: int = 400,
+        *,
+        enable_streaming: bool = True,
+    ) -> None:
+        folder = resolve_folder(template_folder)
+        try:
+            import jinja2
+        except ImportError as exc:
+            raise ImportError(JINJA2_MISSING) from exc
+        self._search_path = [folder]
+        self._jinja2_not_found: type[jinja2.TemplateNotFound] = jinja2.TemplateNotFound
+        self._jinja2_syntax_error: type[jinja2.TemplateSyntaxError] = jinja2.TemplateSyntaxError
+        self.enable_streaming = enable_streaming
+        self._env = jinja2.Environment(
+            loader=jinja2.FunctionLoader(self._load),
+            autoescape=autoescape_enabled,
+            auto_reload=auto_reload,
+            cache_size=cache_size,
+            enable_async=True,
+        )
+
+    @property
+    def search_path(self) -> tuple[Path, ...]:
+        """The folders searched for templates, in lookup order."""
+        return tuple(self._search_path)
+
+    def add_search_path(self, path: str | os.PathLike[str]) -> None:
+        """Add a folder searched after the existing ones (used by blueprints)."""
+        folder = resolve_folder(path)
+        if folder not in self._search_path:
+            self._search_path.append(folder)
+
+    def add_filter(self, name: str, func: Callable[..., Any]) -> None:
+        """Register a filter, used in templates as ``{{ value|name }}``."""
+        self._env.filters[name] = func
+
+    def add_global(self, name: str, func: Any) -> None:
+        """Register a global value or function visible in every template."""
+        self._env.globals[name] = func
+
+    async def render_template_async(self, template_name: str, **context: Any) -> str:
+        """Render a template to a string; async globals and filters are awaited."""
+        with self._translated_errors():
+            template = self._env.get_template(template_name)
+            return await template.render_async(**context)
+
+    async def stream_template_async(self, template_name: str, **context: Any) -> AsyncIterator[str]:
+        """Yield a rendered template in chunks, as it is rendered.
+
+        Chunks hold about ``stream_chunk_size`` characters. The first one is sent
+        before the rest is rendered, so a long page starts arriving early; an error
+        in the middle of the template ends the stream.
+        """
+        if not self.enable_streaming:
+            yield await self.render_template_async(template_name, **context)
+            return
+        buffer: list[str] = []
+        size = 0
+        with self._translated_errors():
+            template = self._env.get_template(template_name)
+            async with aclosing(template.generate_async(**context)) as pieces:
+                async for piece in pieces:
+                    buffer.append(piece)
+                    size += len(piece)
+                    if size >= self.stream_chunk_size:
+                        yield "".join(buffer)
+                        buffer.clear()
+                        size = 0
+        if buffer:
+            yield "".join(buffer)
+
+    def _load(self, name: str) -> tuple[str, str, Callable[[], bool]]:
+        """Jinja2 loader callback: the source, its file and its freshness check."""
+        try:
+            source, path, mtime_ns = read_template(name, self._search_path)
+        except TemplateNotFound as exc:
+            # NOTE: Jinja2's own class, so `{% include ... ignore missing %}` and template
+            # lists keep working; _translated_errors turns it back into ours.
+            raise self._jinja2_not_found(name, message=str(exc)) from exc
+        return source, str(path), lambda: is_unchanged(path, mtime_ns)
+
+    @contextmanager
+    def _translated_errors(self) -> Iterator[None]:
+        """Re-raise Jinja2 lookup and syntax errors as the shared classes."""
+        try:
+            yield
+        except self._jinja2_not_found as exc:
+            cause = exc.__cause__
+            if isinstance(cause, TemplateNotFound):
+                raise TemplateNotFound(cause.name, cause.search_path, cause.reason) from exc
+            names = ", ".join(str(name) for name in exc.templates)
+            raise TemplateNotFound(names, self._search_path) from exc
+        except self._jinja2_syntax_error as exc:
+            message = exc.message or str(exc)
+            raise TemplateSyntaxError(message, exc.name, exc.filename, exc.lineno) from exc

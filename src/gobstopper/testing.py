@@ -1,0 +1,386 @@
+"""Drive an app in-process through its real ``__rsgi__``, without a server.
+
+``TestClient`` is synchronous: it runs the app on its own event loop in a
+background thread (one loop per client, startup on ``with`` entry and shutdown
+on exit), so tests need no event loop of their own. ``AsyncTestClient`` is the
+same for ``async`` tests and runs on the caller's loop.
+
+The fake RSGI objects behave like Granian's: the scope's path is
+percent-decoded, the body can be awaited whole or iterated in chunks, and each
+``response_*`` call is recorded (``response_file`` reads the file, as Rust
+would).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Awaitable, Iterable, Mapping
+from concurrent.futures import Future
+from typing import Any, TypeVar
+from urllib.parse import unquote, urlencode, urlsplit
+
+import msgspec
+
+T = TypeVar("T")
+_CHUNK = 64 * 1024
+
+
+class FakeHeaders:
+    """Granian's ``RSGIHeaders``: lower-case names, repeated names kept."""
+
+    def __init__(self, items: Iterable[tuple[str, str]]) -> None:
+        self._items = [(k.lower(), v) for k, v in items]
+
+    def __contains__(self, key: object) -> bool:
+        return any(k == key for k, _ in self._items)
+
+    def keys(self) -> list[str]:
+        return [k for k, _ in self._items]
+
+    def values(self) -> list[str]:
+        return [v for _, v in self._items]
+
+    def items(self) -> list[tuple[str, str]]:
+        return list(self._items)
+
+    def get(self, key: str, default: Any = None) -> Any:
+        key = key.lower()
+        for k, v in self._items:
+            if k == key:
+                return v
+        return default
+
+    def get_all(self, key: str) -> list[str]:
+        key = key.lower()
+        return [v for k, v in self._items if k == key]
+
+
+class FakeScope:
+    """An RSGI HTTP/WebSocket scope."""
+
+    def __init__(self, method: str, raw_path: str, query: str, headers: FakeHeaders,
+                 proto: str = "http", client: str = "127.0.0.1:50000") -> None:
+        self.proto = proto
+        self.http_version = "1.1"
+        self.rsgi_version = "1.5"
+        self.server = "testserver:80"
+        self.client = client
+        self.scheme = "http" if proto == "http" else "ws"
+        self.method = method
+        self.path = unquote(raw_path)
+        self.query_string = query
+        self.authority = None
+        self.headers = headers
+
+
+class _StreamTransport:
+    def __init__(self, sink: list[bytes], stop_after: int | None) -> None:
+        self._sink = sink
+        self._stop_after = stop_after
+
+    async def send_bytes(self, data: bytes) -> None:
+        self._push(bytes(data))
+
+    async def send_str(self, data: str) -> None:
+        self._push(data.encode())
+
+    def _push(self, data: bytes) -> None:
+        if self._stop_after is not None and len(self._sink) >= self._stop_after:
+            raise ConnectionResetError("test client disconnected")
+        self._sink.append(data)
+
+
+class FakeHTTPProtocol:
+    """Records the app's one response call; serves the request body."""
+
+    def __init__(self, body: bytes, disconnect_after_chunks: int | None = None) -> None:
+        self._body = body
+        self._stop_after = disconnect_after_chunks
+        self.status: int | None = None
+        self.headers: list[tuple[str, str]] = []
+        self.chunks: list[bytes] = []
+        self.calls: list[str] = []
+        self.file_path: str | None = None
+
+    async def __call__(self) -> bytes:
+        return self._body
+
+    async def __aiter__(self) -> Any:
+        for start in range(0, len(self._body), _CHUNK):
+            yield self._body[start:start + _CHUNK]
+
+    async def client_disconnect(self) -> None:
+        await asyncio.Event().wait()
+
+    def _record(self, call: str, status: int, headers: list[tuple[str, str]]) -> None:
+        if self.calls:
+            raise RuntimeError(f"response already sent with {self.calls[0]}; got {call}")
+        self.calls.append(call)
+        self.status = status
+        self.headers = list(headers)
+
+    def response_empty(self, status: int, headers: list[tuple[str, str]]) -> None:
+        self._record("response_empty", status, headers)
+
+    def response_str(self, status: int, headers: list[tuple[str, str]], body: str) -> None:
+        self._record("response_str", status, headers)
+        self.chunks.append(body.encode())
+
+    def response_bytes(self, status: int, headers: list[tuple[str, str]], body: bytes) -> None:
+        self._record("response_bytes", status, headers)
+        self.chunks.append(bytes(body))
+
+    def response_file(self, status: int, headers: list[tuple[str, str]], file: str) -> None:
+        self._record("response_file", status, headers)
+        self.file_path = file
+        with open(file, "rb") as handle:
+            self.chunks.append(handle.read())
+
+    def response_file_range(self, status: int, headers: list[tuple[str, str]], file: str,
+                            start: int, end: int) -> None:
+        self._record("response_file_range", status, headers)
+        self.file_path = file
+        with open(file, "rb") as handle:
+            handle.seek(start)
+            self.chunks.append(handle.read(end - start))
+
+    def response_stream(self, status: int, headers: list[tuple[str, str]]) -> _StreamTransport:
+        self._record("response_stream", status, headers)
+        return _StreamTransport(self.chunks, self._stop_after)
+
+
+class TestResponse:
+    """What the test client returns: status, headers, body and helpers."""
+
+    __test__ = False  # not a pytest test class
+
+    def __init__(self, proto: FakeHTTPProtocol) -> None:
+        if proto.status is None:
+            raise RuntimeError("the app returned without sending a response")
+        self.status_code: int = proto.status
+        self.headers = FakeHeaders(proto.headers)
+        self.content = b"".join(proto.chunks)
+        self.chunks = list(proto.chunks)
+        self.rsgi_call = proto.calls[0]
+        self.file_path = proto.file_path
+
+    @property
+    def status(self) -> int:
+        return self.status_code
+
+    @property
+    def text(self) -> str:
+        return self.content.decode("utf-8", errors="replace")
+
+    def json(self) -> Any:
+        return msgspec.json.decode(self.content)
+
+    def __repr__(self) -> str:
+        return f"<TestResponse {self.status_code}>"
+
+
+class CookieJar:
+    """Remembers cookies from ``Set-Cookie`` and sends them back (all paths, any scheme)."""
+
+    def __init__(self) -> None:
+        self.values: dict[str, str] = {}
+
+    def update_from(self, headers: FakeHeaders) -> None:
+        for raw in headers.get_all("set-cookie"):
+            pair, *attrs = raw.split(";")
+            name, _, value = pair.partition("=")
+            expired = any(a.strip().lower() in ("max-age=0",) for a in attrs)
+            if expired:
+                self.values.pop(name.strip(), None)
+            else:
+                self.values[name.strip()] = value.strip()
+
+    def header(self) -> str | None:
+        if not self.values:
+            return None
+        return "; ".join(f"{k}={v}" for k, v in self.values.items())
+
+
+def build_request(
+    method: str,
+    url: str,
+    *,
+    params: Mapping[str, Any] | None = None,
+    headers: Mapping[str, str] | None = None,
+    json: Any = None,
+    data: Mapping[str, Any] | str | bytes | None = None,
+    content: bytes | str | None = None,
+    cookies: CookieJar | None = None,
+    client: str = "127.0.0.1:50000",
+    proto: str = "http",
+) -> tuple[FakeScope, bytes]:
+    """Turn test-client arguments into a scope and a body."""
+    parts = urlsplit(url)
+    query = parts.query
+    if params:
+        extra = urlencode(params, doseq=True)
+        query = f"{query}&{extra}" if query else extra
+    header_items = [("host", "testserver")]
+    body = b""
+    if json is not None:
+        body = msgspec.json.encode(json)
+        header_items.append(("content-type", "application/json"))
+    elif isinstance(data, Mapping):
+        body = urlencode(data, doseq=True).encode()
+        header_items.append(("content-type", "application/x-www-form-urlencoded"))
+    elif data is not None:
+        body = data.encode() if isinstance(data, str) else data
+    if content is not None:
+        body = content.encode() if isinstance(content, str) else content
+    given = {k.lower() for k in (headers or {})}
+    header_items = [(k, v) for k, v in header_items if k not in given]
+    header_items += list((headers or {}).items())
+    if body and "content-length" not in given:
+        header_items.append(("content-length", str(len(body))))
+    cookie = cookies.header() if cookies else None
+    if cookie and "cookie" not in given:
+        header_items.append(("cookie", cookie))
+    scope = FakeScope(method.upper(), parts.path or "/", query, FakeHeaders(header_items),
+                      proto=proto, client=client)
+    return scope, body
+
+
+class AsyncTestClient:
+    """Call the app from ``async`` tests: ``async with AsyncTestClient(app) as c``."""
+
+    __test__ = False
+
+    def __init__(self, app: Any, client: str = "127.0.0.1:50000") -> None:
+        self.app = app
+        self.client = client
+        self.cookies = CookieJar()
+
+    async def __aenter__(self) -> AsyncTestClient:
+        await self.app.startup()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.app.shutdown()
+
+    async def request(self, method: str, url: str, *, disconnect_after_chunks: int | None = None,
+                      **kwargs: Any) -> TestResponse:
+        """Send one request through ``app.__rsgi__`` and return the recorded response."""
+        scope, body = build_request(method, url, cookies=self.cookies, client=self.client,
+                                    **kwargs)
+        proto = FakeHTTPProtocol(body, disconnect_after_chunks)
+        await self.app.__rsgi__(scope, proto)
+        response = TestResponse(proto)
+        self.cookies.update_from(response.headers)
+        return response
+
+    async def get(self, url: str, **kwargs: Any) -> TestResponse:
+        return await self.request("GET", url, **kwargs)
+
+    async def post(self, url: str, **kwargs: Any) -> TestResponse:
+        return await self.request("POST", url, **kwargs)
+
+    async def put(self, url: str, **kwargs: Any) -> TestResponse:
+        return await self.request("PUT", url, **kwargs)
+
+    async def patch(self, url: str, **kwargs: Any) -> TestResponse:
+        return await self.request("PATCH", url, **kwargs)
+
+    async def delete(self, url: str, **kwargs: Any) -> TestResponse:
+        return await self.request("DELETE", url, **kwargs)
+
+    async def head(self, url: str, **kwargs: Any) -> TestResponse:
+        return await self.request("HEAD", url, **kwargs)
+
+    async def options(self, url: str, **kwargs: Any) -> TestResponse:
+        return await self.request("OPTIONS", url, **kwargs)
+
+
+class _LoopThread:
+    """An event loop running in a daemon thread; coroutines are submitted to it."""
+
+    def __init__(self) -> None:
+        self.loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self.loop.run_forever, daemon=True,
+                                        name="gobstopper-testclient")
+        self._thread.start()
+
+    def run(self, coro: Awaitable[T], timeout: float | None = 60) -> T:
+        future: Future[T] = asyncio.run_coroutine_threadsafe(coro, self.loop)  # type: ignore[arg-type]
+        return future.result(timeout)
+
+    def close(self) -> None:
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self._thread.join(5)
+        self.loop.close()
+
+
+class TestClient:
+    """Synchronous in-process client: ``with TestClient(app) as client: client.get('/')``.
+
+    Entering runs the app's startup hooks and leaving runs shutdown; without
+    ``with``, startup happens on the first request (as in production) and
+    ``close()`` stops the client's loop.
+    """
+
+    __test__ = False
+
+    def __init__(self, app: Any, client: str = "127.0.0.1:50000") -> None:
+        self.app = app
+        self._async = AsyncTestClient(app, client)
+        self._loop: _LoopThread | None = None
+
+    @property
+    def cookies(self) -> CookieJar:
+        return self._async.cookies
+
+    def _portal(self) -> _LoopThread:
+        if self._loop is None:
+            self._loop = _LoopThread()
+        return self._loop
+
+    def run(self, coro: Awaitable[T], timeout: float | None = 60) -> T:
+        """Run ``coro`` on the client's loop (the app's loop) and return its result."""
+        return self._portal().run(coro, timeout)
+
+    def __enter__(self) -> TestClient:
+        self.run(self.app.startup())
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        try:
+            self.run(self.app.shutdown())
+        finally:
+            self.close()
+
+    def close(self) -> None:
+        """Stop the client's event loop thread."""
+        if self._loop is not None:
+            self._loop.close()
+            self._loop = None
+
+    def request(self, method: str, url: str, **kwargs: Any) -> TestResponse:
+        """Send one request and return the recorded response."""
+        return self.run(self._async.request(method, url, **kwargs))
+
+    def get(self, url: str, **kwargs: Any) -> TestResponse:
+        return self.request("GET", url, **kwargs)
+
+    def post(self, url: str, **kwargs: Any) -> TestResponse:
+        return self.request("POST", url, **kwargs)
+
+    def put(self, url: str, **kwargs: Any) -> TestResponse:
+        return self.request("PUT", url, **kwargs)
+
+    def patch(self, url: str, **kwargs: Any) -> TestResponse:
+        return self.request("PATCH", url, **kwargs)
+
+    def delete(self, url: str, **kwargs: Any) -> TestResponse:
+        return self.request("DELETE", url, **kwargs)
+
+    def head(self, url: str, **kwargs: Any) -> TestResponse:
+        return self.request("HEAD", url, **kwargs)
+
+    def options(self, url: str, **kwargs: Any) -> TestResponse:
+        return self.request("OPTIONS", url, **kwargs)
+
