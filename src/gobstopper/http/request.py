@@ -14,6 +14,7 @@ from urllib.parse import parse_qs
 
 from gobstopper.http import body as _body
 from gobstopper.http.cookies import parse_cookie_header
+from gobstopper.http.errors import BadRequest
 from gobstopper.http.proxy import ProxyTrust, split_peer
 
 if TYPE_CHECKING:
@@ -93,10 +94,17 @@ class Request:
         """Query parameters as ``{name: [values]}`` (at most 1,000 are parsed)."""
         if self._args is None:
             qs = self.scope.query_string
-            self._args = (
-                parse_qs(qs, keep_blank_values=True, max_num_fields=MAX_QUERY_PARAMS)
-                if qs else {}
-            )
+            if not qs:
+                self._args = {}
+            else:
+                try:
+                    self._args = parse_qs(
+                        qs, keep_blank_values=True, max_num_fields=MAX_QUERY_PARAMS
+                    )
+                except ValueError as exc:
+                    raise BadRequest(
+                        f"Too many query parameters (at most {MAX_QUERY_PARAMS})"
+                    ) from exc
         return self._args
 
     # -- headers --------------------------------------------------------------

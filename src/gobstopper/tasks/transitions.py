@@ -54,15 +54,15 @@ def succeed(info: TaskInfo, result: object, elapsed: float) -> None:
     info.progress = 100.0
 
 
-def fail(info: TaskInfo, error: str, elapsed: float) -> bool:
+def fail(info: TaskInfo, error: str, elapsed: float, *, retryable: bool = True) -> bool:
     """Record a failure; return True if the task gets another attempt.
 
-    A task with retries left goes to RETRY with ``retry_count`` raised by one;
-    otherwise it ends FAILED.
+    A retryable failure with retries left goes to RETRY with ``retry_count``
+    raised by one; otherwise the task ends FAILED.
     """
     info.error = error
     info.elapsed_seconds = elapsed
-    if info.retry_count < info.max_retries:
+    if retryable and info.retry_count < info.max_retries:
         info.retry_count += 1
         info.status = TaskStatus.RETRY
         return True

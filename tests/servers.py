@@ -1,0 +1,108 @@
+"""Start real servers (Granian, redis-server) on free loopback ports for tests.
+
+Each server runs in its own process group and is always stopped; readiness is
+polled with a deadline, never slept for.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+START_DEADLINE = 30.0
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nobody is listening on right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_for_port(port: int, process: subprocess.Popen[bytes], deadline: float) -> None:
+    """Poll until ``port`` accepts connections; fail if the process dies or time runs out."""
+    end = time.monotonic() + deadline
+    while time.monotonic() < end:
+        if process.poll() is not None:
+            raise RuntimeError(f"server exited early with code {process.returncode}")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                return
+        except OSError:
+            time.sleep(0.05)
+    raise TimeoutError(f"server on port {port} not ready after {deadline}s")
+
+
+@dataclass
+class RunningServer:
+    """A started server: its URL, port and process."""
+
+    port: int
+    process: subprocess.Popen[bytes]
+    log_path: Path
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def ws_url(self) -> str:
+        return f"ws://127.0.0.1:{self.port}"
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+    def stop(self, sig: int = signal.SIGTERM, timeout: float = 20.0) -> int:
+        """Signal the server's process group and wait; kill it if it will not stop."""
+        if self.process.poll() is None:
+            os.killpg(self.process.pid, sig)
+            try:
+                self.process.wait(timeout)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait(10)
+        return self.process.returncode
+
+
+@contextmanager
+def granian_server(
+    target: str,
+    tmp_path: Path,
+    *,
+    workers: int = 1,
+    env: dict[str, str] | None = None,
+    extra_args: tuple[str, ...] = (),
+    app_dir: Path | None = None,
+) -> Iterator[RunningServer]:
+    """Run ``granian --interface rsgi target`` on a free port for the ``with`` block.
+
+    ``app_dir`` (default: the tests folder) is put on ``PYTHONPATH`` so that
+    test app modules import by name.
+    """
+    port = free_port()
+    log_path = tmp_path / f"granian-{port}.log"
+    search = [str(app_dir or ROOT / "tests" / "e2e" / "apps"), str(ROOT / "src")]
+    full_env = {**os.environ, "PYTHONPATH": os.pathsep.join(search), **(env or {})}
+    command = [
+        sys.executable, "-m", "granian", "--interface", "rsgi",
+        "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers),
+        *extra_args, target,
+    ]
+    with open(log_path, "wb") as log:
+        process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT,
+                                   env=full_env, cwd=str(tmp_path), start_new_session=True)
+    server = RunningServer(port, process, log_path)
+    try:
+        wait_for_port(port, process, START_DEADLINE)
+        yield server
+    finally:
+        server.stop()
