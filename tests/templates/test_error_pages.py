@@ -55,7 +55,7 @@ def test_debug_page_shows_type_message_and_traceback() -> None:
 
 
 def test_debug_page_escapes_every_input() -> None:
-    class Evil(Exception):  # noqa: N818 - the name is part of what the page must show
+    class Evil(Exception):
         pass
 
     Evil.__qualname__ = XSS

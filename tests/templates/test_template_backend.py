@@ -97,3 +97,14 @@ def test_importing_templates_loads_no_template_library() -> None:
     )
 
     assert result.stdout.strip() == "[]"
+
+
+def test_both_engines_offer_the_same_public_surface(folder) -> None:
+    def public(engine: object) -> set[str]:
+        return {name for name in dir(engine) if not name.startswith("_")}
+
+    jinja2_engine = TemplateEngine(folder)
+    rust_engine = RustTemplateEngine(folder)
+
+    assert public(rust_engine) == public(jinja2_engine) - {"stream_chunk_size"}
+    assert {"add_search_path", "add_filter", "add_global", "search_path"} <= public(rust_engine)

@@ -135,7 +135,7 @@ class TaskQueue:
             if self._storage_factory is not None:
                 self._storage = self._storage_factory()
             else:
-                from .storage import TaskStorage  # noqa: PLC0415
+                from .storage import TaskStorage  # imports duckdb: only when used
 
                 self._storage = TaskStorage()
         return self._storage
@@ -382,7 +382,9 @@ class TaskQueue:
                 logger.warning(
                     "task %s left in storage: no function %r is registered in category %r "
                     "(register task functions before start_workers)",
-                    info.id, info.name, category,
+                    info.id,
+                    info.name,
+                    category,
                 )
                 continue
             if info.status is not TaskStatus.PENDING:

@@ -25,9 +25,23 @@ from .transitions import utc_now
 __all__ = ["TaskStorage", "TaskStorageLockedError"]
 
 _COLUMNS = (
-    "id", "name", "category", "priority", "status", "created_at", "started_at",
-    "completed_at", "elapsed_seconds", "result", "error", "retry_count", "max_retries",
-    "args", "kwargs", "progress", "progress_message",
+    "id",
+    "name",
+    "category",
+    "priority",
+    "status",
+    "created_at",
+    "started_at",
+    "completed_at",
+    "elapsed_seconds",
+    "result",
+    "error",
+    "retry_count",
+    "max_retries",
+    "args",
+    "kwargs",
+    "progress",
+    "progress_message",
 )
 _SELECT = f"SELECT {', '.join(_COLUMNS)} FROM tasks"
 _SCHEMA = """
@@ -230,9 +244,7 @@ class TaskStorage:
 @lru_cache(maxsize=8)
 def _upsert_sql(rows: int) -> str:
     one = "(" + ", ".join("?" for _ in _COLUMNS) + ")"
-    return f"INSERT OR REPLACE INTO tasks ({', '.join(_COLUMNS)}) VALUES " + ", ".join(
-        [one] * rows
-    )
+    return f"INSERT OR REPLACE INTO tasks ({', '.join(_COLUMNS)}) VALUES " + ", ".join([one] * rows)
 
 
 def _naive_utc(value: datetime | None) -> datetime | None:

@@ -54,10 +54,10 @@ def create_engine(
     if auto_reload is not None and enable_hot_reload is not None:
         if auto_reload != enable_hot_reload:
             raise ValueError("auto_reload and enable_hot_reload are aliases; give only one")
-    reload = next((flag for flag in (auto_reload, enable_hot_reload) if flag is not None), True)
+    reloading = next((flag for flag in (auto_reload, enable_hot_reload) if flag is not None), True)
     folder = resolve_folder(template_folder)
     options: dict[str, Any] = {
-        "auto_reload": reload,
+        "auto_reload": reloading,
         "cache_size": cache_size,
         "enable_streaming": enable_streaming,
     }

@@ -69,8 +69,8 @@ class RustTemplateEngine:
         # The last lookup that failed: minijinja's own error does not carry the name.
         self._last_missing: TemplateNotFound | None = None
         self._minijinja_error: type[minijinja.TemplateError] = minijinja.TemplateError
-        self.auto_reload = auto_reload
-        self.cache_size = cache_size
+        self._auto_reload = auto_reload
+        self._cache_size = cache_size
         self.enable_streaming = enable_streaming
         self._env = minijinja.Environment(loader=self._load, auto_escape_callback=_escape_mode)
 
@@ -102,7 +102,7 @@ class RustTemplateEngine:
         Python thread measured ~15% of its normal speed meanwhile), so a worker thread would
         add a hand-off without letting the loop run.
         """
-        if self.auto_reload:
+        if self._auto_reload:
             self._drop_stale()
         try:
             return self._env.render_template(template_name, **context)
@@ -141,7 +141,7 @@ class RustTemplateEngine:
         return None
 
     def _drop_stale(self) -> None:
-        """Forget all compiled templates once a loaded file changed.
+        """Forget all compiled templates once a loaded file changed or went.
 
         PERF: one stat per loaded template per render. minijinja does not expose which
         templates a page extends or includes, so all of them are checked.
@@ -155,7 +155,7 @@ class RustTemplateEngine:
 
         A negative ``cache_size`` sets no bound.
         """
-        while 0 <= self.cache_size < len(self._loaded):
+        while 0 <= self._cache_size < len(self._loaded):
             name = next(iter(self._loaded))
             del self._loaded[name]
             self._env.remove_template(name)

@@ -1,0 +1,182 @@
+"""Write a run's results: ``RESULTS.md`` for people, ``results.json`` for tools."""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+from dataclasses import asdict
+from datetime import UTC, datetime
+from typing import Any
+
+from benchmarks.driver.bench import Settings, idle_rss_mib
+from benchmarks.driver.endpoints import Endpoint
+from benchmarks.driver.frameworks import BASELINE
+from benchmarks.driver.paths import RESULTS_JSON, RESULTS_MD
+from benchmarks.driver.results import FrameworkReport, Measurement, Summary, as_json
+from benchmarks.driver.server import GRANIAN_OPTIONS
+
+
+def _cpu_model() -> str:
+    try:
+        with open("/proc/cpuinfo") as cpuinfo:
+            for line in cpuinfo:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown CPU"
+
+
+def _ratio(value: float | None) -> str:
+    return "-" if value is None else f"{value:.2f}"
+
+
+def _endpoint_table(endpoint: Endpoint, rows: dict[str, Summary], order: list[str]) -> list[str]:
+    lines = [
+        f"### {endpoint.name} — `{endpoint.method} {endpoint.path}`",
+        "",
+        "| framework | req/s | ratio | p99 ms | CPU µs/req | CPU ratio |",
+        "|---|---:|---:|---:|---:|---:|",
+    ]
+    for name in order:
+        row = rows.get(name)
+        if row is None:
+            continue
+        mark = " ⚠" if row.flagged else ""
+        lines.append(
+            f"| {name}{mark} | {row.rps:,.0f} | {_ratio(row.rps_ratio)} | {row.p99_ms:.2f} "
+            f"| {row.cpu_us_per_request:.1f} | {_ratio(row.cpu_ratio)} |"
+        )
+    missing = [name for name in order if name not in rows]
+    if missing:
+        lines += ["", f"Not measured: {', '.join(missing)} (see Problems)."]
+    return [*lines, ""]
+
+
+def _ratio_overview(
+    selected: list[Endpoint], summary: dict[str, dict[str, Summary]], order: list[str]
+) -> list[str]:
+    names = [ep.name for ep in selected]
+    lines = [
+        "| framework | " + " | ".join(names) + " |",
+        "|---|" + "---:|" * len(names),
+    ]
+    for name in order:
+        rows = [summary.get(ep, {}).get(name) for ep in names]
+        cells = [_ratio(row.rps_ratio if row else None) for row in rows]
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    return [*lines, ""]
+
+
+def _footprint_table(reports: dict[str, FrameworkReport]) -> list[str]:
+    lines = [
+        "| framework | import time ms | idle worker RSS MiB |",
+        "|---|---:|---:|",
+    ]
+    for report in reports.values():
+        imp = "-" if report.import_us is None else f"{report.import_us / 1000:.1f}"
+        rss = idle_rss_mib(report)
+        lines.append(f"| {report.name} | {imp} | {'-' if rss is None else f'{rss:.1f}'} |")
+    return [*lines, ""]
+
+
+def _versions_table(reports: dict[str, FrameworkReport]) -> list[str]:
+    lines = ["| framework | interface | status | versions |", "|---|---|---|---|"]
+    for report in reports.values():
+        versions = ", ".join(f"{k} {v}" for k, v in report.versions.items()) or "-"
+        lines.append(f"| {report.name} | {report.interface} | {report.status} | {versions} |")
+    return [*lines, ""]
+
+
+def _problems(
+    reports: dict[str, FrameworkReport], summary: dict[str, dict[str, Summary]]
+) -> list[str]:
+    lines = []
+    for report in reports.values():
+        if report.problem:
+            lines += [f"- **{report.name}: {report.status}**", "", "  ```"]
+            lines += [f"  {line}" for line in report.problem.splitlines()[-12:]]
+            lines += ["  ```"]
+        for endpoint, why in report.failed_checks.items():
+            lines.append(f"- **{report.name} {endpoint}**: wrong answer, not measured: {why}")
+    for endpoint, rows in summary.items():
+        for name, row in rows.items():
+            for why in row.flagged:
+                first = why.splitlines()[0]
+                lines.append(f"- {name} {endpoint} ⚠: {first}")
+    return lines or ["None."]
+
+
+def write(
+    command: str,
+    settings: Settings,
+    wrk_version: str,
+    selected: list[Endpoint],
+    reports: dict[str, FrameworkReport],
+    measurements: list[Measurement],
+    summary: dict[str, dict[str, Summary]],
+) -> None:
+    """Write ``RESULTS.md`` and ``results.json`` next to the driver."""
+    when = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    order = list(reports)
+    machine = f"{os.cpu_count()} cores, {_cpu_model()}, Linux {platform.release()}"
+    base_versions = reports[BASELINE].versions if BASELINE in reports else {}
+    md = [
+        "# Benchmark results",
+        "",
+        f"Generated {when} by:",
+        "",
+        f"    {command}",
+        "",
+        f"- Machine: {machine} (shared with other work: compare ratios, not absolutes).",
+        f"- Python {base_versions.get('python', platform.python_version())}, "
+        f"Granian {base_versions.get('granian', '?')} (the same version in every venv).",
+        f"- Server: `granian --interface rsgi|asgi {' '.join(GRANIAN_OPTIONS)}` — identical "
+        "for every framework but the interface each one speaks.",
+        f"- Load: {wrk_version}, `-t{settings.threads} -c{settings.connections} --latency`, "
+        f"{settings.duration_s} s per run after a {settings.warmup_s} s warm-up, "
+        f"{settings.rounds} round(s), frameworks interleaved per round.",
+        "- req/s, p99 and CPU are medians over rounds. A ratio compares with the raw RSGI app "
+        "in this same run (req/s: higher is better, 1.00 = the ceiling; CPU: lower is better). "
+        "CPU µs/req is user+system time of the server's whole process tree, read from /proc "
+        "before and after the run, divided by the requests served. ⚠ marks numbers with errors "
+        "(see Problems).",
+        "",
+        "## Throughput, as a ratio to raw RSGI",
+        "",
+        *_ratio_overview(selected, summary, order),
+        "## Per endpoint",
+        "",
+    ]
+    for endpoint in selected:
+        md += _endpoint_table(endpoint, summary.get(endpoint.name, {}), order)
+    md += [
+        "## Footprint",
+        "",
+        "Import time: `python -X importtime -c \"<import>\"`, the cumulative µs of the top-level "
+        "imports the bare interpreter does not make, median of 5 fresh processes. Idle RSS: "
+        "the Granian worker after startup and one request per endpoint.",
+        "",
+        *_footprint_table(reports),
+        "## Versions",
+        "",
+        *_versions_table(reports),
+        "## Problems",
+        "",
+        *_problems(reports, summary),
+        "",
+    ]
+    RESULTS_MD.write_text("\n".join(md))
+    data: dict[str, Any] = {
+        "generated": when,
+        "command": command,
+        "machine": machine,
+        "settings": asdict(settings),
+        "wrk": wrk_version,
+        "granian_options": list(GRANIAN_OPTIONS),
+        "frameworks": {name: asdict(report) for name, report in reports.items()},
+        "summary": as_json(summary),
+        "measurements": [asdict(m) for m in measurements],
+    }
+    RESULTS_JSON.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n")

@@ -1,0 +1,121 @@
+"""The showcase app: one file touring Gobstopper's batteries on embedded defaults.
+
+Run it with ``bash scripts/showcase.sh`` (or ``gobstopper run examples.showcase:app``)
+and open http://127.0.0.1:8000/. Nothing needs to be started by hand: templates
+render from ``showcase_templates/``, static files come from ``showcase_static/``
+and background tasks persist to a DuckDB file in the working directory.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import time
+from pathlib import Path
+
+import msgspec
+
+from gobstopper import Blueprint, Gobstopper, Response, StreamResponse
+from gobstopper.http.errors import abort
+
+HERE = Path(__file__).resolve().parent
+os.environ.setdefault("WOPR_TASKS_ENABLED", "1")
+
+app = Gobstopper(__name__)
+app.init_templates(str(HERE / "showcase_templates"))
+
+
+class NewNote(msgspec.Struct):
+    """A note posted to the JSON API."""
+
+    title: str
+    body: str = ""
+
+
+NOTES: dict[int, dict[str, object]] = {}
+
+
+async def timing_middleware(request, call_next):
+    """Add the server-side handling time to every response."""
+    started = time.perf_counter()
+    response = await call_next(request)
+    response.headers["server-timing"] = f"app;dur={(time.perf_counter() - started) * 1000:.2f}"
+    return response
+
+
+app.add_middleware(timing_middleware, priority=100)
+
+
+@app.context_processor
+def site_globals():
+    return {"site_name": "Gobstopper showcase"}
+
+
+@app.get("/")
+async def index(request):
+    return await app.render_template("index.html", notes=list(NOTES.values()))
+
+
+@app.get("/hello/<name>")
+async def hello(request, name: str):
+    return Response(f"Hello, {name}!", content_type="text/plain; charset=utf-8")
+
+
+@app.get("/stream")
+async def stream(request):
+    async def ticks():
+        for i in range(5):
+            yield f"data: tick {i}\n\n"
+            await asyncio.sleep(0.2)
+    return StreamResponse(ticks(), content_type="text/event-stream")
+
+
+api = Blueprint("api", url_prefix="/api")
+
+
+@api.get("/notes")
+async def list_notes(request):
+    return {"notes": list(NOTES.values())}
+
+
+@api.post("/notes")
+async def create_note(request):
+    note = await request.json(model=NewNote)
+    note_id = len(NOTES) + 1
+    NOTES[note_id] = {"id": note_id, "title": note.title, "body": note.body}
+    return NOTES[note_id], 201
+
+
+@api.get("/notes/<int:note_id>")
+async def get_note(request, note_id: int):
+    if note_id not in NOTES:
+        abort(404, "No such note")
+    return NOTES[note_id]
+
+
+@app.task("count_words", category="default")
+async def count_words(text: str) -> dict[str, int]:
+    return {"words": len(text.split())}
+
+
+@api.post("/tasks/count")
+async def queue_count(request):
+    payload = await request.json()
+    task_id = await app.add_background_task("count_words", text=str(payload.get("text", "")))
+    return {"task_id": task_id}, 202
+
+
+@api.get("/tasks/<task_id>")
+async def task_status(request, task_id: str):
+    info = await app.task_queue.get_task_info(task_id)
+    if info is None:
+        abort(404, "No such task")
+    return {"status": info.status.value, "result": info.result}
+
+
+app.register_blueprint(api)
+
+
+@app.on_startup
+async def start_workers():
+    await app.start_task_workers("default", worker_count=2)
