@@ -50,7 +50,7 @@ def prepare(framework: Framework) -> FrameworkReport:
                 venvs.python_for(framework), framework.import_statement
             )
         except RuntimeError as exc:
-            report.problem = f"import failed: {exc}"
+            report.status, report.problem = "import failed", str(exc)
     return report
 
 

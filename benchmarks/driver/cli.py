@@ -11,7 +11,7 @@ from types import FrameType
 from benchmarks.driver import bench, report, wrk
 from benchmarks.driver import endpoints as endpoints_mod
 from benchmarks.driver import frameworks as frameworks_mod
-from benchmarks.driver.results import summarize
+from benchmarks.driver.results import FrameworkReport, summarize
 
 
 def _csv(value: str) -> list[str]:
@@ -59,7 +59,8 @@ def _interrupt_on_sigterm(signum: int, frame: FrameType | None) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     """Run the benchmark and write RESULTS.md and results.json; return the exit status."""
-    args = parse_args(sys.argv[1:] if argv is None else argv)
+    argv = sys.argv[1:] if argv is None else argv
+    args = parse_args(argv)
     signal.signal(signal.SIGTERM, _interrupt_on_sigterm)
     settings = bench.Settings(
         rounds=args.rounds,
@@ -68,9 +69,14 @@ def main(argv: list[str] | None = None) -> int:
         connections=args.connections,
         threads=args.threads,
     )
+    load_before = report.load_average()
     try:
         wrk_path = wrk.ensure_installed()
-        reports = {}
+    except wrk.WrkError as exc:
+        print(f"cannot get wrk: {exc}", file=sys.stderr)
+        return 2
+    try:
+        reports: dict[str, FrameworkReport] = {}
         for framework in args.frameworks:
             print(f"preparing {framework.name}", flush=True)
             reports[framework.name] = bench.prepare(framework)
@@ -78,11 +84,14 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted: servers stopped, nothing written", file=sys.stderr)
         return 130
-    summary = summarize(measurements)
-    command = shlex.join(["python", "benchmarks/run.py", *(sys.argv[1:] if argv is None else argv)])
-    report.write(
-        command, settings, wrk.version(wrk_path), args.endpoints, reports, measurements, summary
+    run = report.RunInfo(
+        command=shlex.join(["python", "benchmarks/run.py", *argv]),
+        settings=settings,
+        wrk_version=wrk.version(wrk_path),
+        load_before=load_before,
+        load_after=report.load_average(),
     )
+    report.write(run, args.endpoints, reports, measurements, summarize(measurements))
     print("wrote benchmarks/RESULTS.md and benchmarks/results.json")
     failed = [r.name for r in reports.values() if r.status != "ok" or r.failed_checks]
     return 1 if failed else 0

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import os
 import platform
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -108,16 +108,32 @@ def _problems(
     return lines or ["None."]
 
 
+@dataclass(frozen=True)
+class RunInfo:
+    """How the run was made: command, settings, wrk, and the machine's load around it."""
+
+    command: str
+    settings: Settings
+    wrk_version: str
+    load_before: str
+    load_after: str
+
+
+def load_average() -> str:
+    """Return the 1, 5 and 15 minute load averages, as /proc/loadavg gives them."""
+    with open("/proc/loadavg") as loadavg:
+        return " ".join(loadavg.read().split()[:3])
+
+
 def write(
-    command: str,
-    settings: Settings,
-    wrk_version: str,
+    run: RunInfo,
     selected: list[Endpoint],
     reports: dict[str, FrameworkReport],
     measurements: list[Measurement],
     summary: dict[str, dict[str, Summary]],
 ) -> None:
     """Write ``RESULTS.md`` and ``results.json`` next to the driver."""
+    settings = run.settings
     when = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     order = list(reports)
     machine = f"{os.cpu_count()} cores, {_cpu_model()}, Linux {platform.release()}"
@@ -127,14 +143,15 @@ def write(
         "",
         f"Generated {when} by:",
         "",
-        f"    {command}",
+        f"    {run.command}",
         "",
-        f"- Machine: {machine} (shared with other work: compare ratios, not absolutes).",
+        f"- Machine: {machine}; load average {run.load_before} before the run, "
+        f"{run.load_after} after (the machine is shared: compare ratios, not absolutes).",
         f"- Python {base_versions.get('python', platform.python_version())}, "
         f"Granian {base_versions.get('granian', '?')} (the same version in every venv).",
         f"- Server: `granian --interface rsgi|asgi {' '.join(GRANIAN_OPTIONS)}` — identical "
         "for every framework but the interface each one speaks.",
-        f"- Load: {wrk_version}, `-t{settings.threads} -c{settings.connections} --latency`, "
+        f"- Load: {run.wrk_version}, `-t{settings.threads} -c{settings.connections} --latency`, "
         f"{settings.duration_s} s per run after a {settings.warmup_s} s warm-up, "
         f"{settings.rounds} round(s), frameworks interleaved per round.",
         "- req/s, p99 and CPU are medians over rounds. A ratio compares with the raw RSGI app "
@@ -170,10 +187,11 @@ def write(
     RESULTS_MD.write_text("\n".join(md))
     data: dict[str, Any] = {
         "generated": when,
-        "command": command,
+        "command": run.command,
         "machine": machine,
+        "load_average": {"before": run.load_before, "after": run.load_after},
         "settings": asdict(settings),
-        "wrk": wrk_version,
+        "wrk": run.wrk_version,
         "granian_options": list(GRANIAN_OPTIONS),
         "frameworks": {name: asdict(report) for name, report in reports.items()},
         "summary": as_json(summary),

@@ -32,7 +32,7 @@ class FrameworkReport:
     name: str
     interface: str
     status: str = "ok"
-    """``ok``, ``install failed`` or ``startup failed``."""
+    """``ok``, ``install failed``, ``import failed`` or ``startup failed``."""
     problem: str | None = None
     versions: dict[str, str] = field(default_factory=dict)
     import_us: int | None = None

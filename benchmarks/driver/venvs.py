@@ -68,15 +68,15 @@ def ensure(framework: Framework) -> None:
         return
     log_path = VENVS_DIR / f"{framework.name}.pip.log"
     VENVS_DIR.mkdir(parents=True, exist_ok=True)
-    steps = [
-        [sys.executable, "-m", "venv", "--clear", str(venv)],
-        [
+    steps = {
+        "venv creation": [sys.executable, "-m", "venv", "--clear", str(venv)],
+        "pip install": [
             str(venv / "bin" / "python"), "-m", "pip", "install", "--disable-pip-version-check",
             "--quiet", *_requirements(framework),
         ],
-    ]
+    }
     with log_path.open("w") as log:
-        for step in steps:
+        for label, step in steps.items():
             log.write(f"$ {' '.join(step)}\n")
             log.flush()
             try:
@@ -84,10 +84,10 @@ def ensure(framework: Framework) -> None:
                     step, stdout=log, stderr=subprocess.STDOUT, timeout=PIP_TIMEOUT_S, check=False
                 )
             except subprocess.TimeoutExpired as exc:
-                raise SetupError(f"{step[2]} timed out after {PIP_TIMEOUT_S} s") from exc
+                raise SetupError(f"{label} timed out after {PIP_TIMEOUT_S} s") from exc
             if done.returncode != 0:
                 tail = "\n".join(log_path.read_text().splitlines()[-10:])
-                raise SetupError(f"{' '.join(step[1:4])} failed (see {log_path}):\n{tail}")
+                raise SetupError(f"{label} failed (log: {log_path}):\n{tail}")
     stamp.write_text(wanted)
 
 

@@ -55,7 +55,7 @@ def ensure_installed() -> str:
 def version(wrk: str) -> str:
     """Return wrk's version line (wrk prints it on ``-v`` and exits non-zero)."""
     done = subprocess.run([wrk, "-v"], capture_output=True, text=True, timeout=10, check=False)
-    return (done.stdout or done.stderr).splitlines()[0].strip()
+    return (done.stdout or done.stderr).splitlines()[0].split(" [")[0].strip()
 
 
 def lua_script(endpoint: Endpoint, directory: Path) -> Path | None:

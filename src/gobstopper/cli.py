@@ -8,28 +8,73 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import importlib.util
+import math
 import os
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 
+class CLIError(SystemExit):
+    """A command-line mistake: ``main`` prints it as one line, exit status 2."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(f"gobstopper: error: {message}")
+        self.message = message
+
+
 def load_app(target: str) -> Any:
-    """Import ``module:attribute`` (attribute defaults to ``app``)."""
+    """Import ``module:attribute`` (attribute defaults to ``app``).
+
+    Raises ``CLIError`` (a ``SystemExit``) with a one-line message when the
+    module or attribute does not exist or is not an RSGI app.
+    """
     module_name, _, attribute = target.partition(":")
+    if not module_name:
+        raise CLIError(f"expected module:app, got {target!r}")
     if os.getcwd() not in sys.path:
         sys.path.insert(0, os.getcwd())
-    module = importlib.import_module(module_name)
     try:
-        return getattr(module, attribute or "app")
-    except AttributeError as exc:
-        raise SystemExit(f"{module_name} has no attribute {attribute or 'app'!r}") from exc
+        module = importlib.import_module(module_name)
+    except ModuleNotFoundError as exc:
+        if exc.name and module_name.startswith(exc.name):
+            raise CLIError(f"cannot import {module_name!r}: {exc}") from exc
+        raise
+    app: Any = module
+    for part in (attribute or "app").split("."):
+        app = getattr(app, part, None)
+    if app is None:
+        raise CLIError(f"{module_name} has no attribute {attribute or 'app'!r}")
+    if not hasattr(app, "__rsgi__"):
+        raise CLIError(f"{target} is not an RSGI app (no __rsgi__)")
+    return app
+
+
+def _kill_timeout() -> int:
+    """Granian's backstop: kill a worker this long after asking it to stop."""
+    from gobstopper import config
+
+    return max(1, min(1800, math.ceil(config.shutdown_timeout()) + 5))
+
+
+def _check_run_options(args: argparse.Namespace) -> None:
+    if args.reload and importlib.util.find_spec("watchfiles") is None:
+        raise CLIError("--reload needs the watchfiles package (pip install 'granian[reload]')")
+    if args.loop in ("uvloop", "rloop") and importlib.util.find_spec(args.loop) is None:
+        raise CLIError(f"--loop {args.loop} needs the {args.loop} package installed")
+    if args.workers < 1 or args.threads < 1:
+        raise CLIError("--workers and --threads must be at least 1")
+    if not 0 <= args.port <= 65535:
+        raise CLIError(f"--port must be 0-65535, got {args.port}")
 
 
 def _run(args: argparse.Namespace) -> int:
     from granian import Granian
     from granian.constants import Interfaces, Loops
 
+    _check_run_options(args)
     target = args.target if ":" in args.target else f"{args.target}:app"
     load_app(target)  # fail fast, with a clear import error, before spawning workers
     server = Granian(
@@ -42,6 +87,8 @@ def _run(args: argparse.Namespace) -> int:
         loop=Loops(args.loop),
         reload=args.reload,
         log_access=args.access_log,
+        workers_kill_timeout=_kill_timeout(),
+        working_dir=Path.cwd(),
     )
     server.serve()
     return 0
@@ -85,7 +132,11 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``gobstopper`` command."""
     args = build_parser().parse_args(argv)
-    return int(args.func(args) or 0)
+    try:
+        return int(args.func(args) or 0)
+    except CLIError as exc:
+        print(f"gobstopper: error: {exc.message}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

@@ -15,12 +15,21 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import Awaitable, Iterable, Mapping
+from collections.abc import Awaitable, Iterable, Iterator, Mapping
 from concurrent.futures import Future
 from typing import Any, TypeVar
 from urllib.parse import unquote, urlencode, urlsplit
 
 import msgspec
+
+from gobstopper.testing_ws import (
+    AsyncWebSocketSession,
+    WebSocketTestSession,
+    websocket_headers,
+)
+from gobstopper.testing_ws import (
+    WebSocketRejected as WebSocketRejected,
+)
 
 T = TypeVar("T")
 _CHUNK = 64 * 1024
@@ -33,7 +42,24 @@ class FakeHeaders:
         self._items = [(k.lower(), v) for k, v in items]
 
     def __contains__(self, key: object) -> bool:
+        key = key.lower() if isinstance(key, str) else key
         return any(k == key for k, _ in self._items)
+
+    def __getitem__(self, key: str) -> str:
+        """The first value of ``key`` (any case); ``KeyError`` if absent."""
+        value = self.get(key)
+        if value is None:
+            raise KeyError(key)
+        return value
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.keys())
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def __repr__(self) -> str:
+        return f"FakeHeaders({self._items!r})"
 
     def keys(self) -> list[str]:
         return [k for k, _ in self._items]
@@ -221,7 +247,7 @@ def build_request(
     if params:
         extra = urlencode(params, doseq=True)
         query = f"{query}&{extra}" if query else extra
-    header_items = [("host", "testserver")]
+    header_items = [("host", parts.netloc or "testserver")]
     body = b""
     if json is not None:
         body = msgspec.json.encode(json)
@@ -294,6 +320,18 @@ class AsyncTestClient:
 
     async def options(self, url: str, **kwargs: Any) -> TestResponse:
         return await self.request("OPTIONS", url, **kwargs)
+
+    def websocket_connect(self, path: str, headers: Mapping[str, str] | None = None,
+                          params: Mapping[str, Any] | None = None,
+                          timeout: float = 5.0) -> AsyncWebSocketSession:
+        """Open a WebSocket to ``path``: ``async with client.websocket_connect(p) as ws``.
+
+        Also ``ws = await client.websocket_connect(p)``. Raises
+        ``WebSocketRejected`` (with ``status_code``) if the app refuses.
+        """
+        scope, _ = build_request("GET", path, params=params, headers=websocket_headers(headers),
+                                 cookies=self.cookies, client=self.client, proto="ws")
+        return AsyncWebSocketSession(self.app, scope, timeout)
 
 
 class _LoopThread:
@@ -383,4 +421,17 @@ class TestClient:
 
     def options(self, url: str, **kwargs: Any) -> TestResponse:
         return self.request("OPTIONS", url, **kwargs)
+
+    def websocket_connect(self, path: str, headers: Mapping[str, str] | None = None,
+                          params: Mapping[str, Any] | None = None,
+                          timeout: float = 5.0) -> WebSocketTestSession:
+        """Open a WebSocket to ``path``; use it as ``with client.websocket_connect(p) as ws``.
+
+        The handshake happens here: ``WebSocketRejected`` (with
+        ``status_code``) if the app refuses it. Receives wait at most
+        ``timeout`` seconds; leaving the ``with`` block closes with 1000.
+        """
+        session = self._async.websocket_connect(path, headers, params, timeout)
+        self.run(session.connect())
+        return WebSocketTestSession(session, self.run)
 

@@ -59,6 +59,7 @@ class Gobstopper(TemplatingMixin, BackgroundTasksMixin, Scaffold):
         self.lifecycle = Lifecycle()
         self.error_handlers = ErrorHandlers()
         self._mounts: list[tuple[str, Gobstopper]] = []
+        self._mounted_at: tuple[Gobstopper, str] | None = None
         self._table: RouteTable | None = None
         self._http: HTTPDispatcher | None = None
         self._ws: WebSocketDispatcher | None = None
@@ -89,12 +90,22 @@ class Gobstopper(TemplatingMixin, BackgroundTasksMixin, Scaffold):
         return func
 
     def mount(self, path: str, app: Gobstopper) -> Gobstopper:
-        """Serve ``app`` under ``path``; it sees paths relative to the mount point."""
-        if not path.startswith("/"):
+        """Serve ``app`` under ``path``; it sees paths relative to the mount point.
+
+        The mounted app keeps its own middleware, hooks, error handlers and
+        startup/shutdown hooks (run with this app's). Earlier mounts win, and
+        mounts are tried before this app's own routes.
+        """
+        if not isinstance(path, str) or not path.startswith("/"):
             raise ValueError(f"mount path must start with '/', got {path!r}")
+        prefix = path.rstrip("/")
+        if not prefix:
+            raise ValueError("cannot mount at '/': register the routes here or use a Blueprint")
         if app is self:
             raise ValueError("an app cannot be mounted on itself")
-        self._mounts.append((path.rstrip("/") or "/", app))
+        self._mounts.append((prefix, app))
+        if app._mounted_at is None:
+            app._mounted_at = (self, prefix)
         self._changed()
         return app
 
@@ -121,22 +132,36 @@ class Gobstopper(TemplatingMixin, BackgroundTasksMixin, Scaffold):
         rule = self.route_table.rules_by_name.get(name)
         if rule is None:
             raise ValueError(f"no route named {name!r}")
-        return build_url(rule, params)
+        return build_url(rule, params, self._link_prefix())
+
+    def _link_prefix(self) -> str:
+        """Where this app is mounted (through every parent), for ``url_for``."""
+        prefix, app, seen = "", self, 0
+        while app._mounted_at is not None and seen < 64:
+            app, mount_path = app._mounted_at
+            prefix = mount_path + prefix
+            seen += 1
+        return prefix
 
     def routing_report(self) -> list[str]:
         """Lines describing mounts, blueprints, middleware and each route's chain."""
+        return ["=== Routing Visualization ===", *self._report_lines(""),
+                "=== End Visualization ==="]
+
+    def _report_lines(self, prefix: str, depth: int = 0) -> list[str]:
         table = self.route_table
-        lines = ["=== Routing Visualization ==="]
-        lines += [f"Mount: {prefix} -> {app.name}" for prefix, app in self._mounts]
-        lines += [f"MW(prio={spec.priority}): {getattr(spec.middleware, '__name__', spec)}"
-                  for spec in sorted(self._middleware)]
+        lines: list[str] = []
+        for spec in sorted(self._middleware):
+            lines.append(f"MW(prio={spec.priority}): {_name(spec.middleware)}")
         lines += table.report
         for route in iter_routes(table):
-            lines.append(f"Route {list(route.methods)} {route.rule} -> {route.name}"
+            lines.append(f"Route {list(route.methods)} {prefix}{route.rule} -> {route.name}"
                          f" MW order: {list(route.middleware_names)}")
-        for ws_rule in table.websocket.rules():
-            lines.append(f"WebSocket {ws_rule.rule}")
-        lines.append("=== End Visualization ===")
+        lines += [f"WebSocket {prefix}{rule.rule}" for rule in table.websocket.rules()]
+        for mount_path, app in self._mounts:
+            lines.append(f"Mount: {prefix}{mount_path} -> {app.name}")
+            if depth < 8:
+                lines += ["  " + line for line in app._report_lines(prefix + mount_path, depth + 1)]
         return lines
 
     def visualize_routing(self) -> None:
@@ -174,8 +199,13 @@ class Gobstopper(TemplatingMixin, BackgroundTasksMixin, Scaffold):
             await self._ws(scope, protocol)
 
     def __rsgi_init__(self, loop: asyncio.AbstractEventLoop) -> None:
-        """Granian calls this in each worker before serving: compile and start."""
+        """Granian calls this in each worker before serving: compile and start.
+
+        It also watches SIGTERM/SIGINT so that a stopping worker answers new
+        requests with 503 and gives in-flight ones ``WOPR_SHUTDOWN_TIMEOUT``.
+        """
         self._compile()
+        self.lifecycle.watch_signals(loop, Gobstopper.__rsgi__.__code__)
         try:
             loop.run_until_complete(self.startup())
         except Exception:
@@ -183,14 +213,24 @@ class Gobstopper(TemplatingMixin, BackgroundTasksMixin, Scaffold):
 
     def __rsgi_del__(self, loop: asyncio.AbstractEventLoop) -> None:
         """Granian calls this when the worker stops: graceful shutdown."""
-        loop.run_until_complete(self.shutdown())
+        try:
+            loop.run_until_complete(self.shutdown())
+        except Exception:
+            self.logger.exception("shutdown failed")
 
     def __repr__(self) -> str:
         return f"<Gobstopper {self.name!r}>"
 
 
 def _proxy_trust(trust_all: bool | None, proxies: list[str] | str | None) -> ProxyTrust:
+    """Constructor arguments first, then ``GOBSTOPPER_*``; explicit False trusts nobody."""
+    if trust_all is False:
+        return ProxyTrust()
     env = ProxyTrust.from_env()
     networks = parse_networks(proxies) if proxies is not None else env.networks
     trust = env.trust_all if trust_all is None else trust_all
     return ProxyTrust(trust_all=trust and not networks, networks=networks)
+
+
+def _name(obj: Any) -> str:
+    return getattr(obj, "__name__", None) or type(obj).__name__

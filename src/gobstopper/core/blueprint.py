@@ -11,12 +11,17 @@ from pathlib import Path
 from typing import Any
 
 from gobstopper.core.scaffold import Scaffold
+from gobstopper.http.request import Request
+from gobstopper.http.response import FileResponse
+from gobstopper.http.static_files import StaticDirectory
 
 
 class Blueprint(Scaffold):
     """A named collection of routes and hooks to register on an app.
 
-    ``static_folder`` is served under ``<prefix>/static``; ``template_folder``
+    ``static_folder`` is served under ``<prefix>/static`` by a GET route
+    named ``static`` (``url_for('bp.static', filename='app.css')``), with
+    the safety and caching of ``StaticFileMiddleware``; ``template_folder``
     is added to the app's template search path (after the app's own folder).
     """
 
@@ -38,6 +43,17 @@ class Blueprint(Scaffold):
         self.static_folder = static_folder
         self.template_folder = template_folder
         self._parents: list[Any] = []
+        if static_folder:
+            self._add_static_route(static_folder)
+
+    def _add_static_route(self, folder: str) -> None:
+        """Register ``/static/<path:filename>`` serving ``folder`` (named ``static``)."""
+        files = StaticDirectory(folder)
+
+        async def static(request: Request, filename: str) -> FileResponse:
+            return files.response(filename, request)
+
+        self.add_url_rule("/static/<path:filename>", static, ["GET"], name="static")
 
     def _changed(self) -> None:
         for parent in self._parents:

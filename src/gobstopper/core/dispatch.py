@@ -1,25 +1,22 @@
 """The RSGI HTTP entry: match → Request → compiled route → one send call.
 
 Everything that can be decided before the first request (routes, chains,
-error handlers, slash policy) is decided in ``HTTPDispatcher.__init__``; the
-per-request path is a dict/trie lookup, one ``Request`` and the compiled
-route. Failures of any kind become responses here, so a worker never dies of
-a request.
+error handlers, slash policy, the chain for unrouted requests) is decided in
+``HTTPDispatcher.__init__``; the per-request path is a dict/trie lookup, one
+``Request`` and the compiled route. Failures of any kind become responses
+here, so a worker never dies of a request.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from gobstopper.core.error_handling import plain_response
-from gobstopper.http.errors import (
-    HTTPException,
-    MethodNotAllowed,
-    NotFound,
-    URITooLong,
-)
+from gobstopper.core.pipeline import Endpoint, wrap_hooks, wrap_middleware
+from gobstopper.http.errors import HTTPException, MethodNotAllowed, NotFound, URITooLong
 from gobstopper.http.request import Request
 from gobstopper.http.response import BaseResponse, Response
 from gobstopper.http.routing import MAX_PATH_LENGTH
@@ -36,7 +33,7 @@ _SAFE_PATH_CHARS = "/:@!$&'()*+,;=-._~"
 
 
 def _other_slash_form(path: str) -> str | None:
-    if path == "/":
+    if path == "/" or path.endswith("//"):
         return None
     return path[:-1] if path.endswith("/") else path + "/"
 
@@ -75,6 +72,13 @@ class HTTPDispatcher:
         self.errors = app.error_handlers
         self.mounts = tuple(app._mounts)
         self.slash_policy = app.slash_policy
+        # Unrouted requests (404, 405, automatic OPTIONS) still pass through the
+        # app's middleware and hooks, so CORS preflights, static files and
+        # security headers work for paths that have no route.
+        self.unrouted: Endpoint = wrap_middleware(
+            wrap_hooks(self._answer_unrouted, app._before_request, app._after_request),
+            [spec.middleware for spec in sorted(app._middleware)],
+        )
 
     async def __call__(self, scope: Any, proto: Any) -> None:
         lifecycle = self.lifecycle
@@ -82,18 +86,35 @@ class HTTPDispatcher:
             _send(plain_response(503, "Service Unavailable"), proto, scope.method)
             return
         lifecycle.enter()
+        sent = False
         try:
             if self.mounts:
                 sub = self._mount_for(scope)
                 if sub is not None:
+                    if not lifecycle.started:
+                        await self._start_quietly()
                     await sub[0].__rsgi__(sub[1], proto)
                     return
             response = await self.respond(scope, proto)
             pending = _send(response, proto, scope.method)
+            sent = True
             if pending is not None:
                 await _finish_stream(pending)
+        except asyncio.CancelledError:
+            if not lifecycle.closing:
+                raise
+            # NOTE: the shutdown deadline cancelled this request; answer rather than drop it.
+            if not sent:
+                _send_quietly(plain_response(503, "Service Unavailable"), proto)
         finally:
             lifecycle.leave()
+
+    async def _start_quietly(self) -> None:
+        """Run this app's startup before a mounted app serves its first request."""
+        try:
+            await self.lifecycle.startup()
+        except Exception:
+            logger.exception("startup failed; it will be retried on the next request")
 
     def _mount_for(self, scope: Any) -> tuple[Any, MountedScope] | None:
         path = scope.path
@@ -116,7 +137,7 @@ class HTTPDispatcher:
                 raise URITooLong()
             try:
                 route, params = self.router.match(scope.method, path)
-            except (NotFound, MethodNotAllowed) as miss:
+            except HTTPException as miss:
                 return await self._unmatched(request, miss)
             request.view_args = params
             request.endpoint = route.name
@@ -126,23 +147,32 @@ class HTTPDispatcher:
             return await self.errors.respond(request, exc, self.app.debug)
 
     async def _unmatched(self, request: Request, miss: HTTPException) -> BaseResponse:
-        """OPTIONS without a handler, slash-policy retries, else the 404/405."""
-        method, path = request.method, request.path
-        if isinstance(miss, MethodNotAllowed) and method == "OPTIONS":
-            allow = ", ".join([*miss.allowed, "OPTIONS"])
-            return Response(b"", status=204, headers={"allow": allow})
+        """Apply the slash policy, else run the unrouted chain."""
         if isinstance(miss, NotFound) and self.slash_policy != "strict":
-            other = _other_slash_form(path)
+            other = _other_slash_form(request.path)
             if other is not None and self.router.allowed_methods(other):
                 if self.slash_policy == "redirect":
                     location = safe_location(other, request.query_string)
                     return Response(b"", status=308, headers={"location": location})
-                route, params = self.router.match(method, other)
+                route, params = self.router.match(request.method, other)
                 request.view_args = params
                 request.endpoint = route.name
                 request.url_rule = route.rule
                 return await route.run(request)
-        return await self.errors.respond(request, miss, self.app.debug)
+        return await self.unrouted(request)
+
+    async def _answer_unrouted(self, request: Request) -> BaseResponse:
+        """Innermost step for unrouted requests: OPTIONS gets 204, else raise."""
+        try:
+            self.router.match(request.method, request.path)
+        except MethodNotAllowed as exc:
+            if request.method != "OPTIONS":
+                raise
+            allow = ", ".join(sorted({*exc.allowed, "OPTIONS"}))
+            return Response(b"", status=204, headers={"allow": allow})
+        # A middleware may have rewritten the request into a routable one, but
+        # rerouting here would skip that route's own chain: answer 404.
+        raise NotFound()
 
 
 def _send(response: BaseResponse, proto: Any, method: str) -> Any:
@@ -154,9 +184,17 @@ def _send(response: BaseResponse, proto: Any, method: str) -> Any:
         pending = response.send(proto)  # type: ignore[attr-defined]
     except Exception:
         logger.exception("could not send response %r", response)
-        plain_response(500, "Internal Server Error").send(proto)
+        _send_quietly(plain_response(500, "Internal Server Error"), proto)
         return None
     return pending
+
+
+def _send_quietly(response: Response, proto: Any) -> None:
+    """Send a fallback response unless the protocol already refuses one."""
+    try:
+        response.send(proto)
+    except Exception:
+        logger.debug("fallback response not sent: a response was already started")
 
 
 async def _finish_stream(pending: Any) -> None:

@@ -1,10 +1,17 @@
 """Startup once, in-flight accounting, and graceful shutdown.
 
 Startup hooks run once before the first request (or from Granian's
-``__rsgi_init__``), under a lock; if one fails, startup is retried on the
-next request. Shutdown refuses new requests (503), waits for in-flight ones up
-to a timeout (``WOPR_SHUTDOWN_TIMEOUT``, default 10 s), then runs shutdown
-hooks — even when the wait timed out — logging and continuing past failures.
+``__rsgi_init__``), under a lock; if one fails, startup resumes from that hook
+on the next request. Shutdown refuses new requests (503), waits for in-flight
+ones up to a timeout (``WOPR_SHUTDOWN_TIMEOUT``, default 10 s), then runs
+shutdown hooks — even when the wait timed out — logging and continuing past
+failures.
+
+Under Granian, SIGTERM first makes the Rust server stop accepting and wait,
+with no time limit, for every open request; only then is ``__rsgi_del__``
+called. ``watch_signals`` therefore starts our side of the shutdown at the
+signal itself: new requests on kept-alive connections get 503, and requests
+still running when the timeout expires are cancelled so the worker can exit.
 """
 
 from __future__ import annotations
@@ -12,13 +19,20 @@ from __future__ import annotations
 import asyncio
 import inspect
 import logging
+import signal
+import threading
 import time
 from collections.abc import Callable
+from types import CodeType, FrameType
 from typing import Any
 
 from gobstopper import config
 
 logger = logging.getLogger("gobstopper.lifecycle")
+
+_STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
+#: Deepest ``await`` chain inspected when looking for request tasks.
+_MAX_AWAIT_DEPTH = 256
 
 
 class Lifecycle:
@@ -31,23 +45,44 @@ class Lifecycle:
         self.closing = False
         self.closed = False
         self.in_flight = 0
+        self._hooks_done = 0
         self._lock: asyncio.Lock | None = None
+        self._lock_loop: asyncio.AbstractEventLoop | None = None
         self._idle: asyncio.Event | None = None
 
+    def _startup_lock(self) -> asyncio.Lock:
+        loop = asyncio.get_running_loop()
+        if self._lock is None or self._lock_loop is not loop:
+            # A lock belongs to one loop; a test client may start the app on a new one.
+            self._lock = asyncio.Lock()
+            self._lock_loop = loop
+        return self._lock
+
     async def startup(self) -> None:
-        """Run startup hooks once; concurrent callers wait for the first."""
+        """Run startup hooks once; concurrent callers wait for the first.
+
+        A hook that raises leaves startup unfinished: the next call resumes
+        with that hook (hooks that already succeeded are not run again).
+        Calling this after a completed shutdown starts the app afresh.
+        """
         if self.started:
             return
-        if self._lock is None:
-            self._lock = asyncio.Lock()
-        async with self._lock:
+        async with self._startup_lock():
             if self.started:
                 return
-            for hook in self.startup_hooks:
-                result = hook()
+            if self.closed:
+                self._reset()
+            while self._hooks_done < len(self.startup_hooks):
+                result = self.startup_hooks[self._hooks_done]()
                 if inspect.isawaitable(result):
                     await result
+                self._hooks_done += 1
             self.started = True
+
+    def _reset(self) -> None:
+        self.closing = False
+        self.closed = False
+        self._hooks_done = 0
 
     def enter(self) -> None:
         """Count a request in."""
@@ -93,3 +128,65 @@ class Lifecycle:
             except Exception:
                 logger.exception("shutdown hook %r failed", getattr(hook, "__name__", hook))
         self.closed = True
+        self.started = False
+
+    # -- cooperation with the server's signals ----------------------------------
+    def watch_signals(self, loop: asyncio.AbstractEventLoop, entry: CodeType) -> bool:
+        """Start shutting down as soon as SIGTERM/SIGINT reach this worker.
+
+        The server's own handlers keep running (they are chained). When the
+        shutdown timeout passes, tasks still running ``entry`` (the app's
+        ``__rsgi__``) are cancelled. Returns False, changing nothing, when
+        signals cannot be watched here (not the main thread, or the server
+        installed no Python-level handler).
+        """
+        if threading.current_thread() is not threading.main_thread():
+            return False
+        previous = {sig: signal.getsignal(sig) for sig in _STOP_SIGNALS}
+        if not all(callable(handler) for handler in previous.values()):
+            return False
+
+        def on_signal(signum: int, frame: FrameType | None) -> None:
+            loop.call_soon_threadsafe(self._signalled, loop, entry)
+            chained = previous[signum]
+            if callable(chained):
+                chained(signum, frame)
+
+        for sig in _STOP_SIGNALS:
+            signal.signal(sig, on_signal)
+        return True
+
+    def _signalled(self, loop: asyncio.AbstractEventLoop, entry: CodeType) -> None:
+        if self.closing:
+            return
+        self.closing = True
+        timeout = config.shutdown_timeout()
+        logger.info("stop signal: refusing new requests, %d in flight (timeout %.1fs)",
+                    self.in_flight, timeout)
+        loop.call_later(timeout, self._deadline, entry)
+
+    def _deadline(self, entry: CodeType) -> None:
+        cancelled = cancel_tasks_running(entry)
+        if cancelled:
+            logger.warning("shutdown timeout: cancelled %d unfinished request(s)", cancelled)
+
+
+def cancel_tasks_running(entry: CodeType) -> int:
+    """Cancel every task of the running loop whose await chain is in ``entry``."""
+    current = asyncio.current_task()
+    count = 0
+    for task in asyncio.all_tasks():
+        if task is not current and _awaits_code(task.get_coro(), entry):
+            task.cancel()
+            count += 1
+    return count
+
+
+def _awaits_code(coro: Any, code: CodeType) -> bool:
+    for _ in range(_MAX_AWAIT_DEPTH):
+        if coro is None:
+            return False
+        if getattr(coro, "cr_code", None) is code:
+            return True
+        coro = getattr(coro, "cr_await", None)
+    return False

@@ -15,6 +15,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 from gobstopper.http.coercion import to_response
+from gobstopper.http.injection import BodyParameter, body_parameter, load_body
 from gobstopper.http.request import Request
 from gobstopper.http.response import BaseResponse
 
@@ -38,9 +39,14 @@ def bind_handler(handler: Callable[..., Any]) -> Endpoint:
     """Call ``handler(request, **view_args)`` and coerce its return value.
 
     Plain ``def`` handlers run in the default thread pool so they never block
-    the event loop (they cannot await the body; read it in middleware or use
-    an async handler).
+    the event loop (they cannot await the body; read it in middleware, use an
+    async handler, or take a typed body parameter). A parameter annotated
+    with a ``msgspec.Struct`` receives the validated body (JSON or form, by
+    Content-Type; 422 if invalid); the signature is inspected here, once.
     """
+    param = body_parameter(handler)
+    if param is not None:
+        return _bind_with_body(handler, param)
     if _is_async(handler):
         async def call_async(request: Request) -> BaseResponse:
             return to_response(await handler(request, **request.view_args))
@@ -50,6 +56,22 @@ def bind_handler(handler: Callable[..., Any]) -> Endpoint:
         bound = functools.partial(handler, request, **request.view_args)
         return to_response(await asyncio.to_thread(bound))
     return call_sync
+
+
+def _bind_with_body(handler: Callable[..., Any], param: BodyParameter) -> Endpoint:
+    """``bind_handler`` for a handler with a typed body parameter."""
+    name = param.name
+    if _is_async(handler):
+        async def call_async_body(request: Request) -> BaseResponse:
+            value = await load_body(request, param)
+            return to_response(await handler(request, **request.view_args, **{name: value}))
+        return call_async_body
+
+    async def call_sync_body(request: Request) -> BaseResponse:
+        value = await load_body(request, param)
+        bound = functools.partial(handler, request, **request.view_args, **{name: value})
+        return to_response(await asyncio.to_thread(bound))
+    return call_sync_body
 
 
 def wrap_hooks(

@@ -13,6 +13,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from gobstopper.http.routing import Rule
+
 if TYPE_CHECKING:
     from gobstopper.core.blueprint import Blueprint
 
@@ -58,8 +60,10 @@ class MiddlewareSpec:
 
 
 def _check_rule(rule: str) -> str:
+    """Validate ``rule`` now, so a typo fails at registration, not per request."""
     if not isinstance(rule, str) or not rule.startswith("/"):
         raise ValueError(f"route path must be a string starting with '/', got {rule!r}")
+    Rule.compile(rule)
     return rule
 
 
@@ -187,10 +191,26 @@ class Scaffold:
 
     def register_blueprint(self, blueprint: Blueprint, url_prefix: str | None = None) -> None:
         """Nest ``blueprint`` here; ``url_prefix`` overrides the blueprint's own."""
-        if url_prefix is not None and url_prefix and not url_prefix.startswith("/"):
-            raise ValueError(f"url_prefix must start with '/', got {url_prefix!r}")
+        if url_prefix:
+            _check_rule(url_prefix)
+        if blueprint is self or _nests(blueprint, self):
+            raise ValueError(f"registering {blueprint.name!r} here would nest it in itself")
         if any(bp is blueprint for bp, _ in self._blueprints):
             raise ValueError(f"blueprint {blueprint.name!r} is already registered here")
         self._blueprints.append((blueprint, url_prefix))
         blueprint._parents.append(self)
         self._changed()
+
+
+def _nests(root: Scaffold, target: Scaffold) -> bool:
+    """Is ``target`` registered somewhere below ``root``?"""
+    pending = [bp for bp, _ in root._blueprints]
+    seen: set[int] = set()
+    while pending:
+        blueprint = pending.pop()
+        if blueprint is target:
+            return True
+        if id(blueprint) not in seen:
+            seen.add(id(blueprint))
+            pending.extend(bp for bp, _ in blueprint._blueprints)
+    return False

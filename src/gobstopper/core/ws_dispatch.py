@@ -1,20 +1,151 @@
-"""The RSGI WebSocket entry (completed by the WebSocket work)."""
+"""The RSGI WebSocket entry: match → before_websocket hooks → handler → close.
+
+Everything that fails before the handler accepts is answered with an HTTP
+status, which is all Granian can send before accept (and a WebSocket close
+code there would crash its worker): unknown path 404, bad path parameter
+400, refused by a hook 403 (or the ``HTTPException``'s status), shutting
+down 503, failed startup or a handler error before accept 500. After accept,
+a handler that raises is logged and closed with 1011; one that returns is
+closed with 1000. A worker never dies of a WebSocket.
+"""
 
 from __future__ import annotations
 
+import inspect
+import logging
 from typing import TYPE_CHECKING, Any
+
+from gobstopper import config
+from gobstopper.core.dispatch import MountedScope
+from gobstopper.http.errors import HTTPException
+from gobstopper.http.routing import MAX_PATH_LENGTH
+from gobstopper.websocket.connection import WebSocket
+from gobstopper.websocket.message import (
+    GOING_AWAY,
+    INTERNAL_ERROR,
+    POLICY_VIOLATION,
+    ConnectionClosed,
+)
 
 if TYPE_CHECKING:
     from gobstopper.core.app import Gobstopper
-    from gobstopper.core.route_table import RouteTable
+    from gobstopper.core.route_table import CompiledWebSocketRoute, RouteTable
+
+logger = logging.getLogger("gobstopper.websocket")
 
 
 class WebSocketDispatcher:
-    """Match a WebSocket path and run its handler."""
+    """Match a WebSocket path and run its hooks and handler."""
 
     def __init__(self, app: Gobstopper, table: RouteTable) -> None:
         self.app = app
         self.router = table.websocket
+        self.lifecycle = app.lifecycle
+        self.mounts = tuple(app._mounts)
+        self.max_message_bytes = config.max_ws_message_bytes()
+        self.send_chunk_bytes = config.ws_send_chunk_bytes()
+        if self.max_message_bytes < 1 or self.send_chunk_bytes < 1:
+            raise ValueError("MAX_WS_MESSAGE_BYTES and WS_SEND_CHUNK_BYTES must be at least 1")
+        #: Connections whose handler is running (closed by ``close_all``).
+        self.open: set[WebSocket] = set()
 
     async def __call__(self, scope: Any, proto: Any) -> None:
-        proto.close(1011)
+        if self.mounts:
+            sub = self._mount_for(scope)
+            if sub is not None:
+                await sub[0].__rsgi__(sub[1], proto)
+                return
+        status = await self._refusal(scope)
+        if status:
+            proto.close(status)
+            return
+        try:
+            route, params = self.router.match("GET", scope.path)
+        except HTTPException as miss:
+            proto.close(_http_status(miss.status_code, 404))
+            return
+        websocket = WebSocket(scope, proto, path_params=params,
+                              max_message_bytes=self.max_message_bytes,
+                              send_chunk_bytes=self.send_chunk_bytes)
+        websocket.app = self.app
+        websocket.endpoint = route.name
+        await self.run(route, websocket, params)
+
+    async def _refusal(self, scope: Any) -> int:
+        """The HTTP status that refuses this handshake now, or 0."""
+        lifecycle = self.lifecycle
+        if lifecycle.closing:
+            return 503
+        if not lifecycle.started:
+            try:
+                await lifecycle.startup()
+            except Exception:
+                logger.exception("startup failed; refusing WebSocket %s", scope.path)
+                return 500
+        return 414 if len(scope.path) > MAX_PATH_LENGTH else 0
+
+    def _mount_for(self, scope: Any) -> tuple[Any, MountedScope] | None:
+        path = scope.path
+        for prefix, sub_app in self.mounts:
+            if path == prefix or path.startswith(prefix + "/"):
+                root = getattr(scope, "root_path", "") + prefix
+                return sub_app, MountedScope(scope, path[len(prefix):] or "/", root)
+        return None
+
+    async def run(self, route: CompiledWebSocketRoute, websocket: WebSocket,
+                  params: dict[str, Any]) -> None:
+        """Run hooks and handler, then make sure the connection is closed."""
+        self.open.add(websocket)
+        failed = False
+        try:
+            if not route.before or await self._before(route, websocket):
+                await route.handler(websocket, **params)
+        except ConnectionClosed:
+            pass  # the peer left; nothing to report
+        except HTTPException as exc:
+            await self._http_error(websocket, exc)
+        except Exception:
+            failed = True
+            logger.exception("WebSocket handler %s raised; closing with %s", route.name,
+                             "1011" if websocket.accepted else "HTTP 500")
+        finally:
+            self.open.discard(websocket)
+            websocket._finalize(failed)
+
+    async def _before(self, route: CompiledWebSocketRoute, websocket: WebSocket) -> bool:
+        """Run before_websocket hooks; False when one refused or closed it."""
+        for hook in route.before:
+            result = hook(websocket)
+            if inspect.isawaitable(result):
+                result = await result
+            if result is False:
+                if not websocket.closed and not websocket.accepted:
+                    await websocket.reject(403)
+                elif not websocket.closed:
+                    await websocket.close(POLICY_VIOLATION)
+                return False
+            if websocket.closed:
+                return False
+        return True
+
+    async def _http_error(self, websocket: WebSocket, exc: HTTPException) -> None:
+        if websocket.closed:
+            return
+        if not websocket.accepted:
+            await websocket.reject(_http_status(exc.status_code, 403))
+        elif exc.status_code >= 500:
+            logger.error("WebSocket %s: %r after accept; closing with 1011",
+                         websocket.path, exc)
+            await websocket.close(INTERNAL_ERROR)
+        else:
+            await websocket.close(POLICY_VIOLATION)
+
+    async def close_all(self, code: int = GOING_AWAY, reason: str = "Server shutdown") -> None:
+        """Close every connection whose handler is still running (shutdown)."""
+        for websocket in list(self.open):
+            if not websocket.closed:
+                await websocket.close(code, reason)
+
+
+def _http_status(status: int, default: int) -> int:
+    return status if 400 <= status <= 599 else default

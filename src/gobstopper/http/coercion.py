@@ -7,6 +7,8 @@ response objects pass through unchanged.
 
 from __future__ import annotations
 
+import copy
+from collections.abc import Mapping
 from typing import Any
 
 import msgspec
@@ -32,7 +34,7 @@ def to_response(rv: Any) -> BaseResponse:
     if kind is tuple:
         return _from_tuple(rv)
     if rv is None:
-        return Response(b"", status=204, headers={})
+        return _no_content()
     if isinstance(rv, (bytes, bytearray, memoryview)):
         return Response(bytes(rv))
     if isinstance(rv, (msgspec.Struct, dict, list)):
@@ -43,17 +45,45 @@ def to_response(rv: Any) -> BaseResponse:
     )
 
 
+def _no_content() -> Response:
+    response = Response(b"", status=204)
+    response.headers.clear()
+    return response
+
+
 def _from_tuple(rv: tuple[Any, ...]) -> BaseResponse:
     if not 2 <= len(rv) <= 3:
         raise TypeError("a tuple return must be (body, status) or (body, status, headers)")
     body, status = rv[0], rv[1]
     headers = rv[2] if len(rv) == 3 else None
-    if not isinstance(status, int) or isinstance(status, bool):
-        raise TypeError(f"status in a tuple return must be an int, got {status!r}")
+    if not isinstance(status, int) or isinstance(status, bool) or not 100 <= status <= 599:
+        raise TypeError(f"status in a tuple return must be an int from 100 to 599, got {status!r}")
+    if headers is not None and not isinstance(headers, Mapping):
+        raise TypeError(f"headers in a tuple return must be a dict, got {type(headers).__name__}")
     response = to_response(body)
-    response.status = status
+    if response is body:
+        # NOTE: never mutate a response object the handler may reuse (a module constant).
+        response = copy.copy(response)
+        response.headers = dict(response.headers)
+        if response._cookies is not None:
+            response._cookies = list(response._cookies)
+    response.status = int(status)
     if headers:
-        response.headers.update(headers)
+        _merge_headers(response.headers, headers)
     if status in (204, 304) and isinstance(response, Response):
         response.body = b""
+        if status == 204:
+            _drop(response.headers, "content-type")
     return response
+
+
+def _drop(headers: dict[str, str], name: str) -> None:
+    for key in [k for k in headers if k.lower() == name]:
+        del headers[key]
+
+
+def _merge_headers(target: dict[str, str], extra: Mapping[str, Any]) -> None:
+    """Add ``extra`` to ``target``, replacing names case-insensitively."""
+    for name, value in extra.items():
+        _drop(target, str(name).lower())
+        target[str(name)] = str(value)

@@ -27,7 +27,11 @@ _SAMESITE = {"strict": "Strict", "lax": "Lax", "none": "None"}
 
 
 def parse_cookie_header(header: str) -> dict[str, str]:
-    """Parse a ``Cookie`` header into ``{name: value}`` (first one wins)."""
+    """Parse a ``Cookie`` header into ``{name: value}`` (first one wins).
+
+    Quoted values are unquoted, undoing the escapes ``build_set_cookie``
+    writes (``\\073`` for ``;``, ``\\"`` for ``"``), so values round-trip.
+    """
     cookies: dict[str, str] = {}
     for chunk in header.split(";"):
         name, sep, value = chunk.partition("=")
@@ -36,19 +40,49 @@ def parse_cookie_header(header: str) -> dict[str, str]:
         name = name.strip()
         value = value.strip()
         if len(value) >= 2 and value[0] == value[-1] == '"':
-            value = value[1:-1].replace('\\"', '"').replace("\\\\", "\\")
+            value = _unquote_value(value[1:-1])
         if name and name not in cookies:
             cookies[name] = value
     return cookies
 
 
+_ESCAPE_RE = re.compile(r"\\(?:([0-3][0-7]{2})|(.))")
+
+
+def _unquote_value(text: str) -> str:
+    if "\\" not in text:
+        return text
+    out = bytearray()
+    pos = 0
+    for m in _ESCAPE_RE.finditer(text):
+        out += text[pos:m.start()].encode("utf-8", "surrogateescape")
+        out += bytes([int(m[1], 8)]) if m[1] else m[2].encode("utf-8", "surrogateescape")
+        pos = m.end()
+    out += text[pos:].encode("utf-8", "surrogateescape")
+    return out.decode("utf-8", "replace")
+
+
 def _quote_value(value: str) -> str:
+    """The value as a cookie-octet string, or quoted with its unsafe bytes escaped.
+
+    NOTE: browsers end a cookie value at the first ``;`` even inside quotes,
+    so ``;``, ``,``, spaces and non-ASCII characters are written as octal
+    escapes (as Python's ``http.cookies`` does) — never literally.
+    """
     if _PLAIN_VALUE_RE.match(value):
         return value
     if _CONTROL_RE.search(value):
         raise ValueError("cookie value must not contain control characters (CR, LF, ...)")
-    # Quoting keeps ';' and ',' inside the value instead of starting a new attribute.
-    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    out = []
+    for byte in value.encode("utf-8"):
+        char = chr(byte)
+        if char in '"\\':
+            out.append("\\" + char)
+        elif byte < 0x80 and _PLAIN_VALUE_RE.match(char):
+            out.append(char)
+        else:
+            out.append(f"\\{byte:03o}")
+    return '"' + "".join(out) + '"'
 
 
 def _check_attr(label: str, value: str) -> str:
@@ -107,11 +141,7 @@ def build_set_cookie(
     if max_age is not None:
         parts.append(f"Max-Age={int(max_age)}")
     if expires is not None:
-        if isinstance(expires, datetime):
-            if expires.tzinfo is None:
-                expires = expires.replace(tzinfo=UTC)
-            expires = format_datetime(expires.astimezone(UTC), usegmt=True)
-        parts.append(f"Expires={_check_attr('expires', expires)}")
+        parts.append(f"Expires={_check_attr('expires', _http_date(expires))}")
     if secure:
         parts.append("Secure")
     if httponly:

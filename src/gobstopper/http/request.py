@@ -8,22 +8,38 @@ attach request-scoped data (``request.user = ...``) as the reference shows.
 from __future__ import annotations
 
 import logging
+import re
 import uuid
 from typing import TYPE_CHECKING, Any
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, quote
 
 from gobstopper.http import body as _body
 from gobstopper.http.cookies import parse_cookie_header
-from gobstopper.http.errors import BadRequest
+from gobstopper.http.errors import (
+    BadRequest,
+    BodyValidationError,
+    HTTPException,
+    UnsupportedMediaType,
+)
+from gobstopper.http.form import parse_urlencoded
+from gobstopper.http.json_body import decode_json
+from gobstopper.http.multipart import FileDict, MultipartReader
 from gobstopper.http.proxy import ProxyTrust, split_peer
+from gobstopper.http.validation import BodyTooLarge, form_to_model
 
 if TYPE_CHECKING:
+    from collections.abc import Awaitable, Callable
+
+    from gobstopper.http.body import BodyLimits
     from gobstopper.http.multipart import FileStorage
 
 _framework_logger = logging.getLogger("gobstopper")
 _DEFAULT_TRUST = ProxyTrust()
 #: Most query parameters parsed; more is a sign of abuse (see ``args``).
 MAX_QUERY_PARAMS = 1000
+# A host[:port] as a proxy may forward it: no spaces, slashes or other URL parts.
+_HOST_RE = re.compile(r"^[A-Za-z0-9.\-_~]+(:\d{1,5})?$|^\[[0-9A-Fa-f:.]+\](:\d{1,5})?$")
+_PATH_SAFE = "/:@!$&'()*+,;=-._~"
 
 
 class Request:
@@ -33,6 +49,8 @@ class Request:
         "__dict__",
         "_args",
         "_body",
+        "_body_error",
+        "_body_size",
         "_cookies",
         "_files",
         "_form",
@@ -41,6 +59,7 @@ class Request:
         "_json",
         "_peer",
         "app",
+        "body_limits",
         "endpoint",
         "max_body_bytes",
         "max_json_depth",
@@ -62,14 +81,17 @@ class Request:
         self.url_rule: str | None = None
         self.max_body_bytes: int | None = _body.DEFAULT_MAX_BODY_BYTES
         self.max_json_depth: int | None = None
+        self.body_limits: BodyLimits = _body.DEFAULT_LIMITS
         self.proxy_trust: ProxyTrust = _DEFAULT_TRUST
         self._headers: dict[str, str] | None = None
         self._args: dict[str, list[str]] | None = None
         self._cookies: dict[str, str] | None = None
         self._body: bytes | None = None
+        self._body_size: int | None = None
+        self._body_error: HTTPException | None = None
         self._json: Any = _UNSET
         self._form: dict[str, list[str]] | None = None
-        self._files: dict[str, FileStorage] | None = None
+        self._files: FileDict | None = None
         self._id: str | None = None
         self._peer: str | None = None
 
@@ -160,22 +182,26 @@ class Request:
             return peer
         return self.proxy_trust.client_ip(peer, self.headers.get("x-forwarded-for"))
 
+    def _forwarded(self, name: str) -> str:
+        """The value the nearest trusted proxy put in ``name`` (its rightmost)."""
+        if not self._trusted_peer():
+            return ""
+        return self.headers.get(name, "").rsplit(",", 1)[-1].strip()
+
     @property
     def scheme(self) -> str:
         """``http`` or ``https`` (X-Forwarded-Proto from a trusted proxy wins)."""
-        if self._trusted_peer():
-            forwarded = self.headers.get("x-forwarded-proto", "").split(",")[0].strip().lower()
-            if forwarded in ("http", "https"):
-                return forwarded
+        forwarded = self._forwarded("x-forwarded-proto").lower()
+        if forwarded in ("http", "https"):
+            return forwarded
         return self.scope.scheme
 
     @property
     def host(self) -> str:
         """Host (and port) the client asked for (X-Forwarded-Host if trusted)."""
-        if self._trusted_peer():
-            forwarded = self.headers.get("x-forwarded-host", "").split(",")[0].strip()
-            if forwarded:
-                return forwarded
+        forwarded = self._forwarded("x-forwarded-host")
+        if forwarded and _HOST_RE.match(forwarded):
+            return forwarded
         return self.headers.get("host") or self.scope.authority or self.scope.server
 
     @property
@@ -184,9 +210,14 @@ class Request:
         return f"{self.scheme}://{self.host}"
 
     @property
+    def root_path(self) -> str:
+        """Where the app serving this request is mounted (``''`` at the top)."""
+        return getattr(self.scope, "root_path", "")
+
+    @property
     def base_url(self) -> str:
-        """Full URL without the query string."""
-        return self.host_url + self.path
+        """Full URL without the query string (mount prefix included)."""
+        return self.host_url + quote(self.root_path + self.path, safe=_PATH_SAFE)
 
     @property
     def url(self) -> str:
@@ -214,18 +245,221 @@ class Request:
         return app_logger if app_logger is not None else _framework_logger
 
     # -- body -----------------------------------------------------------------
+    # Limits: ``max_body_bytes`` (default 10 MiB), ``max_json_depth`` (None:
+    # 64) and ``body_limits`` (forms, uploads) are set by LimitsMiddleware.
     async def get_data(self) -> bytes:
-        """The raw body, read once under ``max_body_bytes`` (``RequestTooLarge``)."""
+        """The raw body, read once under ``max_body_bytes`` (``RequestTooLarge``).
+
+        Cached. If ``get_form()``/``get_files()`` already streamed a multipart
+        body into the parser, the raw bytes are gone and ``RuntimeError`` is
+        raised: call ``get_data()`` first to keep them.
+        """
         if self._body is None:
-            self._body = await _body.read_body(self.protocol, self.headers, self.max_body_bytes)
+            self._check_unread()
+            try:
+                self._body = await _body.read_body(
+                    self.protocol, self.headers, self.max_body_bytes
+                )
+            except HTTPException as exc:
+                self._body_error = exc
+                raise
+            self._body_size = len(self._body)
         return self._body
 
     async def get_body(self) -> bytes:
         """Alias of ``get_data()``."""
         return await self.get_data()
 
+    async def get_json(self) -> Any:
+        """The JSON body decoded with msgspec (cached); ``None`` if empty.
+
+        415 unless the Content-Type is ``application/json`` or
+        ``application/*+json``; ``InvalidJSON`` (400, also a
+        ``msgspec.DecodeError``) if the body is not JSON, not UTF-8 or nested
+        deeper than ``max_json_depth``.
+        """
+        if self._json is _UNSET:
+            body = await self._body_of_type(_body.is_json_media_type, "application/json")
+            self._json = decode_json(body, None, self._json_depth()) if body else None
+        return self._json
+
+    async def json(self, model: type[Any] | None = None) -> Any:
+        """The JSON body, decoded into ``model`` (a ``msgspec.Struct``) if given.
+
+        ``None`` for an empty body without a model. Raises
+        ``UnsupportedMediaType`` (415) for a non-JSON Content-Type and
+        ``BodyValidationError`` (400) for an empty body when ``model`` is
+        given, invalid JSON, or a mismatch (the message names the field path).
+        """
+        if model is None:
+            return await self.get_json()
+        body = await self._body_of_type(_body.is_json_media_type, "application/json")
+        if not body:
+            raise _empty_body(model)
+        return decode_json(body, model, self._json_depth())
+
+    async def get_form(self) -> dict[str, list[str]]:
+        """Form fields as ``{name: [values]}`` (cached); ``{}`` if not a form.
+
+        Reads urlencoded bodies and the text fields of multipart bodies.
+        """
+        if self._form is None:
+            kind = _body.media_type(self.headers)
+            if kind == _body.FORM_URLENCODED:
+                self._form = parse_urlencoded(
+                    await self.get_data(), self.body_limits.max_form_fields
+                )
+            elif kind == _body.MULTIPART_FORM:
+                await self._load_multipart(None)
+            else:
+                return {}
+        return self._form  # type: ignore[return-value]
+
+    async def form(self, model: type[Any] | None = None) -> Any:
+        """The urlencoded body as ``{name: [values]}``, or ``model`` if given.
+
+        ``None`` for an empty body without a model. 415 unless the body is
+        ``application/x-www-form-urlencoded``; ``BodyValidationError`` (400)
+        if it cannot be parsed or converted (the last value of a repeated
+        field wins, except for list fields; ``"42"`` converts to ``42``).
+        """
+        body = await self._body_of_type(_is_urlencoded, _body.FORM_URLENCODED)
+        if not body:
+            if model is not None:
+                raise _empty_body(model)
+            return None
+        fields = await self.get_form()
+        return fields if model is None else form_to_model(fields, model)
+
+    async def multipart(
+        self, model: type[Any] | None = None, max_size: int | None = None
+    ) -> Any:
+        """The text fields of a multipart body, or ``model`` if given.
+
+        ``None`` for an empty body without a model. 415 unless the body is
+        ``multipart/form-data``; ``BodyValidationError`` if it is malformed,
+        holds a file part, cannot be converted to ``model``, or is larger than
+        ``max_size`` (then it is a ``BodyTooLarge``, status 413).
+        """
+        fields: dict[str, list[str]] | None = None
+        if _body.media_type(self.headers) == _body.MULTIPART_FORM:
+            await self._load_multipart(max_size)
+            if self._files:
+                raise BodyValidationError(
+                    "File uploads are not accepted here; use get_files()",
+                    [{"loc": ["body", next(iter(self._files))], "msg": "file not allowed"}],
+                )
+            if self._body_size:
+                fields = self._form
+        elif await self._has_body():
+            raise UnsupportedMediaType(f"Content-Type must be {_body.MULTIPART_FORM}")
+        if fields is None:
+            if model is not None:
+                raise _empty_body(model)
+            return None
+        return fields if model is None else form_to_model(fields, model)
+
+    async def get_files(self) -> dict[str, FileStorage]:
+        """Uploaded files by field name (cached); ``{}`` if not multipart.
+
+        Each is a ``FileStorage``; big ones live in temporary files that are
+        removed when the request ends (``close()``). The returned dict's
+        ``getlist(name)`` gives every file sent under one name.
+        """
+        if self._files is None:
+            if _body.media_type(self.headers) != _body.MULTIPART_FORM:
+                return {}
+            await self._load_multipart(None)
+        return self._files  # type: ignore[return-value]
+
+    @property
+    def files(self) -> Awaitable[dict[str, FileStorage]]:
+        """Uploaded files, to be awaited: ``files = await request.files``."""
+        return self.get_files()
+
+    def close(self) -> None:
+        """Release the body's resources (uploaded files' temporary files)."""
+        if self._files is not None:
+            self._files.close()
+
+    def _json_depth(self) -> int:
+        depth = self.max_json_depth
+        return _body.DEFAULT_MAX_JSON_DEPTH if depth is None else depth
+
+    def _check_unread(self) -> None:
+        """Raise if the body was consumed without being kept."""
+        if self._body_error is not None:
+            raise self._body_error
+        if self._body_size is not None:
+            raise RuntimeError(
+                "the request body was streamed into the multipart parser and not kept; "
+                "call get_data() before get_form()/get_files() to keep the raw bytes"
+            )
+
+    async def _has_body(self) -> bool:
+        """Is there a body? Uses Content-Length, else reads it (bounded)."""
+        if self._body is None:
+            length = _body.declared_length(self.headers)
+            if length is not None:
+                return length > 0
+        return bool(await self.get_data())
+
+    async def _body_of_type(self, accepts: Callable[[str], bool], expected: str) -> bytes:
+        """The body if its media type ``accepts``; 415 for another non-empty body."""
+        if accepts(_body.media_type(self.headers)):
+            return await self.get_data()
+        if await self._has_body():
+            raise UnsupportedMediaType(f"Content-Type must be {expected}")
+        return b""
+
+    async def _load_multipart(self, max_size: int | None) -> None:
+        """Parse the multipart body once into ``_form`` and ``_files``."""
+        if self._files is not None:
+            if max_size is not None and (self._body_size or 0) > max_size:
+                raise _max_size_error(max_size)
+            return
+        if self._body is None:
+            self._check_unread()
+        elif self._body_error is not None:
+            raise self._body_error
+        reader = MultipartReader(self.headers.get("content-type", ""), self.body_limits)
+        try:
+            if self._body is not None:
+                if max_size is not None and len(self._body) > max_size:
+                    raise _max_size_error(max_size)
+                reader.feed_all(self._body)
+            else:
+                limit, error = self.max_body_bytes, _body.too_large
+                if max_size is not None and (limit is None or max_size < limit):
+                    limit, error = max_size, _max_size_error
+                async for chunk in _body.iter_body(self.protocol, self.headers, limit, error):
+                    reader.feed(chunk)
+                self._body_size = reader.received
+            self._form, self._files = reader.finish()
+        except BaseException as exc:
+            reader.close()
+            if self._body_size is None:
+                self._body_size = reader.received
+            if isinstance(exc, HTTPException):
+                self._body_error = exc
+            raise
+
     def __repr__(self) -> str:
         return f"<Request {self.method} {self.path}>"
+
+
+def _is_urlencoded(kind: str) -> bool:
+    return kind == _body.FORM_URLENCODED
+
+
+def _empty_body(model: type[Any]) -> BodyValidationError:
+    return BodyValidationError(
+        f"Request body required ({model.__name__})", [{"loc": ["body"], "msg": "Field required"}]
+    )
+
+
+def _max_size_error(max_size: int) -> BodyTooLarge:
+    return BodyTooLarge(f"Request body too large (max_size {max_size} bytes)")
 
 
 class _Unset:

@@ -11,14 +11,22 @@ from __future__ import annotations
 
 import mimetypes
 import os
-from collections.abc import AsyncIterable, AsyncIterator, Callable
 from datetime import datetime
-from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 from urllib.parse import quote
 
+from gobstopper.http.conditional import (
+    UNSATISFIABLE,
+    http_date,
+    if_range_allows,
+    is_not_modified,
+    make_etag,
+    parse_range,
+)
 from gobstopper.http.cookies import build_delete_cookie, build_set_cookie
 from gobstopper.http.json import dumps
+from gobstopper.http.safe_path import regular_file_stat
+from gobstopper.http.streaming import ChunkSource, check_source, open_source, stream_chunks
 
 Headers = list[tuple[str, str]]
 
@@ -30,11 +38,24 @@ _NO_BODY = frozenset({204, 304})
 
 
 def _unsafe(text: str) -> bool:
+    text = str(text)
     return "\r" in text or "\n" in text or "\x00" in text
 
 
 class HeaderInjectionError(ValueError):
     """A header name or value contains CR, LF or NUL."""
+
+
+def _check_headers(headers: dict[str, Any]) -> Headers:
+    """Headers as str pairs; ``HeaderInjectionError`` for CR, LF or NUL in any."""
+    items: Headers = []
+    for name, value in headers.items():
+        if type(value) is not str:
+            value = str(value)
+        if _unsafe(name) or _unsafe(value):
+            raise HeaderInjectionError(f"header {name!r} contains CR, LF or NUL")
+        items.append((name, value))
+    return items
 
 
 class BaseResponse:
@@ -45,6 +66,8 @@ class BaseResponse:
     def __init__(self, status: int = 200, headers: dict[str, str] | None = None) -> None:
         self.status = status
         self.headers: dict[str, str] = dict(headers) if headers else {}
+        if headers:
+            _check_headers(self.headers)
         self._cookies: list[str] | None = None
 
     @property
@@ -89,10 +112,8 @@ class BaseResponse:
 
         Raises ``HeaderInjectionError`` when a name or value has CR/LF/NUL.
         """
-        items = list(self.headers.items())
-        for name, value in items:
-            if _unsafe(name) or _unsafe(value):
-                raise HeaderInjectionError(f"header {name!r} contains CR, LF or NUL")
+        # Checked again here: headers may have been changed since construction.
+        items = _check_headers(self.headers)
         if self._cookies:
             items.extend(("set-cookie", cookie) for cookie in self._cookies)
         return items
@@ -104,6 +125,13 @@ class BaseResponse:
             if key.lower() == lowered:
                 return value
         return default
+
+    def prepare(self, request: Any) -> None:
+        """Look at the request before sending; only file responses need to.
+
+        The dispatcher calls this with the request (or its RSGI scope) just
+        before ``send``/``send_head``; the default does nothing.
+        """
 
     def send_head(self, proto: Any) -> None:
         """Answer a HEAD request: same status and headers, no body."""
@@ -153,6 +181,8 @@ class Response(BaseResponse):
         self.headers = _with_content_type(
             headers, content_type, _TEXT_HTML if isinstance(body, str) else _OCTET
         )
+        if headers or content_type:
+            _check_headers(self.headers)
         self._cookies = None
 
     def send(self, proto: Any) -> None:
@@ -188,67 +218,165 @@ class JSONResponse(Response):
         super().__init__(dumps(data), status, **kwargs)
 
 
+class _Plan(NamedTuple):
+    """How a FileResponse answers: status, headers and which RSGI call."""
+
+    status: int
+    headers: Headers
+    kind: str  # "file" | "range" | "empty" | "text"
+    first: int = 0
+    last: int = 0
+    text: str = ""
+
+
+_PLAIN = "text/plain; charset=utf-8"
+_NOT_FOUND = _Plan(404, [("content-type", _PLAIN)], "text", text="Not Found")
+# Representation headers a 304 must not carry (RFC 9110 §15.4.5).
+_NOT_FOR_304 = frozenset({"content-type", "content-length", "content-disposition",
+                          "content-encoding", "content-range"})
+
+
 class FileResponse(BaseResponse):
     """Serve a file from disk through ``proto.response_file`` (read by Rust).
 
     ``filename`` (default: the path's basename) is announced in
-    ``Content-Disposition: attachment``. The MIME type comes from the
-    extension. A missing or unreadable file answers 404.
+    ``Content-Disposition: attachment`` (``as_attachment=False`` sends
+    ``inline`` when a filename was given, else no disposition). The MIME
+    type comes from the extension unless ``content_type`` is given. A
+    missing or unreadable file answers 404 (plain text), never 500.
+
+    With the request's headers (the dispatcher calls ``prepare(request)``),
+    a 200 response also honours ``If-None-Match``/``If-Modified-Since`` (304)
+    and one ``Range`` (206 via ``response_file_range``, 416 when outside the
+    file). ``ETag``, ``Last-Modified``, ``Accept-Ranges`` and
+    ``Content-Length`` are always sent; ``conditional=False`` turns the
+    validators and ranges off.
     """
 
-    __slots__ = ("file_path", "filename")
+    __slots__ = ("_conditional", "_method", "_request_headers", "file_path", "filename")
 
     def __init__(
         self,
-        path: str | Path,
+        path: str | os.PathLike[str],
         filename: str | None = None,
         status: int = 200,
         headers: dict[str, str] | None = None,
+        *,
+        content_type: str | None = None,
+        as_attachment: bool = True,
+        conditional: bool = True,
     ) -> None:
-        self.file_path = str(Path(path).resolve())
-        self.filename = filename or os.path.basename(self.file_path)
-        content_type = mimetypes.guess_type(self.filename)[0] or _OCTET
-        super().__init__(status, _with_content_type(headers, None, content_type))
-        if not any(k.lower() == "content-disposition" for k in self.headers):
-            self.headers["content-disposition"] = _attachment(self.filename)
+        self.file_path = _resolved(path)
+        self.filename = filename or os.path.basename(self.file_path) or "download"
+        guessed = (mimetypes.guess_type(self.filename)[0]
+                   or mimetypes.guess_type(self.file_path)[0] or _OCTET)
+        super().__init__(status, _with_content_type(headers, content_type, guessed))
+        disposition = "attachment" if as_attachment else ("inline" if filename else None)
+        if disposition and not any(k.lower() == "content-disposition" for k in self.headers):
+            self.headers["content-disposition"] = content_disposition(disposition, self.filename)
+        self._conditional = conditional
+        self._method: str | None = None
+        self._request_headers: Any = None
 
-    def _readable(self) -> bool:
-        return os.path.isfile(self.file_path) and os.access(self.file_path, os.R_OK)
+    def prepare(self, request: Any) -> None:
+        """Remember the request's method and headers for 304/206 decisions.
+
+        ``request`` is a ``Request`` or an RSGI scope: anything with
+        ``.method`` and ``.headers.get(lower_case_name)``. Idempotent.
+        """
+        self._method = request.method
+        self._request_headers = request.headers
+
+    def _plan(self, allow_range: bool) -> _Plan:
+        info = regular_file_stat(self.file_path)
+        if info is None:
+            return _NOT_FOUND
+        headers = self.to_rsgi_headers()
+        size = info.st_size
+        if self.status != 200 or not self._conditional:
+            headers.append(("content-length", str(size)))
+            return _Plan(self.status, headers, "file")
+        etag = self.header("etag")
+        if etag is None:
+            etag = make_etag(info)
+            headers.append(("etag", etag))
+        if self.header("last-modified") is None:
+            headers.append(("last-modified", http_date(info.st_mtime)))
+        headers.append(("accept-ranges", "bytes"))
+        request = self._request_headers
+        if request is not None and self._method in ("GET", "HEAD"):
+            if is_not_modified(request.get("if-none-match"), request.get("if-modified-since"),
+                               etag, info.st_mtime):
+                kept = [(k, v) for k, v in headers if k.lower() not in _NOT_FOR_304]
+                return _Plan(304, kept, "empty")
+            if allow_range and self._method == "GET":
+                span = _requested_span(request, etag, info.st_mtime, size)
+                if span is UNSATISFIABLE:
+                    return _Plan(416, [("content-range", f"bytes */{size}"),
+                                       ("content-type", _PLAIN)], "text",
+                                 text="Range Not Satisfiable")
+                if span is not None:
+                    first, last = span
+                    headers.append(("content-range", f"bytes {first}-{last}/{size}"))
+                    headers.append(("content-length", str(last - first + 1)))
+                    return _Plan(206, headers, "range", first, last)
+        headers.append(("content-length", str(size)))
+        return _Plan(200, headers, "file")
 
     def send(self, proto: Any) -> None:
-        """Send the file, or a plain 404 if it is gone or unreadable."""
-        if not self._readable():
-            proto.response_str(404, [("content-type", "text/plain; charset=utf-8")], "Not Found")
-            return
-        proto.response_file(self.status, self.to_rsgi_headers(), self.file_path)
+        """Send with one ``response_file``/``response_file_range``/``str``/``empty`` call."""
+        plan = self._plan(allow_range=True)
+        kind = plan.kind
+        if kind == "file":
+            proto.response_file(plan.status, plan.headers, self.file_path)
+        elif kind == "range":
+            # Granian's end offset is exclusive (checked against a real server).
+            proto.response_file_range(plan.status, plan.headers, self.file_path,
+                                      plan.first, plan.last + 1)
+        elif kind == "text":
+            proto.response_str(plan.status, plan.headers, plan.text)
+        else:
+            proto.response_empty(plan.status, plan.headers)
 
     def send_head(self, proto: Any) -> None:
-        """Answer HEAD with the file's headers and length, no body."""
-        if not self._readable():
-            proto.response_empty(404, [("content-type", "text/plain; charset=utf-8")])
-            return
-        headers = self.to_rsgi_headers()
-        headers.append(("content-length", str(os.path.getsize(self.file_path))))
-        proto.response_empty(self.status, headers)
+        """Answer HEAD with the GET headers (length included), no body."""
+        plan = self._plan(allow_range=False)
+        proto.response_empty(plan.status, plan.headers)
+
+    def __repr__(self) -> str:
+        return f"<FileResponse {self.status} {self.file_path!r}>"
 
 
-def _attachment(filename: str) -> str:
+def _resolved(path: str | os.PathLike[str]) -> str:
+    try:
+        return os.path.realpath(os.fspath(path))
+    except (ValueError, OSError):  # NUL in the path: kept as given, it will answer 404
+        return os.fspath(path)
+
+
+def _requested_span(request: Any, etag: str, mtime: float, size: int) -> tuple[int, int] | None:
+    header = request.get("range")
+    if header is None or not if_range_allows(request.get("if-range"), etag, mtime):
+        return None
+    return parse_range(header, size)
+
+
+def content_disposition(kind: str, filename: str) -> str:
+    """``attachment``/``inline`` with an ASCII ``filename`` and RFC 5987 ``filename*``."""
     ascii_name = filename.encode("ascii", "ignore").decode().replace('"', "").replace("\\", "")
     ascii_name = "".join(ch for ch in ascii_name if ch.isprintable()) or "download"
     if ascii_name == filename:
-        return f'attachment; filename="{filename}"'
-    return f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(filename)}"
-
-
-ChunkSource = AsyncIterable[str | bytes] | Callable[[], AsyncIterable[str | bytes]]
+        return f'{kind}; filename="{filename}"'
+    return f"{kind}; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(filename, safe='')}"
 
 
 class StreamResponse(BaseResponse):
     """Stream chunks from an async generator via ``proto.response_stream``.
 
-    ``generator`` is an async iterable of str/bytes chunks, or a callable
-    returning one. When the client disconnects the generator is closed, so
-    its ``finally`` blocks run.
+    ``generator`` is an async iterable of str/bytes chunks, a callable
+    returning one, or a plain iterable (which must not block). When the
+    client disconnects the generator is closed — its ``finally`` blocks run —
+    even while it is waiting for its next chunk, and nothing is logged.
     """
 
     __slots__ = ("generator",)
@@ -260,43 +388,18 @@ class StreamResponse(BaseResponse):
         headers: dict[str, str] | None = None,
         content_type: str = "text/plain",
     ) -> None:
+        check_source(generator)
         super().__init__(status, _with_content_type(headers, content_type, content_type))
         self.generator = generator
-
-    def _iterator(self) -> AsyncIterator[str | bytes]:
-        source = self.generator
-        if callable(source) and not hasattr(source, "__aiter__"):
-            source = source()
-        return aiter(source)
 
     async def send(self, proto: Any) -> None:
         """Send each chunk as it is produced; stop quietly on disconnect."""
         transport = proto.response_stream(self.status, self.to_rsgi_headers())
-        iterator = self._iterator()
-        try:
-            async for chunk in iterator:
-                if type(chunk) is str:
-                    await transport.send_str(chunk)
-                else:
-                    await transport.send_bytes(chunk)
-        except (RuntimeError, ConnectionError) as exc:
-            # Granian raises RSGIProtocolClosed (a RuntimeError) when the peer has gone.
-            if not _is_disconnect(exc):
-                raise
-        finally:
-            aclose = getattr(iterator, "aclose", None)
-            if aclose is not None:
-                await aclose()
+        await stream_chunks(open_source(self.generator), transport, proto)
 
     def send_head(self, proto: Any) -> None:
         """Answer HEAD with the stream's headers, without running it."""
         proto.response_empty(self.status, self.to_rsgi_headers())
-
-
-def _is_disconnect(exc: BaseException) -> bool:
-    return isinstance(exc, ConnectionError) or type(exc).__name__ in {
-        "RSGIProtocolClosed", "ProtocolClosed", "ClientDisconnected",
-    }
 
 
 def redirect(location: str, status: int = 302) -> Response:

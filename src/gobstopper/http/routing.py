@@ -14,6 +14,8 @@ when no other rule matches the path.
 from __future__ import annotations
 
 import datetime
+import decimal
+import math
 import re
 import uuid
 from collections.abc import Iterator
@@ -64,6 +66,8 @@ class IntConverter(Converter):
         return int(value)
 
     def to_url(self, value: Any) -> str:
+        if isinstance(value, str) and value.isascii() and value.isdigit():
+            value = int(value)
         if isinstance(value, bool) or not isinstance(value, int) or value < 0:
             raise ValueError(f"int parameter needs a non-negative int, got {value!r}")
         return str(value)
@@ -85,9 +89,10 @@ class FloatConverter(Converter):
 
     def to_url(self, value: Any) -> str:
         number = float(value)
-        if number < 0 or number != number or number in (float("inf"),):
+        if not math.isfinite(number) or number < 0:
             raise ValueError(f"float parameter needs a finite non-negative number, got {value!r}")
-        return repr(number)
+        text = format(decimal.Decimal(repr(number)), "f")
+        return text if "." in text else text + ".0"
 
 
 class UUIDConverter(Converter):
@@ -172,6 +177,16 @@ class _Segment:
         return ("r", self.pattern.pattern)
 
     @property
+    def shape(self) -> Any:
+        """The key without parameter names: equal shapes match the same text."""
+        if self.param is not None:
+            return ("p", type(self.param.converter).__name__)
+        if self.pattern is not None:
+            return ("r", tuple(p if isinstance(p, str) else type(p.converter).__name__
+                               for p in self.pieces))
+        return self.key
+
+    @property
     def is_path(self) -> bool:
         return self.param is not None and isinstance(self.param.converter, PathConverter)
 
@@ -240,6 +255,11 @@ class Rule:
         if len(names) != len(set(names)):
             raise ValueError(f"duplicate parameter name in rule {rule!r}")
         return cls(rule, segments)
+
+    @property
+    def shape(self) -> tuple[Any, ...]:
+        """The segments without parameter names: equal shapes match the same paths."""
+        return tuple(segment.shape for segment in self.segments)
 
     @property
     def is_static(self) -> bool:
@@ -317,16 +337,22 @@ class Router:
         self._root = _Node()
         self._rules: dict[str, Rule] = {}
         self._tables: dict[str, dict[str, Any]] = {}
+        self._shapes: dict[tuple[Any, ...], str] = {}
         self.conflicts: list[str] = []
 
     def add(self, rule: str, methods: list[str] | tuple[str, ...], endpoint: Any) -> Rule:
         """Register ``endpoint`` for ``rule`` and ``methods``; return the rule.
 
-        A method already registered for the same rule is replaced and the
-        conflict recorded in ``conflicts`` (the app logs it).
+        Routes match in registration order: a method already registered for
+        the same rule keeps its first endpoint, and the conflict is recorded
+        in ``conflicts`` (the app logs it).
         """
         compiled = self._rules.get(rule) or Rule.compile(rule)
         self._rules[rule] = compiled
+        shape = compiled.shape
+        twin = self._shapes.setdefault(shape, rule)
+        if twin != rule and set(methods) & set(self._tables.get(twin, {})):
+            self.conflicts.append(f"{rule} matches the same paths as {twin}; {twin} wins")
         if compiled.is_static:
             table = self._static.setdefault(rule, {})
         else:
@@ -338,7 +364,8 @@ class Router:
         for method in methods:
             method = method.upper()
             if method in table:
-                self.conflicts.append(f"{method} {rule} registered twice; the later one wins")
+                self.conflicts.append(f"{method} {rule} registered twice; the first one wins")
+                continue
             table[method] = endpoint
         return compiled
 
@@ -437,8 +464,16 @@ def _walk_path(
     params: dict[str, Any], tracker: _MatchState,
 ) -> tuple[Any, dict[str, Any]] | None:
     assert segment.param is not None
+    last = len(parts)
     # Shortest tail first, so "/<path:p>/edit" wins over "/<path:p>" for ".../edit".
-    for end in range(index + 1, len(parts) + 1):
+    # PERF: only stop where the rest of the rule can continue (a dict hit per
+    # segment), so a path of thousands of segments costs one join, not thousands.
+    for end in range(index + 1, last + 1):
+        if end < last:
+            if not nxt.dynamic and parts[end] not in nxt.static:
+                continue
+        elif not nxt.endpoints:
+            continue
         value = "/".join(parts[index:end])
         if not value:
             continue

@@ -155,12 +155,15 @@ class TaskStorage:
             return
         with self._lock:
             connection = self._connect()
+            if len(rows) <= _CHUNK:
+                # One statement is atomic on its own; BEGIN/COMMIT would add cost.
+                connection.execute(_upsert_sql(len(rows)), _flatten(rows))
+                return
             connection.begin()
             try:
                 for start in range(0, len(rows), _CHUNK):
                     chunk = rows[start : start + _CHUNK]
-                    flat = [value for row in chunk for value in row]
-                    connection.execute(_upsert_sql(len(chunk)), flat)
+                    connection.execute(_upsert_sql(len(chunk)), _flatten(chunk))
             except BaseException:
                 connection.rollback()
                 raise
@@ -245,6 +248,10 @@ class TaskStorage:
 def _upsert_sql(rows: int) -> str:
     one = "(" + ", ".join("?" for _ in _COLUMNS) + ")"
     return f"INSERT OR REPLACE INTO tasks ({', '.join(_COLUMNS)}) VALUES " + ", ".join([one] * rows)
+
+
+def _flatten(rows: list[tuple[Any, ...]]) -> list[Any]:
+    return [value for row in rows for value in row]
 
 
 def _naive_utc(value: datetime | None) -> datetime | None:

@@ -1,0 +1,246 @@
+"""TaskStorage: lazy DuckDB file, upsert, queries, cleanup, process lock."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+
+from gobstopper.tasks.models import TaskInfo, TaskPriority, TaskStatus
+from gobstopper.tasks.storage import TaskStorage, TaskStorageLockedError
+from gobstopper.tasks.transitions import utc_now
+
+from .helpers import database_held_by_another_process
+
+
+@pytest.fixture
+def storage(db_path: Path) -> Iterator[TaskStorage]:
+    store = TaskStorage(db_path)
+    yield store
+    store.close()
+
+
+def _task(task_id: str, **changes: object) -> TaskInfo:
+    fields: dict[str, object] = {
+        "id": task_id,
+        "name": "process_data",
+        "category": "analytics",
+        "priority": TaskPriority.NORMAL,
+        "status": TaskStatus.PENDING,
+        "created_at": datetime(2025, 1, 1),
+    }
+    fields.update(changes)
+    return TaskInfo(**fields)  # type: ignore[arg-type]
+
+
+def test_file_created_on_first_use_not_on_construction(db_path: Path) -> None:
+    store = TaskStorage(db_path)
+    assert store.connection is None
+    assert not db_path.exists()
+    assert store.get_task("nope") is None
+    assert db_path.exists()
+    store.close()
+    assert store.connection is None
+
+
+def test_default_path() -> None:
+    assert TaskStorage().db_path == Path("wopr_tasks.duckdb")
+
+
+def test_schema_has_documented_indexes(storage: TaskStorage) -> None:
+    storage.get_task("x")
+    rows = storage.connection.execute(
+        "SELECT expressions FROM duckdb_indexes() WHERE table_name = 'tasks'"
+    ).fetchall()
+    indexed = {expression.strip("[]'\"") for (expression,) in rows}
+    assert {"category", "status", "created_at", "priority"} <= indexed
+
+
+def test_save_then_get_round_trips_every_field(storage: TaskStorage) -> None:
+    task = _task(
+        "t1",
+        priority=TaskPriority.CRITICAL,
+        status=TaskStatus.SUCCESS,
+        started_at=datetime(2025, 1, 1, 0, 0, 1),
+        completed_at=datetime(2025, 1, 1, 0, 0, 3, 250),
+        elapsed_seconds=2.5,
+        result={"records": [1, 2], "ok": True},
+        error=None,
+        retry_count=1,
+        max_retries=3,
+        args=("user@example.com", 7),
+        kwargs={"subject": "Welcome", "n": None},
+        progress=100.0,
+        progress_message="done",
+    )
+    storage.save_task(task)
+    assert storage.get_task("t1") == task
+
+
+def test_save_is_an_upsert(storage: TaskStorage) -> None:
+    task = _task("t1")
+    storage.save_task(task)
+    task.status = TaskStatus.SUCCESS
+    task.result = {"records_processed": 1000}
+    storage.save_task(task)
+    stored = storage.get_task("t1")
+    assert stored is not None
+    assert stored.status is TaskStatus.SUCCESS
+    assert stored.result == {"records_processed": 1000}
+    assert len(storage.get_tasks()) == 1
+
+
+def test_save_tasks_batch_last_record_wins(storage: TaskStorage) -> None:
+    batch = [_task(f"t{i}") for i in range(450)]  # more than one statement chunk
+    batch.append(_task("t0", status=TaskStatus.FAILED))
+    storage.save_tasks(batch)
+    assert len(storage.get_tasks(limit=1000)) == 450
+    first = storage.get_task("t0")
+    assert first is not None and first.status is TaskStatus.FAILED
+
+
+def test_failed_batch_is_rolled_back(storage: TaskStorage) -> None:
+    bad = _task("bad", result=object())
+    with pytest.raises(TypeError):
+        storage.save_tasks([_task("good"), bad])
+    assert storage.get_task("good") is None
+
+
+def test_aware_datetimes_are_stored_as_naive_utc(storage: TaskStorage) -> None:
+    plus_two = timezone(timedelta(hours=2))
+    storage.save_task(_task("t1", created_at=datetime(2025, 1, 1, 12, tzinfo=plus_two)))
+    stored = storage.get_task("t1")
+    assert stored is not None and stored.created_at == datetime(2025, 1, 1, 10)
+
+
+def test_get_tasks_filters_orders_newest_first_and_pages(storage: TaskStorage) -> None:
+    base = datetime(2025, 1, 1)
+    for i in range(6):
+        storage.save_task(
+            _task(
+                f"t{i}",
+                category="email" if i % 2 else "analytics",
+                status=TaskStatus.PENDING if i < 4 else TaskStatus.FAILED,
+                created_at=base + timedelta(minutes=i),
+            )
+        )
+    assert [t.id for t in storage.get_tasks()] == ["t5", "t4", "t3", "t2", "t1", "t0"]
+    assert [t.id for t in storage.get_tasks(category="email")] == ["t5", "t3", "t1"]
+    pending_email = storage.get_tasks(category="email", status=TaskStatus.PENDING)
+    assert [t.id for t in pending_email] == ["t3", "t1"]
+    assert [t.id for t in storage.get_tasks(status="failed")] == ["t5", "t4"]
+    assert [t.id for t in storage.get_tasks(limit=2, offset=2)] == ["t3", "t2"]
+    assert storage.get_tasks(category="nothing") == []
+
+
+def test_get_tasks_rejects_bad_arguments(storage: TaskStorage) -> None:
+    with pytest.raises(ValueError):
+        storage.get_tasks(status="bogus")
+    with pytest.raises(ValueError):
+        storage.get_tasks(limit=-1)
+
+
+def test_cleanup_deletes_only_old_terminal_tasks(storage: TaskStorage) -> None:
+    now = utc_now()
+    old, recent = now - timedelta(days=40), now - timedelta(days=5)
+    for status in TaskStatus:
+        storage.save_task(_task(f"old-{status.value}", status=status, completed_at=old))
+        storage.save_task(_task(f"new-{status.value}", status=status, completed_at=recent))
+    assert storage.cleanup_old_tasks(days=30) == 3
+    left = {t.id for t in storage.get_tasks()}
+    assert {"old-success", "old-failed", "old-cancelled"}.isdisjoint(left)
+    assert {"old-pending", "old-started", "old-retry"} <= left
+    assert len(left) == 9
+
+
+def test_cleanup_without_period_deletes_nothing(storage: TaskStorage) -> None:
+    storage.save_task(_task("t", status=TaskStatus.SUCCESS, completed_at=datetime(2000, 1, 1)))
+    assert storage.cleanup_old_tasks() == 0
+    assert storage.get_task("t") is not None
+
+
+def test_cleanup_periods_are_cumulative(storage: TaskStorage) -> None:
+    now = utc_now()
+    for age in (50, 100, 200, 400):
+        completed = now - timedelta(days=age)
+        storage.save_task(_task(f"age{age}", status=TaskStatus.SUCCESS, completed_at=completed))
+    # 90 days + 6 months = 270 days: only the 400-day-old task goes.
+    assert storage.cleanup_old_tasks(days=90, months=6) == 1
+    # 1 year = 365 days: nothing older is left.
+    assert storage.cleanup_old_tasks(years=1) == 0
+    # 1 month + 10 days = 40 days.
+    assert storage.cleanup_old_tasks(days=10, months=1) == 3
+    with pytest.raises(ValueError):
+        storage.cleanup_old_tasks(days=-1)
+
+
+def test_cleanup_uses_created_at_when_completed_at_missing(storage: TaskStorage) -> None:
+    storage.save_task(_task("t", status=TaskStatus.CANCELLED, created_at=datetime(2000, 1, 1)))
+    assert storage.cleanup_old_tasks(days=1) == 1
+
+
+def test_summarize_counts_everything(storage: TaskStorage) -> None:
+    storage.save_task(_task("a"))
+    storage.save_task(_task("b", status=TaskStatus.FAILED, category="email"))
+    storage.save_task(_task("c", status=TaskStatus.FAILED, category="email"))
+    assert storage.summarize() == {
+        "total": 3,
+        "by_status": {"failed": 2, "pending": 1},
+        "by_category": {"analytics": 1, "email": 2},
+    }
+
+
+def test_data_survives_close_and_reopen(db_path: Path) -> None:
+    first = TaskStorage(db_path)
+    first.save_task(_task("keep", kwargs={"x": 1}))
+    first.close()
+    second = TaskStorage(db_path)
+    stored = second.get_task("keep")
+    second.close()
+    assert stored is not None and stored.kwargs == {"x": 1}
+
+
+def test_reference_module_example(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    storage = TaskStorage("my_tasks.duckdb")
+    task = TaskInfo(
+        id="task-123",
+        name="process_data",
+        category="analytics",
+        priority=TaskPriority.NORMAL,
+        status=TaskStatus.PENDING,
+        created_at=datetime.now(),
+    )
+    storage.save_task(task)
+    retrieved = storage.get_task("task-123")
+    assert retrieved is not None and retrieved.status is TaskStatus.PENDING
+    analytics_tasks = storage.get_tasks(category="analytics", limit=50)
+    assert [t.id for t in analytics_tasks] == ["task-123"]
+    deleted = storage.cleanup_old_tasks(days=30)
+    assert deleted == 0
+    pending = storage.get_tasks(status=TaskStatus.PENDING, limit=100)
+    assert len(pending) == 1
+    storage.close()
+    assert (tmp_path / "my_tasks.duckdb").exists()
+
+
+def test_second_process_gets_a_clear_lock_error(db_path: Path) -> None:
+    with database_held_by_another_process(db_path):
+        store = TaskStorage(db_path)
+        with pytest.raises(TaskStorageLockedError) as caught:
+            store.get_tasks()
+    message = str(caught.value)
+    assert "locked by another process" in message
+    assert "run one worker process" in message
+    assert "Redis" in message
+    assert str(db_path) in message
+    assert store.get_tasks() == []  # the holder is gone: the file opens now
+    store.close()
+
+
+def test_tz_helper_is_naive_utc() -> None:
+    now = utc_now()
+    assert now.tzinfo is None
+    assert abs(datetime.now(UTC).replace(tzinfo=None) - now) < timedelta(seconds=5)
