@@ -228,6 +228,16 @@ class CookieJar:
         return "; ".join(f"{k}={v}" for k, v in self.values.items())
 
 
+def _split_target(url: str) -> tuple[str, str, str]:
+    """``(path, query, host)``: absolute URLs give their host; ``//x`` stays a path."""
+    if url.startswith(("http://", "https://")):
+        parts = urlsplit(url)
+        return parts.path or "/", parts.query, parts.netloc or "testserver"
+    target = url.split("#", 1)[0]
+    path, _, query = target.partition("?")
+    return path or "/", query, "testserver"
+
+
 def build_request(
     method: str,
     url: str,
@@ -242,12 +252,11 @@ def build_request(
     proto: str = "http",
 ) -> tuple[FakeScope, bytes]:
     """Turn test-client arguments into a scope and a body."""
-    parts = urlsplit(url)
-    query = parts.query
+    path, query, host = _split_target(url)
     if params:
         extra = urlencode(params, doseq=True)
         query = f"{query}&{extra}" if query else extra
-    header_items = [("host", parts.netloc or "testserver")]
+    header_items = [("host", host)]
     body = b""
     if json is not None:
         body = msgspec.json.encode(json)
@@ -267,7 +276,7 @@ def build_request(
     cookie = cookies.header() if cookies else None
     if cookie and "cookie" not in given:
         header_items.append(("cookie", cookie))
-    scope = FakeScope(method.upper(), parts.path or "/", query, FakeHeaders(header_items),
+    scope = FakeScope(method.upper(), path, query, FakeHeaders(header_items),
                       proto=proto, client=client)
     return scope, body
 
@@ -322,16 +331,19 @@ class AsyncTestClient:
         return await self.request("OPTIONS", url, **kwargs)
 
     def websocket_connect(self, path: str, headers: Mapping[str, str] | None = None,
-                          params: Mapping[str, Any] | None = None,
-                          timeout: float = 5.0) -> AsyncWebSocketSession:
+                          params: Mapping[str, Any] | None = None, *,
+                          timeout: float = 5.0,
+                          max_queue: int | None = None) -> AsyncWebSocketSession:
         """Open a WebSocket to ``path``: ``async with client.websocket_connect(p) as ws``.
 
         Also ``ws = await client.websocket_connect(p)``. Raises
         ``WebSocketRejected`` (with ``status_code``) if the app refuses.
+        ``max_queue`` makes the app's sends wait while that many messages
+        are unread (a client that stops reading).
         """
         scope, _ = build_request("GET", path, params=params, headers=websocket_headers(headers),
                                  cookies=self.cookies, client=self.client, proto="ws")
-        return AsyncWebSocketSession(self.app, scope, timeout)
+        return AsyncWebSocketSession(self.app, scope, timeout, max_queue)
 
 
 class _LoopThread:
@@ -423,15 +435,17 @@ class TestClient:
         return self.request("OPTIONS", url, **kwargs)
 
     def websocket_connect(self, path: str, headers: Mapping[str, str] | None = None,
-                          params: Mapping[str, Any] | None = None,
-                          timeout: float = 5.0) -> WebSocketTestSession:
+                          params: Mapping[str, Any] | None = None, *,
+                          timeout: float = 5.0,
+                          max_queue: int | None = None) -> WebSocketTestSession:
         """Open a WebSocket to ``path``; use it as ``with client.websocket_connect(p) as ws``.
 
         The handshake happens here: ``WebSocketRejected`` (with
         ``status_code``) if the app refuses it. Receives wait at most
         ``timeout`` seconds; leaving the ``with`` block closes with 1000.
         """
-        session = self._async.websocket_connect(path, headers, params, timeout)
+        session = self._async.websocket_connect(path, headers, params, timeout=timeout,
+                                                max_queue=max_queue)
         self.run(session.connect())
         return WebSocketTestSession(session, self.run)
 

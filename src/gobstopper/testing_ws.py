@@ -64,18 +64,24 @@ class FakeWebSocketTransport:
         return await proto.inbox.get()
 
     async def send_bytes(self, data: bytes) -> None:
-        self._proto.push(("bytes", bytes(data)))
+        await self._proto.push(("bytes", bytes(data)))
 
     async def send_str(self, data: str) -> None:
         if not isinstance(data, str):
             raise TypeError("send_str() takes a str")
-        self._proto.push(("text", data))
+        await self._proto.push(("text", data))
 
 
 class FakeWebSocketProtocol:
-    """Granian's RSGI WebSocket protocol, in memory."""
+    """Granian's RSGI WebSocket protocol, in memory.
 
-    def __init__(self) -> None:
+    With ``max_queue``, a send waits while that many messages are unread by
+    the test client, as a real send waits on a full socket buffer.
+    """
+
+    def __init__(self, max_queue: int | None = None) -> None:
+        self.max_queue = max_queue
+        self.space = asyncio.Event()
         self.inbox: asyncio.Queue[FakeWSMessage] = asyncio.Queue()
         self.events: asyncio.Queue[tuple[Any, ...]] = asyncio.Queue()
         self.handshake: asyncio.Future[tuple[str, int | None]] = (
@@ -110,13 +116,24 @@ class FakeWebSocketProtocol:
             return
         self.closed = True
         self.close_status = status
+        self.wake_all()
         self.events.put_nowait(("close", status))
         self.inbox.put_nowait(FakeWSMessage(0))  # wakes a pending receive, as Granian does
 
-    def push(self, event: tuple[Any, ...]) -> None:
-        if self.closed or self.client_closed:
-            raise RuntimeError("RSGI transport is closed")
+    async def push(self, event: tuple[Any, ...]) -> None:
+        limit = self.max_queue
+        while True:
+            if self.closed or self.client_closed:
+                raise RuntimeError("RSGI transport is closed")
+            if limit is None or self.events.qsize() < limit:
+                break
+            self.space.clear()
+            await self.space.wait()
         self.events.put_nowait(event)
+
+    def wake_all(self) -> None:
+        """Let waiting sends re-check (after a read or a close)."""
+        self.space.set()
 
 
 class AsyncWebSocketSession:
@@ -124,10 +141,12 @@ class AsyncWebSocketSession:
 
     __test__ = False
 
-    def __init__(self, app: Any, scope: Any, timeout: float = DEFAULT_TIMEOUT) -> None:
+    def __init__(self, app: Any, scope: Any, timeout: float = DEFAULT_TIMEOUT,
+                 max_queue: int | None = None) -> None:
         self.app = app
         self.scope = scope
         self.timeout = timeout
+        self.max_queue = max_queue
         self.close_code: int | None = None
         self.app_error: BaseException | None = None
         self._proto: FakeWebSocketProtocol | None = None
@@ -138,7 +157,7 @@ class AsyncWebSocketSession:
         """Run the app until it accepts; ``WebSocketRejected`` if it refuses."""
         if self._proto is not None:
             return self
-        proto = self._proto = FakeWebSocketProtocol()
+        proto = self._proto = FakeWebSocketProtocol(self.max_queue)
         self._task = asyncio.ensure_future(self._run_app(proto))
         outcome, status = await asyncio.wait_for(asyncio.shield(proto.handshake), self.timeout)
         if outcome == "rejected":
@@ -209,6 +228,7 @@ class AsyncWebSocketSession:
         limit = self.timeout if timeout is None else timeout
         try:
             event = await asyncio.wait_for(self.proto.events.get(), limit)
+            self.proto.wake_all()
         except TimeoutError:
             self._raise_app_error()
             raise TimeoutError(f"no WebSocket message from the app within {limit}s") from None
@@ -260,6 +280,7 @@ class AsyncWebSocketSession:
             return
         if not proto.client_closed:
             proto.client_closed = True
+            proto.wake_all()
             proto.inbox.put_nowait(FakeWSMessage(0, None, code, reason))
         await self._wait_app()
 

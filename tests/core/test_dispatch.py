@@ -23,9 +23,19 @@ def slash_app(policy: str) -> Gobstopper:
     async def directory(request):
         return {"dir": request.path}
 
-    @app.get("/<path:p>/")
+    return app
+
+
+def open_redirect_app() -> Gobstopper:
+    app = Gobstopper("open-redirect", slash_policy="redirect")
+
+    @app.get("/<path:p>")
     async def catch(request, p):
         return {"catch": p}
+
+    @app.get("/<name>/")
+    async def named(request, name):
+        return {"name": name}
 
     return app
 
@@ -66,7 +76,7 @@ def test_slash_policy_never_answers_for_unrouted_paths(policy):
 @pytest.mark.parametrize("path", ["//evil.example", "//evil.example/", "/\\evil.example",
                                   "///evil.example"])
 def test_slash_redirect_never_points_off_site(path):
-    with TestClient(slash_app("redirect")) as client:
+    with TestClient(open_redirect_app()) as client:
         response = client.get(path)
     location = response.headers.get("location")
     if response.status_code == 308:
@@ -74,6 +84,16 @@ def test_slash_redirect_never_points_off_site(path):
         assert location.startswith("/") and not location.startswith("//")
         assert not location.startswith("/\\")
     assert location != "//evil.example/"
+
+
+def test_a_double_slash_path_redirects_to_a_local_path():
+    app = Gobstopper("odd", slash_policy="redirect")
+    app.get("//<host>/")(lambda request, host: host)
+    with TestClient(app) as client:
+        assert client.get("//evil.example/").text == "evil.example"
+        response = client.get("//evil.example")
+    assert response.status_code == 308
+    assert response.headers["location"] == "/evil.example/"
 
 
 @pytest.mark.parametrize(

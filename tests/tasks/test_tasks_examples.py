@@ -283,6 +283,7 @@ async def test_start_workers_example(queue: TaskQueue) -> None:
         "analytics": 10,
         "admin": 1,
     }
+    assert set(queue.queues) == {"notifications", "analytics", "admin"}
     await queue.shutdown()
     print("All workers stopped")
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import threading
 from collections.abc import Iterable
 from pathlib import Path
@@ -15,7 +16,7 @@ from gobstopper.tasks import TaskInfo, TaskQueue, TaskStorage
 from gobstopper.tasks.models import TaskPriority, TaskStatus
 
 from .conftest import MakeQueue
-from .helpers import wait_done
+from .helpers import wait_done, wait_for
 
 
 class ThreadRecordingStorage(TaskStorage):
@@ -103,3 +104,40 @@ async def test_storage_errors_reach_add_task_and_nothing_is_queued() -> None:
     assert (await queue.get_task_stats())["queued"] == 0
     assert sum(q.qsize() for q in queue.queues.values()) == 0
     await queue.shutdown()
+
+
+class StartedSaveFails(TaskStorage):
+    """TaskStorage that cannot write STARTED records while ``broken``."""
+
+    broken = True
+
+    def save_tasks(self, tasks: Iterable[TaskInfo]) -> None:
+        batch = list(tasks)
+        if self.broken and any(task.status is TaskStatus.STARTED for task in batch):
+            raise OSError("disk hiccup")
+        super().save_tasks(batch)
+
+
+async def test_task_is_not_run_when_started_cannot_be_stored(
+    make_queue: MakeQueue, db_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    storage = StartedSaveFails(db_path)
+    queue = make_queue(storage_factory=lambda: storage)
+    ran: list[str] = []
+    queue.register_task("job")(ran.append)
+    task_id = await queue.add_task("job", "default", TaskPriority.NORMAL, 0, "x")
+    with caplog.at_level(logging.ERROR, logger="gobstopper.tasks"):
+        await queue.start_workers()
+
+        async def logged() -> str:
+            return caplog.text
+
+        await wait_for(logged, lambda text: "could not mark it started" in text, "the error log")
+    assert ran == []
+    stored = await queue.get_task_info(task_id)
+    assert stored is not None and stored.status is TaskStatus.PENDING
+    storage.broken = False
+    await queue.shutdown()
+    await queue.start_workers()  # the next start finds it in storage
+    assert (await wait_done(queue, task_id)).status is TaskStatus.SUCCESS
+    assert ran == ["x"]

@@ -1,4 +1,4 @@
-"""TaskQueue: enabling, registration, queuing, ordering, cancel, retry, stats."""
+"""TaskQueue: enable, register, queue, order, cancel, retry, stats."""
 
 from __future__ import annotations
 

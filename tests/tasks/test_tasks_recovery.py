@@ -1,4 +1,4 @@
-"""Restarts: stored tasks are queued again; a killed process loses nothing."""
+"""Restarts: stored tasks run again; a killed process loses none."""
 
 from __future__ import annotations
 
@@ -14,12 +14,12 @@ from pathlib import Path
 
 import pytest
 
-from gobstopper.tasks import TaskInfo, TaskStorage, TaskStorageLockedError
+from gobstopper.tasks import TaskInfo, TaskQueue, TaskStorage, TaskStorageLockedError
 from gobstopper.tasks.models import TaskPriority, TaskStatus
 from gobstopper.tasks.transitions import utc_now
 
 from .conftest import MakeQueue
-from .helpers import DEADLINE, database_held_by_another_process, wait_done
+from .helpers import DEADLINE, database_held_by_another_process, wait_done, wait_for, wait_status
 
 CHILD = Path(__file__).with_name("crash_child.py")
 
@@ -95,6 +95,27 @@ async def test_recovery_handles_each_unfinished_state(make_queue: MakeQueue, db_
     assert (await queue.get_task_info("done")).result == "old"  # type: ignore[union-attr]
     other = await queue.get_task_info("other-category")
     assert other is not None and other.status is TaskStatus.PENDING
+
+
+async def test_concurrent_starts_run_a_queued_task_once(queue: TaskQueue) -> None:
+    release = asyncio.Event()
+    runs: list[int] = []
+
+    @queue.register_task("once", category="c")
+    async def once() -> None:
+        runs.append(1)
+        await release.wait()
+
+    task_id = await queue.add_task("once", "c")
+    # The first call recovers from storage (where the task is PENDING) while
+    # the second already starts workers: the task must not be queued twice.
+    await asyncio.gather(queue.start_workers("c", 2), queue.start_workers("c", 2))
+    await wait_status(queue, task_id, TaskStatus.STARTED)
+    stats = await wait_for(queue.get_task_stats, lambda s: s["running"] >= 1, "a running task")
+    assert (stats["running"], stats["queued"], queue.queues["c"].qsize()) == (1, 0, 0)
+    release.set()
+    await wait_done(queue, task_id)
+    assert runs == [1]
 
 
 async def test_unregistered_tasks_are_left_in_storage(

@@ -1,4 +1,4 @@
-"""shutdown(): finish within the timeout, else record for a re-run; restart."""
+"""shutdown(): finish in time, else store for a re-run; restart."""
 
 from __future__ import annotations
 

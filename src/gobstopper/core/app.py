@@ -123,11 +123,14 @@ class Gobstopper(TemplatingMixin, BackgroundTasksMixin, Scaffold):
         self._ws = WebSocketDispatcher(self, table)
         return self._http
 
-    def url_for(self, name: str, **params: Any) -> str:
+    def url_for(self, name: str, /, **params: Any) -> str:
         """Build the URL of route ``name`` (``'admin.login'`` for blueprints).
 
-        Extra parameters become the query string. Raises ``ValueError`` for an
-        unknown name or a missing parameter.
+        Extra parameters become the query string (``None`` values are left
+        out). Raises ``ValueError`` for an unknown name, a missing parameter
+        or a value its converter rejects. ``name`` is positional-only, so a
+        route parameter may itself be called ``name``. A mounted app's URLs
+        include the mount prefix.
         """
         rule = self.route_table.rules_by_name.get(name)
         if rule is None:

@@ -79,17 +79,25 @@ def wrap_hooks(
     before: Sequence[Callable[..., Any]],
     after: Sequence[Callable[..., Any]],
 ) -> Endpoint:
-    """Run before-hooks (a non-None return answers) and after-hooks around ``inner``."""
+    """Run before-hooks and after-hooks around ``inner``.
+
+    A before-hook that returns a value answers instead of ``inner``; the
+    after-hooks still run on that answer (as in Flask). An exception skips
+    the after-hooks.
+    """
     if not before and not after:
         return inner
     before, after = tuple(before), tuple(after)
 
     async def with_hooks(request: Request) -> BaseResponse:
+        response: BaseResponse | None = None
         for hook in before:
             early = await _maybe_await(hook(request))
             if early is not None:
-                return to_response(early)
-        response = await inner(request)
+                response = to_response(early)
+                break
+        if response is None:
+            response = await inner(request)
         for hook in after:
             replaced = await _maybe_await(hook(request, response))
             if replaced is not None:

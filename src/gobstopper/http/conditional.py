@@ -9,8 +9,9 @@ no regular expressions on the request path.
 from __future__ import annotations
 
 import os
+import time
 from datetime import UTC
-from email.utils import formatdate, parsedate_to_datetime
+from email.utils import parsedate_to_datetime
 
 #: ``parse_range`` result for a syntactically valid range that misses the file (416).
 UNSATISFIABLE = (-1, -1)
@@ -23,9 +24,17 @@ def make_etag(stat: os.stat_result) -> str:
     return f'"{stat.st_mtime_ns:x}-{stat.st_size:x}"'
 
 
+_DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun",
+           "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+
+
 def http_date(timestamp: float) -> str:
     """``timestamp`` as an IMF-fixdate (``Sun, 06 Nov 1994 08:49:37 GMT``)."""
-    return formatdate(timestamp, usegmt=True)
+    # PERF: about twice as fast as email.utils.formatdate; locale-proof unlike strftime.
+    t = time.gmtime(timestamp)
+    return (f"{_DAYS[t.tm_wday]}, {t.tm_mday:02d} {_MONTHS[t.tm_mon - 1]} {t.tm_year} "
+            f"{t.tm_hour:02d}:{t.tm_min:02d}:{t.tm_sec:02d} GMT")
 
 
 def parse_http_date(value: str) -> int | None:
@@ -110,9 +119,11 @@ def parse_range(header: str, size: int) -> tuple[int, int] | None:
             return UNSATISFIABLE
         return max(0, size - suffix), size - 1
     first = _number(first_text)
-    last = _number(last_text) if last_text.strip() else size - 1
-    if first is None or last is None or last < first:
+    last = _number(last_text) if last_text.strip() else None
+    if first is None or (last is None and last_text.strip()):
+        return None
+    if last is not None and last < first:
         return None
     if first >= size:
         return UNSATISFIABLE
-    return first, min(last, size - 1)
+    return first, size - 1 if last is None else min(last, size - 1)

@@ -72,7 +72,9 @@ class MethodNotAllowed(HTTPException):
     status_code = 405
     description = "Method Not Allowed"
 
-    def __init__(self, allowed: list[str] | tuple[str, ...] = (), description: str | None = None):
+    def __init__(
+        self, allowed: list[str] | tuple[str, ...] = (), description: str | None = None
+    ) -> None:
         self.allowed = sorted(set(allowed))
         super().__init__(description, headers={"allow": ", ".join(self.allowed)})
 
@@ -179,6 +181,8 @@ def _reason(status: int) -> str:
 
 def exception_for_status(status: int, description: str | None = None) -> HTTPException:
     """Build the most specific exception for ``status``."""
+    if status == 405:
+        return MethodNotAllowed(description=description)
     cls = _BY_STATUS.get(status)
     if cls is not None:
         return cls(description)

@@ -73,7 +73,9 @@ class FileStorage:
     file input was left empty (no filename).
     """
 
-    __slots__ = ("content_type", "filename", "headers", "name", "raw_filename", "stream")
+    __slots__ = (
+        "__weakref__", "content_type", "filename", "headers", "name", "raw_filename", "stream",
+    )
 
     def __init__(
         self,
@@ -277,6 +279,7 @@ class MultipartReader:
         """The parsed ``(form, files)``; 400 if the closing boundary is missing."""
         if self.received and self._parser.state != MultipartState.END:
             raise BodyValidationError("Malformed multipart body: missing closing boundary")
+        self._release()
         return self.form, self.files
 
     def close(self) -> None:
@@ -284,6 +287,13 @@ class MultipartReader:
         self.files.close()
         if self._part.file is not None:
             self._part.file.close()
+        self._release()
+
+    def _release(self) -> None:
+        # NOTE: the parser's callbacks are bound methods of this reader; a
+        # cycle would leave uploads to the cyclic GC, which may finalize the
+        # spooled file before its FileStorage (a ResourceWarning).
+        self._parser.callbacks = {}
 
     # -- parser callbacks -------------------------------------------------------
     def _on_part_begin(self) -> None:

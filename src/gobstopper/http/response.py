@@ -348,10 +348,10 @@ class FileResponse(BaseResponse):
 
 
 def _resolved(path: str | os.PathLike[str]) -> str:
-    try:
-        return os.path.realpath(os.fspath(path))
-    except (ValueError, OSError):  # NUL in the path: kept as given, it will answer 404
-        return os.fspath(path)
+    # NOTE: absolute, not realpath: the caller chose this path (so resolving symlinks
+    # protects nothing), Rust follows links when it opens the file, and realpath costs
+    # ~20 µs of pure Python per response. Containment checks live in safe_path.
+    return os.path.abspath(os.fspath(path))
 
 
 def _requested_span(request: Any, etag: str, mtime: float, size: int) -> tuple[int, int] | None:

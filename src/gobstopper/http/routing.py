@@ -128,7 +128,11 @@ class DateConverter(Converter):
 
 
 class PathConverter(Converter):
-    """One or more segments, slashes included (tried last)."""
+    """One or more segments, slashes included (tried last).
+
+    The value never starts with ``/``, so joining it to a directory cannot
+    escape to the filesystem root.
+    """
 
     weight = 90
     regex = r".+"
@@ -465,6 +469,9 @@ def _walk_path(
 ) -> tuple[Any, dict[str, Any]] | None:
     assert segment.param is not None
     last = len(parts)
+    if index < last and not parts[index]:
+        # A path value never starts with "/": "Path(root) / value" must stay under root.
+        return None
     # Shortest tail first, so "/<path:p>/edit" wins over "/<path:p>" for ".../edit".
     # PERF: only stop where the rest of the rule can continue (a dict hit per
     # segment), so a path of thousands of segments costs one join, not thousands.

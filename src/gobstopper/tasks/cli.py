@@ -1,4 +1,4 @@
-"""The ``gobstopper tasks`` sub-commands: inspect and manage stored tasks.
+"""The ``gobstopper tasks`` sub-commands: inspect and manage tasks.
 
 ``add_tasks_commands(subparsers)`` adds a ``tasks`` parser whose
 sub-commands (list, show, retry, cancel, stats, cleanup) each set
@@ -28,7 +28,7 @@ DEFAULT_DB = "wopr_tasks.duckdb"
 Handler = Callable[[TaskStorage, argparse.Namespace], int]
 
 
-def add_tasks_commands(subparsers: argparse._SubParsersAction) -> None:
+def add_tasks_commands(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add the ``tasks`` command and its sub-commands to ``subparsers``."""
     tasks = subparsers.add_parser("tasks", help="inspect and manage background tasks")
     commands = tasks.add_subparsers(dest="tasks_command", metavar="COMMAND", required=True)
@@ -51,7 +51,10 @@ def add_tasks_commands(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _command(
-    commands: argparse._SubParsersAction, name: str, help_text: str, handler: Handler
+    commands: argparse._SubParsersAction[argparse.ArgumentParser],
+    name: str,
+    help_text: str,
+    handler: Handler,
 ) -> argparse.ArgumentParser:
     parser = commands.add_parser(name, help=help_text, description=help_text)
     parser.add_argument("--db", default=DEFAULT_DB, help=f"task database (default {DEFAULT_DB})")

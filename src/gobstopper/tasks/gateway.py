@@ -52,7 +52,7 @@ class StorageGateway:
         return fn(self._get_storage())
 
     def save(self, info: TaskInfo) -> asyncio.Future[None]:
-        """Queue a snapshot of ``info`` for writing; the future tracks the commit."""
+        """Queue a snapshot of ``info``; the future resolves on commit."""
         loop = asyncio.get_running_loop()
         future: asyncio.Future[None] = loop.create_future()
         snapshot = copy.copy(info)

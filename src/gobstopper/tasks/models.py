@@ -67,8 +67,8 @@ class TaskInfo(msgspec.Struct, kw_only=True):
     error: str | None = None
     retry_count: int = 0
     max_retries: int = 0
-    args: tuple = ()
-    kwargs: dict = msgspec.field(default_factory=dict)
+    args: tuple[Any, ...] = ()
+    kwargs: dict[str, Any] = msgspec.field(default_factory=dict)
     progress: float = 0.0
     progress_message: str = ""
 

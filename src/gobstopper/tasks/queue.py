@@ -25,6 +25,7 @@ import functools
 import inspect
 import itertools
 import logging
+import threading
 import time
 import uuid
 from collections import Counter
@@ -39,6 +40,7 @@ from ..config import shutdown_timeout, tasks_enabled
 from . import transitions
 from .gateway import StorageGateway
 from .models import TaskInfo, TaskPriority, TaskStatus
+from .payload import storable_arguments, storable_result
 from .progress import ProgressRecorder, reporting_to
 from .recovery import find_recoverable
 
@@ -50,8 +52,6 @@ F = TypeVar("F", bound=Callable[..., Any])
 QueueEntry = tuple[int, int, str]
 
 _STATS_WINDOW = 1000
-_encode = msgspec.json.Encoder().encode
-_decode = msgspec.json.Decoder().decode
 
 
 class NoopStorage:
@@ -110,6 +110,7 @@ class TaskQueue:
         self._task_categories: dict[str, str] = {}
         self._storage: Any = None
         self._storage_factory = storage_factory
+        self._storage_lock = threading.Lock()
         self._backoff = backoff
         self._gateway = StorageGateway(lambda: self.storage)
         # Tasks this process holds: queued, waiting to retry, or running.
@@ -132,13 +133,18 @@ class TaskQueue:
         if not self.enabled:
             return NoopStorage()
         if self._storage is None:
-            if self._storage_factory is not None:
-                self._storage = self._storage_factory()
-            else:
-                from .storage import TaskStorage  # imports duckdb: only when used
-
-                self._storage = TaskStorage()
+            # The storage thread and user code may both ask first: build once.
+            with self._storage_lock:
+                if self._storage is None:
+                    self._storage = self._build_storage()
         return self._storage
+
+    def _build_storage(self) -> Any:
+        if self._storage_factory is not None:
+            return self._storage_factory()
+        from .storage import TaskStorage  # imports duckdb: only when used
+
+        return TaskStorage()
 
     def register_task(self, name: str | None = None, category: str = "default") -> Callable[[F], F]:
         """Return a decorator registering a sync or async task function.
@@ -195,7 +201,7 @@ class TaskQueue:
             raise ValueError("max_retries must not be negative")
         if self._task_categories.get(name) != category:
             raise KeyError(f"no task {name!r} is registered in category {category!r}")
-        call_args, call_kwargs = _storable_arguments(args, kwargs)
+        call_args, call_kwargs = storable_arguments(args, kwargs)
         info = TaskInfo(
             id=str(uuid.uuid4()),
             name=name,
@@ -308,6 +314,7 @@ class TaskQueue:
             except BaseException:
                 self._recovered.discard(category)
                 raise
+        self._queue(category)
         pool = self.workers.setdefault(category, [])
         for _ in range(worker_count):
             pool.append(asyncio.create_task(self._work(category)))
@@ -395,7 +402,7 @@ class TaskQueue:
                 else:
                     info.status = TaskStatus.PENDING  # RETRY: its backoff is over
             runnable.append(info)
-        runnable.sort(key=lambda info: (-info.priority.value, info.created_at))
+        runnable.sort(key=lambda info: info.created_at)  # FIFO within each priority
         for info in runnable:
             self._live[info.id] = info
             self._enqueue(info)
@@ -410,16 +417,16 @@ class TaskQueue:
         while not self.shutdown_event.is_set():
             _, _, task_id = await queue.get()
             info = self._live.get(task_id)
-            if info is None or info.status is not TaskStatus.PENDING:
+            if info is None:
                 continue  # cancelled while queued
             self._busy.add(worker)
             try:
                 await self._run(info)
             except Exception:
-                # Storage failed: the stored state (PENDING or STARTED) makes the
-                # next start_workers run it again.
+                # Storage failed before the function ran; the task is still
+                # PENDING in storage, so the next start_workers runs it.
                 self._live.pop(info.id, None)
-                logger.exception("task %s (%r): could not record its state", info.id, info.name)
+                logger.exception("task %s (%r): could not mark it started", info.id, info.name)
             finally:
                 self._busy.discard(worker)
 
@@ -427,20 +434,23 @@ class TaskQueue:
         func = self.task_functions[info.name]
         transitions.start(info)
         self.running_tasks[info.id] = info
-        began = time.perf_counter()
         try:
             # STARTED is committed before the function runs, so a crash is seen.
-            result = await self._invoke(func, info)
+            # A storage error here propagates: the function has not run.
+            await self._gateway.save(info)
+            began = time.perf_counter()
+            try:
+                result = await self._invoke(func, info)
+            except Exception as exc:
+                self._fail(info, transitions.describe_error(exc), time.perf_counter() - began)
+            else:
+                self._succeed(info, result, time.perf_counter() - began)
         except asyncio.CancelledError:
             if info.status is TaskStatus.STARTED:
                 # Shutdown ran out of time: store it PENDING so it runs again.
                 transitions.requeue(info)
                 self._save_in_background(info)
             raise
-        except Exception as exc:
-            self._fail(info, transitions.describe_error(exc), time.perf_counter() - began)
-        else:
-            self._succeed(info, result, time.perf_counter() - began)
         finally:
             self.running_tasks.pop(info.id, None)
 
@@ -461,11 +471,10 @@ class TaskQueue:
 
     def _succeed(self, info: TaskInfo, result: Any, elapsed: float) -> None:
         try:
-            stored = _decode(_encode(result))
+            stored = storable_result(result)
         except TypeError as exc:
-            error = f"TypeError: task result is not JSON-serialisable: {exc}"
             # Running it again cannot make the result storable: no retries.
-            self._fail(info, error, elapsed, retryable=False)
+            self._fail(info, f"TypeError: {exc}", elapsed, retryable=False)
             return
         transitions.succeed(info, stored, elapsed)
         self._live.pop(info.id, None)
@@ -489,8 +498,8 @@ class TaskQueue:
     async def _retry_later(self, info: TaskInfo, delay: float) -> None:
         await asyncio.sleep(delay)
         info.status = TaskStatus.PENDING
-        await self._gateway.save(info)
         self._enqueue(info)
+        self._save_in_background(info)
 
     async def _stop_workers(self, timeout: float) -> None:
         workers = [worker for pool in self.workers.values() for worker in pool]
@@ -510,22 +519,3 @@ class TaskQueue:
 def _log_failed_save(future: asyncio.Future[None]) -> None:
     if not future.cancelled() and future.exception() is not None:
         logger.error("could not store a task's state", exc_info=future.exception())
-
-
-def _storable_arguments(args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[tuple, dict]:
-    """Merge Celery-style ``args=``/``kwargs=`` and round-trip through JSON."""
-    extra_args = kwargs.pop("args", ())
-    extra_kwargs = kwargs.pop("kwargs", {})
-    if not isinstance(extra_args, tuple | list):
-        raise TypeError("args= must be a tuple or list of positional arguments")
-    if not isinstance(extra_kwargs, dict):
-        raise TypeError("kwargs= must be a dict of keyword arguments")
-    clash = kwargs.keys() & extra_kwargs.keys()
-    if clash:
-        raise TypeError(f"keyword arguments given twice: {', '.join(sorted(clash))}")
-    try:
-        payload = _encode([[*args, *extra_args], {**kwargs, **extra_kwargs}])
-    except TypeError as exc:
-        raise TypeError(f"task arguments must be JSON-serialisable: {exc}") from exc
-    stored_args, stored_kwargs = _decode(payload)
-    return tuple(stored_args), stored_kwargs

@@ -12,6 +12,9 @@ Granian's RSGI WebSocket protocol (2.x) shapes what can be promised:
 - Granian buffers a whole incoming message (it refuses frames over 16 MiB by
   closing the connection); ``MAX_WS_MESSAGE_BYTES`` is enforced per message
   on top of that, both ways, by closing with 1009.
+- Granian ends a connection only once its transport object is freed, so a
+  closed WebSocket lets go of ``transport`` (holding the WebSocket is fine;
+  holding what ``accept()`` returned past the handler keeps it open).
 - Each ``send_*`` call is exactly one WebSocket message. ``WS_SEND_CHUNK_BYTES``
   is read and kept in ``send_chunk_bytes`` for compatibility, but nothing is
   split: RSGI has no fragmented sends, and splitting would turn one message
@@ -92,6 +95,7 @@ class WebSocket:
 
     __slots__ = (
         "__dict__",
+        "_accepted",
         "_close_seen",
         "_headers",
         "_protocol_closed",
@@ -136,6 +140,7 @@ class WebSocket:
         self.close_code: int | None = None
         self.close_reason = ""
         self._state = CONNECTING
+        self._accepted = False
         self._close_seen = False
         self._protocol_closed = False
         self._wake = False
@@ -191,7 +196,7 @@ class WebSocket:
     @property
     def accepted(self) -> bool:
         """True once ``accept()`` succeeded (stays True after the close)."""
-        return self.transport is not None
+        return self._accepted
 
     @property
     def closed(self) -> bool:
@@ -214,6 +219,7 @@ class WebSocket:
             self._protocol_closed = True
             raise ConnectionClosed(ABNORMAL_CLOSURE, "handshake failed") from exc
         self._state = OPEN
+        self._accepted = True
         return self.transport
 
     async def reject(self, status_code: int = 403) -> None:
@@ -425,6 +431,10 @@ class WebSocket:
             self._state = CLOSED
             self.close_code = code
             self.close_reason = reason
+            # NOTE: Granian ends the connection only once its transport object
+            # is freed, so a closed WebSocket must not keep it alive (a manager
+            # or a list may hold on to the WebSocket itself).
+            self.transport = None
 
     def _close_protocol(self, status: int) -> None:
         if not self._protocol_closed:

@@ -282,6 +282,18 @@ async def upload_info(request: Request):
     }
 
 
+@app.post("/upload/big", middleware=[LimitsMiddleware(max_body_bytes=300 * 1024 * 1024)])
+async def upload_big(request: Request):
+    files = await request.get_files()
+    digest = {}
+    for name, f in files.items():
+        h = hashlib.sha256()
+        for block in iter(lambda f=f: f.read(1 << 20), b""):
+            h.update(block)
+        digest[name] = {"size": f.size, "in_memory": f.in_memory, "sha256": h.hexdigest()}
+    return digest
+
+
 # -- limits per blueprint -----------------------------------------------------------------
 strict = Blueprint("strict", url_prefix="/strict")
 strict.add_middleware(LimitsMiddleware(max_body_bytes=4096, max_form_fields=5, max_files=1,

@@ -1,0 +1,140 @@
+"""Response, JSONResponse and redirect: bodies, headers, cookies, one RSGI call."""
+
+from __future__ import annotations
+
+import pytest
+
+from gobstopper.http.response import HeaderInjectionError, JSONResponse, Response, redirect
+from gobstopper.testing import FakeHTTPProtocol
+
+
+@pytest.fixture(autouse=True)
+def _development(monkeypatch):
+    monkeypatch.delenv("ENV", raising=False)
+
+
+def sent(response, head: bool = False) -> FakeHTTPProtocol:
+    proto = FakeHTTPProtocol(b"")
+    if head:
+        response.send_head(proto)
+    else:
+        response.send(proto)
+    return proto
+
+
+def test_to_rsgi_headers_matches_the_documented_example():
+    response = Response("OK", headers={"X-Custom": "value"})
+    response.set_cookie("session", "abc123")
+    assert response.to_rsgi_headers() == [
+        ("content-type", "text/html; charset=utf-8"),
+        ("X-Custom", "value"),
+        ("set-cookie", "session=abc123; Path=/; Secure; HttpOnly; SameSite=Strict"),
+    ]
+
+
+def test_each_cookie_is_its_own_header():
+    response = Response("x")
+    response.set_cookie("a", "1")
+    response.set_cookie("b", "2")
+    response.delete_cookie("c")
+    cookies = [v for k, v in response.to_rsgi_headers() if k == "set-cookie"]
+    assert [c.split("=")[0] for c in cookies] == ["a", "b", "c"]
+
+
+@pytest.mark.parametrize(
+    ("body", "kwargs", "content_type"),
+    [("Hello World", {}, "text/html; charset=utf-8"),
+     (b"\x89PNG", {}, "application/octet-stream"),
+     (b"\x89PNG", {"content_type": "image/png"}, "image/png"),
+     ("<h1>Welcome</h1>", {"content_type": "text/html"}, "text/html"),
+     ("x", {"headers": {"Content-Type": "text/csv"}}, "text/csv")],
+)
+def test_content_type_detection(body, kwargs, content_type):
+    response = Response(body, **kwargs)
+    assert response.header("content-type") == content_type
+    assert [k for k, _ in response.to_rsgi_headers()].count(
+        next(k for k in response.headers if k.lower() == "content-type")) == 1
+
+
+def test_one_protocol_call_per_body_kind():
+    assert sent(Response("text")).calls == ["response_str"]
+    assert sent(Response(b"bytes")).calls == ["response_bytes"]
+    assert sent(Response(bytearray(b"ba"))).chunks == [b"ba"]
+    assert sent(Response("", status=204)).calls == ["response_empty"]
+    assert sent(Response(None)).calls == ["response_bytes"]  # type: ignore[arg-type]
+
+
+def test_status_code_alias_and_header_lookup():
+    response = Response("Error message", status=400, headers={"X-A": "1"})
+    assert response.status == response.status_code == 400
+    assert response.header("x-a") == "1" and response.header("missing", "d") == "d"
+    assert "400" in repr(response)
+
+
+def test_non_text_bodies_are_a_type_error():
+    with pytest.raises(TypeError, match="str or bytes"):
+        Response({"a": 1})  # type: ignore[arg-type]
+
+
+def test_head_sends_length_without_body():
+    proto = sent(Response("héllo"), head=True)
+    assert proto.calls == ["response_empty"]
+    assert ("content-length", str(len("héllo".encode()))) in proto.headers
+    no_body = sent(Response("", status=304), head=True)
+    assert all(name != "content-length" for name, _ in no_body.headers)
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [{"X-Evil": "a\r\nSet-Cookie: x=1"}, {"X-Evil": "a\nb"}, {"X-Evil\r\n": "v"},
+     {"X-Nul": "a\x00b"}],
+)
+def test_header_injection_is_rejected_at_construction(headers):
+    with pytest.raises(HeaderInjectionError):
+        Response("x", headers=headers)
+
+
+def test_header_injection_added_later_is_rejected_before_sending():
+    response = Response("x")
+    response.headers["x-late"] = "1\r\n\r\n<script>"
+    with pytest.raises(HeaderInjectionError):
+        response.to_rsgi_headers()
+    with pytest.raises(HeaderInjectionError):
+        Response("x", content_type="text/html\r\nX-Evil: 1")
+
+
+def test_non_string_header_values_are_sent_as_text():
+    response = Response("x", headers={"X-Count": 5})  # type: ignore[dict-item]
+    assert ("X-Count", "5") in response.to_rsgi_headers()
+
+
+def test_json_response():
+    response = JSONResponse({"message": "Success", "data": [1, 2]})
+    assert response.body == b'{"message":"Success","data":[1,2]}'
+    assert response.header("content-type") == "application/json"
+    assert JSONResponse([1, 2, 3, 4, 5]).body == b"[1,2,3,4,5]"
+    not_found = JSONResponse({"error": "Not found"}, status=404, headers={"X-A": "b"})
+    assert not_found.status == 404 and not_found.header("x-a") == "b"
+
+
+def test_json_response_encodes_sets_and_decimals_and_rejects_the_rest():
+    import decimal
+
+    assert JSONResponse({"s": {1}, "d": decimal.Decimal("1.10")}).body == b'{"s":[1],"d":"1.10"}'
+    with pytest.raises(TypeError, match="not JSON serializable"):
+        JSONResponse({"o": object()})
+
+
+@pytest.mark.parametrize("status", [301, 302, 303, 307, 308])
+def test_redirect(status):
+    response = redirect("/new-location", status=status)
+    assert response.status == status
+    assert response.header("location") == "/new-location"
+
+
+def test_redirect_defaults_and_errors():
+    assert redirect("https://example.com/login").status == 302
+    with pytest.raises(ValueError, match="3xx"):
+        redirect("/x", status=200)
+    with pytest.raises(HeaderInjectionError):
+        redirect("/x\r\nSet-Cookie: a=b")

@@ -1,0 +1,196 @@
+"""Converters, rules, the router and URL building (no app involved)."""
+
+from __future__ import annotations
+
+import datetime
+import time
+import uuid
+
+import pytest
+
+from gobstopper.http.errors import BadRequest, MethodNotAllowed, NotFound
+from gobstopper.http.routing import (
+    CONVERTERS,
+    DateConverter,
+    FloatConverter,
+    IntConverter,
+    PathConverter,
+    Router,
+    Rule,
+    StringConverter,
+    UUIDConverter,
+    build_url,
+    split_path,
+)
+
+
+@pytest.mark.parametrize(
+    ("converter", "text", "value"),
+    [
+        (StringConverter(), "abc", "abc"),
+        (IntConverter(), "0042", 42),
+        (IntConverter(), "9" * 19, int("9" * 19)),
+        (FloatConverter(), "3", 3.0),
+        (FloatConverter(), "2.50", 2.5),
+        (UUIDConverter(), "12345678-1234-5678-1234-567812345678",
+         uuid.UUID("12345678-1234-5678-1234-567812345678")),
+        (DateConverter(), "2024-02-29", datetime.date(2024, 2, 29)),
+        (PathConverter(), "a/b/c", "a/b/c"),
+    ],
+)
+def test_converters_accept(converter, text, value):
+    assert converter.to_python(text) == value
+
+
+@pytest.mark.parametrize(
+    ("converter", "text"),
+    [
+        (StringConverter(), ""),
+        (IntConverter(), "9" * 20),
+        (IntConverter(), "9" * 400),
+        (IntConverter(), "-1"),
+        (IntConverter(), "+1"),
+        (IntConverter(), "1_000"),
+        (IntConverter(), "١٢"),  # non-ASCII digits
+        (IntConverter(), " 1"),
+        (FloatConverter(), "1e5"),
+        (FloatConverter(), "nan"),
+        (FloatConverter(), "inf"),
+        (FloatConverter(), "-2.5"),
+        (FloatConverter(), "1." + "1" * 400),
+        (UUIDConverter(), "12345678123456781234567812345678"),
+        (UUIDConverter(), "{12345678-1234-5678-1234-567812345678}"),
+        (DateConverter(), "2023-02-29"),
+        (DateConverter(), "20240101"),
+        (DateConverter(), "2024-1-1"),
+    ],
+)
+def test_converters_reject_with_value_error(converter, text):
+    with pytest.raises(ValueError):
+        converter.to_python(text)
+
+
+def test_converter_names():
+    assert set(CONVERTERS) == {"str", "string", "int", "float", "uuid", "date", "path"}
+
+
+@pytest.mark.parametrize(
+    ("path", "parts"), [("/", []), ("/a", ["a"]), ("/a/b", ["a", "b"]), ("/a/", ["a", ""])]
+)
+def test_split_path(path, parts):
+    assert split_path(path) == parts
+
+
+def test_rule_compile_errors():
+    for bad in ["nope", "/<int:x", "/<bad:x>", "/<x>/<x>", "/a<path:p>", "/<1x>"]:
+        with pytest.raises(ValueError):
+            Rule.compile(bad)
+
+
+def test_rule_build_quotes_and_reports_unused_params():
+    rule = Rule.compile("/a b/<name>/<path:rest>")
+    path, extra = rule.build({"name": "x/y", "rest": "c d/e", "other": 1})
+    assert path == "/a%20b/x%2Fy/c%20d/e"
+    assert extra == {"other": 1}
+
+
+def test_build_url_adds_a_query_string_and_a_prefix():
+    rule = Rule.compile("/u/<int:id>")
+    assert build_url(rule, {"id": 3, "q": "a b", "none": None}, "/mnt") == "/mnt/u/3?q=a+b"
+
+
+# -- router ------------------------------------------------------------------------------
+def test_static_hit_and_methods():
+    router = Router()
+    router.add("/a", ["GET", "POST"], "ep")
+    assert router.match("GET", "/a") == ("ep", {})
+    assert router.match("HEAD", "/a") == ("ep", {})
+    with pytest.raises(MethodNotAllowed) as exc:
+        router.match("DELETE", "/a")
+    assert exc.value.allowed == ["GET", "HEAD", "POST"]
+    assert exc.value.headers == {"allow": "GET, HEAD, POST"}
+    with pytest.raises(NotFound):
+        router.match("GET", "/b")
+
+
+def test_head_only_falls_back_to_get_not_other_methods():
+    router = Router()
+    router.add("/p", ["POST"], "ep")
+    with pytest.raises(MethodNotAllowed):
+        router.match("HEAD", "/p")
+
+
+def test_dynamic_backtracking():
+    router = Router()
+    router.add("/a/<x>/b", ["GET"], "first")
+    router.add("/a/<int:n>/c", ["GET"], "second")
+    assert router.match("GET", "/a/5/b") == ("first", {"x": "5"})
+    assert router.match("GET", "/a/5/c") == ("second", {"n": 5})
+
+
+def test_embedded_parameters_inside_a_segment():
+    router = Router()
+    router.add("/files/<name>.<ext>", ["GET"], "file")
+    router.add("/v<int:major>.<int:minor>/x", ["GET"], "version")
+    assert router.match("GET", "/files/report.final.pdf") == (
+        "file", {"name": "report.final", "ext": "pdf"})
+    assert router.match("GET", "/v2.10/x") == ("version", {"major": 2, "minor": 10})
+    with pytest.raises(NotFound):
+        router.match("GET", "/vX.1/x")
+
+
+def test_conversion_failure_is_400_but_other_methods_win_as_405():
+    router = Router()
+    router.add("/u/<int:id>", ["GET"], "user")
+    with pytest.raises(BadRequest):
+        router.match("GET", "/u/x")
+    router.add("/u/<name>", ["POST"], "by-name")
+    with pytest.raises(MethodNotAllowed):
+        router.match("GET", "/u/x")
+
+
+def test_path_values_never_start_with_a_slash():
+    router = Router()
+    router.add("/static/<path:p>", ["GET"], "static")
+    assert router.match("GET", "/static/a//b") == ("static", {"p": "a//b"})
+    assert router.match("GET", "/static/a/") == ("static", {"p": "a/"})
+    with pytest.raises(NotFound):
+        router.match("GET", "/static//etc/passwd")
+
+
+def test_allowed_methods_and_rules_listing():
+    router = Router()
+    router.add("/x", ["PUT"], "x")
+    router.add("/y/<int:i>", ["GET"], "y")
+    assert router.allowed_methods("/x") == ["PUT"]
+    assert router.allowed_methods("/y/1") == ["GET", "HEAD"]
+    assert router.allowed_methods("/z") == []
+    assert [r.rule for r in router.rules()] == ["/x", "/y/<int:i>"]
+
+
+def test_pathological_paths_stay_fast():
+    router = Router()
+    router.add("/<path:a>/edit", ["GET"], "edit")
+    router.add("/<path:a>/x/<path:b>/end", ["GET"], "two-paths")
+    router.add("/<a>/<b>/<c>", ["GET"], "three")
+    long_path = "/" + "/".join(["s"] * 4000)
+    started = time.monotonic()
+    for _ in range(5):
+        with pytest.raises(NotFound):
+            router.match("GET", long_path)
+    assert router.match("GET", long_path + "/edit")[0] == "edit"
+    assert time.monotonic() - started < 2
+
+
+def test_a_static_route_costs_one_dict_lookup_and_no_trie_walk(monkeypatch):
+    import gobstopper.http.routing as routing
+
+    router = Router()
+    router.add("/static", ["GET"], "s")
+    router.add("/<dyn>", ["GET"], "d")
+
+    def forbidden(*args, **kwargs):
+        raise AssertionError("the trie must not be walked for a static hit")
+
+    monkeypatch.setattr(routing, "_walk", forbidden)
+    assert router.match("GET", "/static") == ("s", {})
