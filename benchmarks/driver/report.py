@@ -55,8 +55,12 @@ def _endpoint_table(endpoint: Endpoint, rows: dict[str, Summary], order: list[st
 
 
 def _ratio_overview(
-    selected: list[Endpoint], summary: dict[str, dict[str, Summary]], order: list[str]
+    selected: list[Endpoint],
+    summary: dict[str, dict[str, Summary]],
+    order: list[str],
+    metric: str,
 ) -> list[str]:
+    """Tabulate one ratio (``rps_ratio`` or ``cpu_ratio``) per framework and endpoint."""
     names = [ep.name for ep in selected]
     lines = [
         "| framework | " + " | ".join(names) + " |",
@@ -64,7 +68,7 @@ def _ratio_overview(
     ]
     for name in order:
         rows = [summary.get(ep, {}).get(name) for ep in names]
-        cells = [_ratio(row.rps_ratio if row else None) for row in rows]
+        cells = [_ratio(getattr(row, metric) if row else None) for row in rows]
         lines.append(f"| {name} | " + " | ".join(cells) + " |")
     return [*lines, ""]
 
@@ -160,9 +164,15 @@ def write(
         "before and after the run, divided by the requests served. ⚠ marks numbers with errors "
         "(see Problems).",
         "",
-        "## Throughput, as a ratio to raw RSGI",
+        "## Server CPU per request, as a ratio to raw RSGI (lower is better)",
         "",
-        *_ratio_overview(selected, summary, order),
+        "The steadier measure on a shared machine: other load slows every server's req/s,",
+        "but changes little the CPU time each request costs.",
+        "",
+        *_ratio_overview(selected, summary, order, "cpu_ratio"),
+        "## Throughput, as a ratio to raw RSGI (higher is better)",
+        "",
+        *_ratio_overview(selected, summary, order, "rps_ratio"),
         "## Per endpoint",
         "",
     ]

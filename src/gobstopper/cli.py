@@ -76,7 +76,9 @@ def _run(args: argparse.Namespace) -> int:
 
     _check_run_options(args)
     target = args.target if ":" in args.target else f"{args.target}:app"
-    load_app(target)  # fail fast, with a clear import error, before spawning workers
+    from gobstopper.middleware.static import granian_static_options
+
+    app = load_app(target)  # fail fast, with a clear import error, before spawning workers
     server = Granian(
         target,
         address=args.host,
@@ -89,6 +91,8 @@ def _run(args: argparse.Namespace) -> int:
         log_access=args.access_log,
         workers_kill_timeout=_kill_timeout(),
         working_dir=Path.cwd(),
+        # RustStaticMiddleware folders are served by Granian itself, never reaching Python.
+        **granian_static_options(app),
     )
     server.serve()
     return 0

@@ -108,7 +108,6 @@ def test_file_response_full_head_and_404(client):
     assert client.head("/missing").status_code == 404
 
 
-@pytest.mark.xfail(reason="needs response.prepare(scope) before sending in core/dispatch.py (lead)")
 def test_file_response_range_and_304(client):
     data = bytes(range(256))
     full = client.get("/file")

@@ -269,7 +269,6 @@ def test_app_serves_the_file_whole(client):
     assert head.headers["content-length"] == "1024"
 
 
-@pytest.mark.xfail(reason="needs response.prepare(scope) before sending in core/dispatch.py (lead)")
 def test_app_answers_range_and_304(client):
     etag = client.get("/download").headers["etag"]
     part = client.get("/download", headers={"range": "bytes=10-19"})

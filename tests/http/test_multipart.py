@@ -527,7 +527,6 @@ def test_uploads_are_released_after_the_request():
     assert len(seen) == 1 and seen[0]() is None
 
 
-@pytest.mark.xfail(reason="needs request.close() after sending in core/dispatch.py (lead)")
 def test_uploads_are_closed_at_the_end_of_the_request():
     app = Gobstopper(__name__)
     kept: list[FileStorage] = []

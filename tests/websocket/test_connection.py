@@ -484,3 +484,20 @@ async def test_async_test_client_websocket():
         await ws.close()
         with pytest.raises(WebSocketRejected):
             await client.websocket_connect("/missing")
+
+
+def test_mounted_apps_serve_websockets_under_their_prefix(app):
+    sub = Gobstopper("sub")
+
+    @sub.websocket("/ws/<int:n>")
+    async def inner(websocket, n):
+        await websocket.accept()
+        await websocket.send_text(f"sub {n} at {websocket.path}")
+
+    app.mount("/sub", sub)
+    with TestClient(app) as client:
+        with client.websocket_connect("/sub/ws/3") as ws:
+            assert ws.receive_text() == "sub 3 at /ws/3"
+        with pytest.raises(WebSocketRejected) as refused:
+            client.websocket_connect("/ws/3")
+        assert refused.value.status_code == 404

@@ -96,6 +96,8 @@ class HTTPDispatcher:
                     await sub[0].__rsgi__(sub[1], proto)
                     return
             response = await self.respond(scope, proto)
+            # Conditional GET / Range for files; a no-op for every other response.
+            response.prepare(scope)
             pending = _send(response, proto, scope.method)
             sent = True
             if pending is not None:
@@ -145,6 +147,9 @@ class HTTPDispatcher:
             return await route.run(request)
         except Exception as exc:
             return await self.errors.respond(request, exc, self.app.debug)
+        finally:
+            # Uploaded files' temporary files live until the handler and error handlers end.
+            request.close()
 
     async def _unmatched(self, request: Request, miss: HTTPException) -> BaseResponse:
         """Apply the slash policy, else run the unrouted chain."""

@@ -1,0 +1,102 @@
+"""SIGTERM under Granian: in-flight requests finish, bounded by WOPR_SHUTDOWN_TIMEOUT."""
+
+from __future__ import annotations
+
+import os
+import signal
+import threading
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.servers import RunningServer, granian_server
+
+pytestmark = pytest.mark.e2e
+
+
+def wait_for_event(path: Path, text: str, count: int = 1, deadline: float = 15) -> list[str]:
+    """Poll the app's event file until ``text`` appears ``count`` times."""
+    end = time.monotonic() + deadline
+    while time.monotonic() < end:
+        lines = path.read_text().splitlines() if path.exists() else []
+        if sum(text in line for line in lines) >= count:
+            return lines
+        time.sleep(0.02)
+    raise TimeoutError(f"{text!r} not seen in {path} after {deadline}s")
+
+
+def start_slow_request(server: RunningServer, seconds: float) -> tuple[threading.Thread, dict]:
+    result: dict = {}
+
+    def call() -> None:
+        began = time.monotonic()
+        try:
+            response = httpx.get(f"{server.url}/slow", params={"s": seconds}, timeout=60)
+            result["response"] = (response.status_code, response.text)
+        except httpx.HTTPError as exc:
+            result["error"] = repr(exc)
+        result["elapsed"] = time.monotonic() - began
+
+    thread = threading.Thread(target=call)
+    thread.start()
+    return thread, result
+
+
+def sigterm_and_wait(server: RunningServer, timeout: float) -> tuple[int, float]:
+    began = time.monotonic()
+    os.killpg(server.process.pid, signal.SIGTERM)
+    code = server.process.wait(timeout)
+    return code, time.monotonic() - began
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_sigterm_lets_an_in_flight_request_finish(tmp_path, workers):
+    events = tmp_path / "events.txt"
+    env = {"FOUNDATION_EVENTS": str(events), "WOPR_SHUTDOWN_TIMEOUT": "10"}
+    with granian_server("foundation_app:app", tmp_path, workers=workers, env=env) as server:
+        wait_for_event(events, "startup", count=workers)
+        thread, result = start_slow_request(server, 2)
+        wait_for_event(events, "slow-start")
+        code, elapsed = sigterm_and_wait(server, 30)
+        thread.join(30)
+    assert result.get("response") == (200, "slow done"), result
+    assert code == 0
+    assert elapsed < 10
+    lines = events.read_text().splitlines()
+    assert sum("shutdown" in line for line in lines) == workers
+    slow_end = next(i for i, line in enumerate(lines) if "slow-end" in line)
+    first_shutdown = next(i for i, line in enumerate(lines) if line.startswith("shutdown"))
+    assert slow_end < first_shutdown
+
+
+def test_sigterm_is_bounded_by_the_shutdown_timeout(tmp_path):
+    events = tmp_path / "events.txt"
+    env = {"FOUNDATION_EVENTS": str(events), "WOPR_SHUTDOWN_TIMEOUT": "1"}
+    with granian_server("foundation_app:app", tmp_path, env=env) as server:
+        wait_for_event(events, "startup")
+        thread, result = start_slow_request(server, 30)
+        wait_for_event(events, "slow-start")
+        code, elapsed = sigterm_and_wait(server, 20)
+        thread.join(30)
+    assert code == 0
+    assert elapsed < 5, f"server took {elapsed:.1f}s to exit"
+    # The cancelled request is answered 503 rather than dropped.
+    assert result.get("response", (None,))[0] == 503, result
+    assert result["elapsed"] < 6
+    lines = events.read_text().splitlines()
+    assert any(line.startswith("shutdown") for line in lines)
+    assert not any("slow-end" in line for line in lines)
+    assert "cancelled 1 unfinished request" in server.log()
+
+
+def test_an_idle_server_stops_promptly(tmp_path):
+    events = tmp_path / "events.txt"
+    with granian_server("foundation_app:app", tmp_path,
+                        env={"FOUNDATION_EVENTS": str(events)}) as server:
+        wait_for_event(events, "startup")
+        assert httpx.get(server.url + "/", timeout=10).status_code == 200
+        code, elapsed = sigterm_and_wait(server, 20)
+    assert code == 0 and elapsed < 5
+    wait_for_event(events, "shutdown")
