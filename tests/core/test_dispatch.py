@@ -381,3 +381,14 @@ async def test_a_cancelled_request_outside_shutdown_stays_cancelled():
         await task
     assert proto.status is None
     assert app.lifecycle.in_flight == 0
+
+
+def test_options_star_lists_every_routed_method():
+    app = Gobstopper("star")
+    app.get("/a")(lambda request: "a")
+    app.route("/b/<int:i>", methods=["PUT", "DELETE"])(lambda request, i: "b")
+    with TestClient(app) as client:
+        response = client.options("*")
+        assert client.get("*").status_code == 404
+    assert response.status_code == 204
+    assert response.headers["allow"] == "DELETE, GET, HEAD, OPTIONS, PUT"

@@ -67,8 +67,9 @@ def test_sigterm_lets_an_in_flight_request_finish(tmp_path, workers):
     lines = events.read_text().splitlines()
     assert sum("shutdown" in line for line in lines) == workers
     slow_end = next(i for i, line in enumerate(lines) if "slow-end" in line)
-    first_shutdown = next(i for i, line in enumerate(lines) if line.startswith("shutdown"))
-    assert slow_end < first_shutdown
+    slow_pid = lines[slow_end].split()[-1]
+    own_shutdown = lines.index(f"shutdown {slow_pid}")
+    assert slow_end < own_shutdown  # that worker's hooks ran after its request finished
 
 
 def test_sigterm_is_bounded_by_the_shutdown_timeout(tmp_path):

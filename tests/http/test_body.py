@@ -186,3 +186,21 @@ def test_media_type_helpers():
     assert not is_json_media_type("text/json+plain")
     assert not is_json_media_type("application/jsonx")
     assert body_module.FORM_URLENCODED == "application/x-www-form-urlencoded"
+
+
+def test_errors_before_the_body_is_read_close_the_connection():
+    app = raw_app()
+
+    @app.post("/json")
+    async def json_(request):
+        return {"data": await request.json()}
+
+    with TestClient(app) as client:
+        over = client.post("/small", content=b"x" * 11)
+        assert over.status_code == 413 and over.headers.get("connection") == "close"
+        wrong_type = client.post("/json", content=b"{}", headers={"content-type": "text/plain"})
+        assert wrong_type.status_code == 415 and wrong_type.headers.get("connection") == "close"
+        read_then_refused = client.post("/json", content=b"{",
+                                        headers={"content-type": "application/json"})
+        assert read_then_refused.status_code == 400
+        assert read_then_refused.headers.get("connection") is None

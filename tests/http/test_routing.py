@@ -194,3 +194,16 @@ def test_a_static_route_costs_one_dict_lookup_and_no_trie_walk(monkeypatch):
 
     monkeypatch.setattr(routing, "_walk", forbidden)
     assert router.match("GET", "/static") == ("s", {})
+
+
+def test_a_rejected_value_is_400_only_when_the_rest_of_the_path_fits():
+    router = Router()
+    router.add("/n/<int:n>", ["GET"], "n")
+    router.add("/m/<int:n>/edit", ["GET"], "edit")
+    with pytest.raises(BadRequest):
+        router.match("GET", "/n/x")
+    with pytest.raises(BadRequest):
+        router.match("GET", "/m/x/edit")
+    for path in ["/n/x/y", "/m/x/view", "/m/x"]:
+        with pytest.raises(NotFound):
+            router.match("GET", path)

@@ -168,6 +168,10 @@ class HTTPDispatcher:
 
     async def _answer_unrouted(self, request: Request) -> BaseResponse:
         """Innermost step for unrouted requests: OPTIONS gets 204, else raise."""
+        if request.path == "*" and request.method == "OPTIONS":
+            # "OPTIONS *" asks about the server as a whole: every method routed anywhere.
+            methods = {"OPTIONS", *self.router.methods()}
+            return Response(b"", status=204, headers={"allow": ", ".join(sorted(methods))})
         try:
             self.router.match(request.method, request.path)
         except MethodNotAllowed as exc:

@@ -74,9 +74,15 @@ def declared_length(headers: dict[str, str]) -> int | None:
     return int(raw)
 
 
+#: Sent with errors raised before the body was fully read: the connection
+#: cannot be reused, so the client must not send another request on it.
+CLOSE_CONNECTION = {"connection": "close"}
+
+
 def too_large(limit: int) -> RequestTooLarge:
     """The ``RequestTooLarge`` raised when the body passes ``limit``."""
-    return RequestTooLarge(f"Request body too large (limit {limit} bytes)")
+    return RequestTooLarge(f"Request body too large (limit {limit} bytes)",
+                           headers=CLOSE_CONNECTION)
 
 
 async def iter_body(

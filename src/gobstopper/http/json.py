@@ -9,7 +9,13 @@ import msgspec
 
 
 def _encode_fallback(obj: Any) -> Any:
-    """Encode types msgspec does not know natively (sets, Decimals, objects)."""
+    """Encode types msgspec does not know natively (sets, Decimals, objects).
+
+    ``...`` encodes as null: the reference's examples use it as a placeholder
+    (``{"users": [...]}``) and must run unchanged.
+    """
+    if obj is Ellipsis:
+        return None
     if isinstance(obj, (set, frozenset)):
         return list(obj)
     if isinstance(obj, decimal.Decimal):

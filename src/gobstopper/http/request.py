@@ -352,7 +352,9 @@ class Request:
             if self._body_size:
                 fields = self._form
         elif await self._has_body():
-            raise UnsupportedMediaType(f"Content-Type must be {_body.MULTIPART_FORM}")
+            raise self._unread(
+                UnsupportedMediaType(f"Content-Type must be {_body.MULTIPART_FORM}")
+            )
         if fields is None:
             if model is not None:
                 raise _empty_body(model)
@@ -396,6 +398,12 @@ class Request:
                 "call get_data() before get_form()/get_files() to keep the raw bytes"
             )
 
+    def _unread(self, exc: HTTPException) -> HTTPException:
+        """Mark ``exc`` as raised before the body was fully read (close the connection)."""
+        if self._body is None:
+            exc.headers.update(_body.CLOSE_CONNECTION)
+        return exc
+
     async def _has_body(self) -> bool:
         """Is there a body? Uses Content-Length, else reads it (bounded)."""
         if self._body is None:
@@ -409,7 +417,7 @@ class Request:
         if accepts(_body.media_type(self.headers)):
             return await self.get_data()
         if await self._has_body():
-            raise UnsupportedMediaType(f"Content-Type must be {expected}")
+            raise self._unread(UnsupportedMediaType(f"Content-Type must be {expected}"))
         return b""
 
     async def _load_multipart(self, max_size: int | None) -> None:
@@ -424,25 +432,32 @@ class Request:
             raise self._body_error
         reader = MultipartReader(self.headers.get("content-type", ""), self.body_limits)
         try:
-            if self._body is not None:
-                if max_size is not None and len(self._body) > max_size:
-                    raise _max_size_error(max_size)
-                reader.feed_all(self._body)
-            else:
-                limit, error = self.max_body_bytes, _body.too_large
-                if max_size is not None and (limit is None or max_size < limit):
-                    limit, error = max_size, _max_size_error
-                async for chunk in _body.iter_body(self.protocol, self.headers, limit, error):
-                    reader.feed(chunk)
-                self._body_size = reader.received
+            await self._feed_multipart(reader, max_size)
             self._form, self._files = reader.finish()
         except BaseException as exc:
             reader.close()
-            if self._body_size is None:
+            streamed_part_way = self._body_size is None
+            if streamed_part_way:
                 self._body_size = reader.received
             if isinstance(exc, HTTPException):
+                if streamed_part_way:
+                    exc.headers.update(_body.CLOSE_CONNECTION)
                 self._body_error = exc
             raise
+
+    async def _feed_multipart(self, reader: MultipartReader, max_size: int | None) -> None:
+        """Feed the kept body, or stream the protocol's, into ``reader``."""
+        if self._body is not None:
+            if max_size is not None and len(self._body) > max_size:
+                raise _max_size_error(max_size)
+            reader.feed_all(self._body)
+            return
+        limit, error = self.max_body_bytes, _body.too_large
+        if max_size is not None and (limit is None or max_size < limit):
+            limit, error = max_size, _max_size_error
+        async for chunk in _body.iter_body(self.protocol, self.headers, limit, error):
+            reader.feed(chunk)
+        self._body_size = reader.received
 
     def __repr__(self) -> str:
         return f"<Request {self.method} {self.path}>"

@@ -414,6 +414,13 @@ class Router:
         """Every registered rule, in registration order."""
         return iter(self._rules.values())
 
+    def methods(self) -> set[str]:
+        """Every method routed at some path (HEAD included where GET is)."""
+        found: set[str] = set()
+        for table in self._tables.values():
+            found.update(_allowed(table))
+        return found
+
     def endpoints_for(self, rule: str) -> list[Any]:
         """The endpoints registered for ``rule`` (one per method, deduplicated)."""
         unique: dict[int, Any] = {}
@@ -454,13 +461,37 @@ def _walk(
         if segment.is_path:
             found = _walk_path(segment, nxt, parts, index, params, tracker)
         else:
-            values = _convert_segment(segment, part, tracker)
+            values = _convert_segment(segment, part)
             found = None
-            if values is not None:
+            if values is _REJECTED:
+                # A 400 only if the rest of the path fits this rule; else it is a 404.
+                if not tracker.conversion_failed and _fits(nxt, parts, index + 1):
+                    tracker.conversion_failed = True
+            elif values is not None:
                 found = _walk(nxt, parts, index + 1, {**params, **values}, tracker)
         if found is not None:
             return found
     return None
+
+
+def _fits(node: _Node, parts: list[str], index: int) -> bool:
+    """Could ``parts[index:]`` reach an endpoint below ``node``, values aside?"""
+    if index == len(parts):
+        return bool(node.endpoints)
+    part = parts[index]
+    child = node.static.get(part)
+    if child is not None and _fits(child, parts, index + 1):
+        return True
+    if not part:
+        return False
+    for segment, nxt in node.dynamic:
+        if segment.is_path:
+            return True  # a path parameter can absorb the rest
+        if segment.pattern is not None and segment.pattern.match(part) is None:
+            continue
+        if _fits(nxt, parts, index + 1):
+            return True
+    return False
 
 
 def _walk_path(
@@ -490,17 +521,23 @@ def _walk_path(
     return None
 
 
-def _convert_segment(
-    segment: _Segment, part: str, tracker: _MatchState
-) -> dict[str, Any] | None:
+class _Rejected:
+    __slots__ = ()
+
+
+_REJECTED: Any = _Rejected()
+
+
+def _convert_segment(segment: _Segment, part: str) -> dict[str, Any] | None:
+    """Converted values; ``None`` if the text has the wrong shape, ``_REJECTED``
+    if a converter refused a value of the right shape (a 400 candidate)."""
     if not part:
         return None
     if segment.param is not None:
         try:
             return {segment.param.name: segment.param.converter.to_python(part)}
         except ValueError:
-            tracker.conversion_failed = True
-            return None
+            return _REJECTED
     assert segment.pattern is not None
     m = segment.pattern.match(part)
     if m is None:
@@ -508,8 +545,7 @@ def _convert_segment(
     try:
         return {p.name: p.converter.to_python(m[p.name]) for p in segment.pattern_params}
     except ValueError:
-        tracker.conversion_failed = True
-        return None
+        return _REJECTED
 
 
 def build_url(rule: Rule, params: dict[str, Any], prefix: str = "") -> str:

@@ -127,7 +127,13 @@ class WebSocketManager:
             (cid, ws)
             for cid, ws in targets
         }
-        done, pending = await asyncio.wait(tasks, timeout=self.send_timeout)
+        try:
+            done, pending = await asyncio.wait(tasks, timeout=self.send_timeout)
+        except asyncio.CancelledError:
+            for task in tasks:
+                task.cancel()
+                task.add_done_callback(_retrieve)
+            raise
         for task in pending:
             task.cancel()
             task.add_done_callback(_retrieve)

@@ -73,3 +73,8 @@ async def where(request):
 
 
 app.mount("/sub", mounted)
+
+
+@app.get("/q")
+async def query(request):
+    return {"count": len(request.args)}
