@@ -1,4 +1,4 @@
-"""``gobstopper run|routes|tasks``: serve an app with Granian, inspect it.
+"""``gobstopper run|routes|tasks``: serve an app, inspect it.
 
 ``run`` uses Granian's own Python API (``granian.Granian``), never a shell-out;
 any app also runs with ``granian --interface rsgi module:app``.

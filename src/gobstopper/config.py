@@ -41,7 +41,7 @@ def is_production() -> bool:
 
 
 def allow_insecure_cookies() -> bool:
-    """``WOPR_ALLOW_INSECURE_COOKIES``: opt out of production cookie enforcement."""
+    """``WOPR_ALLOW_INSECURE_COOKIES``: opt out of cookie enforcement."""
     return _flag("WOPR_ALLOW_INSECURE_COOKIES")
 
 
@@ -66,7 +66,7 @@ def ws_send_chunk_bytes() -> int:
 
 
 def trust_forwarded_headers() -> bool:
-    """``GOBSTOPPER_TRUST_FORWARDED_HEADERS``: honour X-Forwarded-* from any peer."""
+    """``GOBSTOPPER_TRUST_FORWARDED_HEADERS``: trust every peer."""
     return _flag("GOBSTOPPER_TRUST_FORWARDED_HEADERS")
 
 

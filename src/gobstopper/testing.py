@@ -1,4 +1,4 @@
-"""Drive an app in-process through its real ``__rsgi__``, without a server.
+"""Drive an app in-process through its real ``__rsgi__``.
 
 ``TestClient`` is synchronous: it runs the app on its own event loop in a
 background thread (one loop per client, startup on ``with`` entry and shutdown
@@ -207,7 +207,7 @@ class TestResponse:
 
 
 class CookieJar:
-    """Remembers cookies from ``Set-Cookie`` and sends them back (all paths, any scheme)."""
+    """Cookies from ``Set-Cookie``, sent back on every later request."""
 
     def __init__(self) -> None:
         self.values: dict[str, str] = {}
@@ -229,7 +229,7 @@ class CookieJar:
 
 
 def _split_target(url: str) -> tuple[str, str, str]:
-    """``(path, query, host)``: absolute URLs give their host; ``//x`` stays a path."""
+    """Split a test URL into ``(path, query, host)``; ``//x`` is a path."""
     if url.startswith(("http://", "https://")):
         parts = urlsplit(url)
         return parts.path or "/", parts.query, parts.netloc or "testserver"
@@ -282,7 +282,7 @@ def build_request(
 
 
 class AsyncTestClient:
-    """Call the app from ``async`` tests: ``async with AsyncTestClient(app) as c``."""
+    """Call the app from ``async`` tests on the caller's loop."""
 
     __test__ = False
 
@@ -300,7 +300,7 @@ class AsyncTestClient:
 
     async def request(self, method: str, url: str, *, disconnect_after_chunks: int | None = None,
                       **kwargs: Any) -> TestResponse:
-        """Send one request through ``app.__rsgi__`` and return the recorded response."""
+        """Send one request through ``app.__rsgi__``; return the response."""
         scope, body = build_request(method, url, cookies=self.cookies, client=self.client,
                                     **kwargs)
         proto = FakeHTTPProtocol(body, disconnect_after_chunks)
@@ -310,24 +310,31 @@ class AsyncTestClient:
         return response
 
     async def get(self, url: str, **kwargs: Any) -> TestResponse:
+        """Send a GET request (see ``request``)."""
         return await self.request("GET", url, **kwargs)
 
     async def post(self, url: str, **kwargs: Any) -> TestResponse:
+        """Send a POST request (see ``request``)."""
         return await self.request("POST", url, **kwargs)
 
     async def put(self, url: str, **kwargs: Any) -> TestResponse:
+        """Send a PUT request (see ``request``)."""
         return await self.request("PUT", url, **kwargs)
 
     async def patch(self, url: str, **kwargs: Any) -> TestResponse:
+        """Send a PATCH request (see ``request``)."""
         return await self.request("PATCH", url, **kwargs)
 
     async def delete(self, url: str, **kwargs: Any) -> TestResponse:
+        """Send a DELETE request (see ``request``)."""
         return await self.request("DELETE", url, **kwargs)
 
     async def head(self, url: str, **kwargs: Any) -> TestResponse:
+        """Send a HEAD request (see ``request``)."""
         return await self.request("HEAD", url, **kwargs)
 
     async def options(self, url: str, **kwargs: Any) -> TestResponse:
+        """Send a OPTIONS request (see ``request``)."""
         return await self.request("OPTIONS", url, **kwargs)
 
     def websocket_connect(self, path: str, headers: Mapping[str, str] | None = None,
@@ -347,7 +354,7 @@ class AsyncTestClient:
 
 
 class _LoopThread:
-    """An event loop running in a daemon thread; coroutines are submitted to it."""
+    """An event loop in a daemon thread that runs submitted coroutines."""
 
     def __init__(self) -> None:
         self.loop = asyncio.new_event_loop()
@@ -366,7 +373,7 @@ class _LoopThread:
 
 
 class TestClient:
-    """Synchronous in-process client: ``with TestClient(app) as client: client.get('/')``.
+    """Synchronous in-process client: ``with TestClient(app) as client``.
 
     Entering runs the app's startup hooks and leaving runs shutdown; without
     ``with``, startup happens on the first request (as in production) and
@@ -390,7 +397,7 @@ class TestClient:
         return self._loop
 
     def run(self, coro: Awaitable[T], timeout: float | None = 60) -> T:
-        """Run ``coro`` on the client's loop (the app's loop) and return its result."""
+        """Run ``coro`` on the app's loop and return its result."""
         return self._portal().run(coro, timeout)
 
     def __enter__(self) -> TestClient:
@@ -414,24 +421,31 @@ class TestClient:
         return self.run(self._async.request(method, url, **kwargs))
 
     def get(self, url: str, **kwargs: Any) -> TestResponse:
+        """Send a GET request (see ``request``)."""
         return self.request("GET", url, **kwargs)
 
     def post(self, url: str, **kwargs: Any) -> TestResponse:
+        """Send a POST request (see ``request``)."""
         return self.request("POST", url, **kwargs)
 
     def put(self, url: str, **kwargs: Any) -> TestResponse:
+        """Send a PUT request (see ``request``)."""
         return self.request("PUT", url, **kwargs)
 
     def patch(self, url: str, **kwargs: Any) -> TestResponse:
+        """Send a PATCH request (see ``request``)."""
         return self.request("PATCH", url, **kwargs)
 
     def delete(self, url: str, **kwargs: Any) -> TestResponse:
+        """Send a DELETE request (see ``request``)."""
         return self.request("DELETE", url, **kwargs)
 
     def head(self, url: str, **kwargs: Any) -> TestResponse:
+        """Send a HEAD request (see ``request``)."""
         return self.request("HEAD", url, **kwargs)
 
     def options(self, url: str, **kwargs: Any) -> TestResponse:
+        """Send a OPTIONS request (see ``request``)."""
         return self.request("OPTIONS", url, **kwargs)
 
     def websocket_connect(self, path: str, headers: Mapping[str, str] | None = None,

@@ -332,5 +332,5 @@ def test_blueprint_registration_errors():
         inner.register_blueprint(outer)
     with pytest.raises(ValueError, match="nest it in itself"):
         inner.register_blueprint(inner)
-    with pytest.raises(ValueError, match="contain no '.'"):
+    with pytest.raises(ValueError, match=r"contain no '\.'"):
         Blueprint("a.b")

@@ -97,12 +97,12 @@ def test_get_post_put_delete_patch_options_examples(app):
 
     @app.post("/users")
     async def create_user(request):
-        data = await request.json()
+        data = await request.json()  # noqa: F841 - as documented
         return {"id": new_user_id}, 201
 
     @app.put("/users/<int:user_id>")
     async def update_user(request, user_id: int):
-        data = await request.json()
+        data = await request.json()  # noqa: F841 - as documented
         return {"updated": True}
 
     @app.delete("/users/<int:user_id>")
@@ -111,7 +111,7 @@ def test_get_post_put_delete_patch_options_examples(app):
 
     @app.patch("/users/<int:user_id>")
     async def patch_user(request, user_id: int):
-        data = await request.json()  # Only changed fields
+        data = await request.json()  # Only changed fields  # noqa: F841
         return {"updated": True}
 
     @app.options("/api/data")
@@ -369,7 +369,7 @@ def test_error_handler_examples(app):
 
 # -- on_startup / on_shutdown -----------------------------------------------------------------
 def test_on_startup_examples(app, caplog):
-    DATABASE_URL = "memory://"
+    DATABASE_URL = "memory://"  # noqa: N806 - the example's module constant
 
     async def create_db_pool(url):
         return {"pool": url}
@@ -482,7 +482,7 @@ def test_visualize_routing_on_startup(app, caplog):
 def test_shutdown_examples(app):
     @app.post("/admin/shutdown")
     async def trigger_shutdown(request):
-        asyncio.create_task(app.shutdown(timeout=30))
+        asyncio.create_task(app.shutdown(timeout=30))  # noqa: RUF006 - as documented
         return {"status": "shutting down"}
 
     closed = []

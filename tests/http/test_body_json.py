@@ -183,12 +183,11 @@ def test_nesting_scan_across_windows():
 
 
 def test_unterminated_string_is_scanned_linearly_and_rejected():
-    # Half a million escaped quotes and no closing quote: one linear pass (a
-    # backtracking string pattern would be quadratic here), the trailing
-    # brackets count, and the body is refused either way.
+    # Half a million escaped quotes and no closing quote: the brackets after
+    # the opening quote are string content, and the decoder refuses the body.
     body = b'["' + b'\\"' * 500_000 + b"[" * 100
-    assert nesting_exceeds(body, 64) is True
-    with pytest.raises(InvalidJSON, match="deeper than 64"):
+    assert nesting_exceeds(body, 64) is False
+    with pytest.raises(InvalidJSON, match="truncated"):
         decode_json(body, None, 64)
 
 
@@ -215,3 +214,38 @@ def test_error_classes_are_catchable_as_msgspec_and_framework_errors():
 ])
 def test_error_entries(message, entry):
     assert error_entry(message) == entry
+
+
+def _depth_of(value) -> int:
+    """Reference nesting depth of a decoded value (iterative)."""
+    best, stack = 0, [(value, 1 if isinstance(value, (list, dict)) else 0)]
+    while stack:
+        item, depth = stack.pop()
+        best = max(best, depth)
+        children = item.values() if isinstance(item, dict) else item if isinstance(item, list) \
+            else ()
+        stack.extend((child, depth + 1) for child in children
+                     if isinstance(child, (list, dict)))
+    return best
+
+
+def _random_value(rnd, depth: int):
+    roll = rnd.random()
+    if depth > 9 or roll < 0.3:
+        return rnd.choice([1, "x", "[{", "]}", '\\"[', "\\\\", "", '"]"', None, 'a\\\\"[[['])
+    if roll < 0.65:
+        return [_random_value(rnd, depth + 1) for _ in range(rnd.randint(0, 4))]
+    keys = ["k", "[", "}", '\\"', ""]
+    return {rnd.choice(keys) + str(i): _random_value(rnd, depth + 1)
+            for i in range(rnd.randint(0, 4))}
+
+
+def test_nesting_scan_agrees_with_the_decoded_depth():
+    import random
+    rnd = random.Random(20261127)
+    for _ in range(3000):
+        value = _random_value(rnd, 0)
+        body = msgspec.json.encode(value)
+        depth = _depth_of(value)
+        for limit in (0, 1, 2, 3, 5, 8):
+            assert nesting_exceeds(body, limit) is (depth > limit), (body, depth, limit)

@@ -56,7 +56,7 @@ def test_args_keep_multiple_and_blank_values_and_are_cached():
 def test_too_many_query_parameters_is_a_bad_request():
     query = "&".join(f"k{i}=v" for i in range(MAX_QUERY_PARAMS + 1))
     with pytest.raises(BadRequest, match="Too many query parameters"):
-        make_request("/q?" + query).args
+        _ = make_request("/q?" + query).args
     assert len(make_request("/q?" + "&".join(f"k{i}=v" for i in range(MAX_QUERY_PARAMS))).args
                ) == MAX_QUERY_PARAMS
 

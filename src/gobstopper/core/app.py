@@ -90,7 +90,7 @@ class Gobstopper(TemplatingMixin, BackgroundTasksMixin, Scaffold):
         return func
 
     def mount(self, path: str, app: Gobstopper) -> Gobstopper:
-        """Serve ``app`` under ``path``; it sees paths relative to the mount point.
+        """Serve ``app`` under ``path``, which it sees stripped from paths.
 
         The mounted app keeps its own middleware, hooks, error handlers and
         startup/shutdown hooks (run with this app's). Earlier mounts win, and
@@ -147,7 +147,7 @@ class Gobstopper(TemplatingMixin, BackgroundTasksMixin, Scaffold):
         return prefix
 
     def routing_report(self) -> list[str]:
-        """Lines describing mounts, blueprints, middleware and each route's chain."""
+        """Describe mounts, blueprints, middleware and each route's chain."""
         return ["=== Routing Visualization ===", *self._report_lines(""),
                 "=== End Visualization ==="]
 
@@ -226,7 +226,7 @@ class Gobstopper(TemplatingMixin, BackgroundTasksMixin, Scaffold):
 
 
 def _proxy_trust(trust_all: bool | None, proxies: list[str] | str | None) -> ProxyTrust:
-    """Constructor arguments first, then ``GOBSTOPPER_*``; explicit False trusts nobody."""
+    """Arguments first, then ``GOBSTOPPER_*``; explicit False trusts nobody."""
     if trust_all is False:
         return ProxyTrust()
     env = ProxyTrust.from_env()

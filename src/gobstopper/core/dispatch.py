@@ -39,7 +39,7 @@ def _other_slash_form(path: str) -> str | None:
 
 
 def safe_location(path: str, query: str) -> str:
-    """A same-site Location for ``path``: never ``//host`` (an open redirect)."""
+    """A same-site Location for ``path``, never ``//host``."""
     location = "/" + quote(path, safe=_SAFE_PATH_CHARS).lstrip("/")
     return f"{location}?{query}" if query else location
 

@@ -1,4 +1,4 @@
-"""Turn exceptions into responses: user error handlers, then themed defaults.
+"""Turn exceptions into responses: user handlers, then defaults.
 
 Lookup is a dict by status, fixed at registration. Unhandled exceptions are
 logged and answered 500 without internals unless ``debug=True``. An error
@@ -39,7 +39,7 @@ def plain_response(status: int, message: str) -> Response:
 
 def default_response(request: Request, exc: HTTPException, debug: bool,
                      original: BaseException | None) -> Response:
-    """The framework's own error page: JSON for API clients, themed HTML for browsers."""
+    """The framework's error page: JSON for APIs, themed HTML otherwise."""
     status = exc.status_code
     if debug and original is not None and not wants_json(request):
         summary = {"method": request.method, "path": request.path}
@@ -64,7 +64,7 @@ def _title(exc: HTTPException) -> str:
 
 
 class ErrorHandlers:
-    """The app's ``error_handler(status)`` registry and exception-to-response logic."""
+    """The app's ``error_handler(status)`` registry and its responses."""
 
     def __init__(self) -> None:
         self.by_status: dict[int, Callable[..., Any]] = {}

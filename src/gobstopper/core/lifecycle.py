@@ -112,7 +112,7 @@ class Lifecycle:
         return True
 
     async def shutdown(self, timeout: float | None, extra: list[Callable[[], Any]]) -> None:
-        """Refuse new work, drain, then run hooks and ``extra`` cleanups in order."""
+        """Refuse new work, drain, then run hooks and ``extra`` cleanups."""
         if self.closed:
             return
         self.closing = True
@@ -172,7 +172,7 @@ class Lifecycle:
 
 
 def cancel_tasks_running(entry: CodeType) -> int:
-    """Cancel every task of the running loop whose await chain is in ``entry``."""
+    """Cancel the running loop's tasks whose await chain is in ``entry``."""
     current = asyncio.current_task()
     count = 0
     for task in asyncio.all_tasks():

@@ -55,7 +55,7 @@ class _Scope:
 
 
 def join_paths(prefix: str, rule: str) -> str:
-    """``'/api/' + '/users'`` → ``'/api/users'``; ``'/api' + '/'`` → ``'/api/'``."""
+    """Join a prefix and a rule: ``'/api/' + '/users'`` → ``'/api/users'``."""
     prefix = prefix.rstrip("/")
     return prefix + rule if prefix else rule
 

@@ -47,7 +47,7 @@ class WebSocketSpec:
 
 @dataclass(order=True)
 class MiddlewareSpec:
-    """A middleware with its priority; ``seq`` keeps registration order on ties."""
+    """A middleware with its priority (ties keep registration order)."""
 
     sort_key: tuple[int, int] = field(init=False, repr=False)
     middleware: Middleware = field(compare=False)
@@ -60,7 +60,7 @@ class MiddlewareSpec:
 
 
 def _check_rule(rule: str) -> str:
-    """Validate ``rule`` now, so a typo fails at registration, not per request."""
+    """Validate ``rule`` now: a typo fails at registration, not later."""
     if not isinstance(rule, str) or not rule.startswith("/"):
         raise ValueError(f"route path must be a string starting with '/', got {rule!r}")
     Rule.compile(rule)
@@ -80,7 +80,7 @@ class Scaffold:
         self._blueprints: list[tuple[Blueprint, str | None]] = []
 
     def _changed(self) -> None:
-        """Called after every registration; the app invalidates its compiled routes."""
+        """Note a registration; the app drops its compiled routes."""
 
     # -- HTTP routes ----------------------------------------------------------
     def add_url_rule(
@@ -160,7 +160,7 @@ class Scaffold:
 
     # -- pipeline -------------------------------------------------------------
     def add_middleware(self, middleware: Middleware, priority: int = 0) -> None:
-        """Add ``middleware(request, call_next)``; higher ``priority`` runs first."""
+        """Add ``middleware(request, call_next)``; higher priority runs first."""
         if not callable(middleware):
             raise TypeError("middleware must be callable as middleware(request, call_next)")
         self._middleware.append(MiddlewareSpec(middleware, priority))
@@ -173,7 +173,7 @@ class Scaffold:
         return func
 
     def after_request(self, func: F) -> F:
-        """Run ``func(request, response)`` after each handler; a non-None return replaces."""
+        """Run ``func(request, response)`` after each handler."""
         self._after_request.append(func)
         self._changed()
         return func

@@ -30,7 +30,7 @@ MULTIPART_FORM = "multipart/form-data"
 
 @dataclass(frozen=True, slots=True)
 class BodyLimits:
-    """Limits on form and multipart bodies (``max_body_bytes`` caps them all).
+    """Limits on form and multipart bodies (under ``max_body_bytes``).
 
     ``max_form_fields``: text fields (urlencoded or multipart) per body.
     ``max_files``: file parts per body. ``max_file_bytes``: bytes per file
@@ -64,7 +64,7 @@ def is_json_media_type(kind: str) -> bool:
 
 
 def declared_length(headers: dict[str, str]) -> int | None:
-    """The ``Content-Length`` as an int, ``None`` if absent; 400 if malformed."""
+    """The ``Content-Length`` as an int (``None`` if absent; 400 if bad)."""
     raw = headers.get("content-length")
     if raw is None:
         return None

@@ -20,7 +20,7 @@ _JSON_HEADERS = "application/json"
 
 
 def to_response(rv: Any) -> BaseResponse:
-    """Coerce a handler's return value into a response (``TypeError`` if impossible)."""
+    """Coerce a handler's return value into a response (or TypeError)."""
     # PERF: exact-type checks first; these are the shapes nearly every handler returns.
     kind = type(rv)
     if kind is Response or kind is JSONResponse:

@@ -63,7 +63,7 @@ def _unquote_value(text: str) -> str:
 
 
 def _quote_value(value: str) -> str:
-    """The value as a cookie-octet string, or quoted with its unsafe bytes escaped.
+    """The value as cookie-octets, or quoted with unsafe bytes escaped.
 
     NOTE: browsers end a cookie value at the first ``;`` even inside quotes,
     so ``;``, ``,``, spaces and non-ASCII characters are written as octal

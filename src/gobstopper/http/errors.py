@@ -1,4 +1,4 @@
-"""HTTP exceptions: raise one anywhere in a request to answer with its status.
+"""HTTP exceptions: raise one in a request to answer with its status.
 
 Every class carries the status it maps to when unhandled, a short public
 ``description`` (safe to show to clients) and optional extra ``headers``.

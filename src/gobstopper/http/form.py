@@ -1,4 +1,4 @@
-"""Parse ``application/x-www-form-urlencoded`` bodies under a field limit."""
+"""Parse urlencoded form bodies under a limit on the number of fields."""
 
 from __future__ import annotations
 

@@ -39,7 +39,7 @@ class BodyParameter:
 
 
 def _struct_of(annotation: Any) -> tuple[type[msgspec.Struct] | None, bool]:
-    """``(Struct, optional)`` if ``annotation`` is a Struct or ``Struct | None``."""
+    """``(model, optional)`` for ``Struct`` or ``Struct | None`` annotations."""
     if isinstance(annotation, type) and issubclass(annotation, msgspec.Struct):
         return annotation, False
     if typing.get_origin(annotation) in (typing.Union, types.UnionType):
@@ -69,8 +69,9 @@ def _hints(func: Any) -> dict[str, Any]:
 
 
 def body_parameter(handler: Any) -> BodyParameter | None:
-    """The Struct-annotated parameter of ``handler``, if any (at registration).
+    """The Struct-annotated parameter of ``handler``, if any.
 
+    Called once per route, at registration, never per request. Raises
     ``TypeError`` if there is more than one: combine them into one Struct.
     """
     try:

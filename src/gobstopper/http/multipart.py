@@ -59,7 +59,7 @@ def secure_filename(filename: str) -> str:
 
 
 def client_basename(filename: str) -> str:
-    """The last path component of a client filename (``''`` for ``.``/``..``)."""
+    """The last path component of a client filename (``..`` gives ``''``)."""
     base = filename.replace("\\", "/").rsplit("/", 1)[-1]
     return "" if base in (".", "..") else base
 

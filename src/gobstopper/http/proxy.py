@@ -29,7 +29,7 @@ class ProxyTrust:
 
     @classmethod
     def from_env(cls) -> ProxyTrust:
-        """Read GOBSTOPPER_TRUST_FORWARDED_HEADERS and GOBSTOPPER_TRUSTED_PROXIES."""
+        """Read the ``GOBSTOPPER_TRUST*`` environment variables."""
         networks = config.trusted_proxies()
         return cls(trust_all=config.trust_forwarded_headers() and not networks, networks=networks)
 

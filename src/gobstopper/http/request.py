@@ -248,7 +248,7 @@ class Request:
     # Limits: ``max_body_bytes`` (default 10 MiB), ``max_json_depth`` (None:
     # 64) and ``body_limits`` (forms, uploads) are set by LimitsMiddleware.
     async def get_data(self) -> bytes:
-        """The raw body, read once under ``max_body_bytes`` (``RequestTooLarge``).
+        """The raw body, read once under ``max_body_bytes`` (else 413).
 
         Cached. If ``get_form()``/``get_files()`` already streamed a multipart
         body into the parser, the raw bytes are gone and ``RuntimeError`` is
@@ -399,7 +399,7 @@ class Request:
             )
 
     def _unread(self, exc: HTTPException) -> HTTPException:
-        """Mark ``exc`` as raised before the body was fully read (close the connection)."""
+        """Close the connection with ``exc`` if the body is still unread."""
         if self._body is None:
             exc.headers.update(_body.CLOSE_CONNECTION)
         return exc
@@ -413,7 +413,7 @@ class Request:
         return bool(await self.get_data())
 
     async def _body_of_type(self, accepts: Callable[[str], bool], expected: str) -> bytes:
-        """The body if its media type ``accepts``; 415 for another non-empty body."""
+        """The body if its media type ``accepts``; else 415 (unless empty)."""
         if accepts(_body.media_type(self.headers)):
             return await self.get_data()
         if await self._has_body():

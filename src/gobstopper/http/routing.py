@@ -77,7 +77,7 @@ _FLOAT_RE = re.compile(r"^\d{1,30}(\.\d{1,30})?$")
 
 
 class FloatConverter(Converter):
-    """Non-negative decimals such as ``3`` or ``2.5`` (no exponent, nan or inf)."""
+    """Non-negative decimals such as ``3`` or ``2.5`` (no exponent, nan)."""
 
     weight = 11
     regex = r"\d+(?:\.\d+)?"
@@ -162,7 +162,7 @@ class _Param:
 
 @dataclass
 class _Segment:
-    """One compiled segment of a rule: static text, a whole-segment param or a pattern."""
+    """One compiled segment: static text, a parameter or a pattern."""
 
     static: str | None = None
     param: _Param | None = None
@@ -262,7 +262,7 @@ class Rule:
 
     @property
     def shape(self) -> tuple[Any, ...]:
-        """The segments without parameter names: equal shapes match the same paths."""
+        """The segments without names: equal shapes match the same paths."""
         return tuple(segment.shape for segment in self.segments)
 
     @property
@@ -313,7 +313,7 @@ class _Node:
 
 
 class _MatchState:
-    """What one dynamic match learned besides success: for 400 and 405 answers."""
+    """What a dynamic match learned on the way, for 400 and 405 answers."""
 
     __slots__ = ("allowed", "conversion_failed", "method")
 
@@ -374,7 +374,7 @@ class Router:
         return compiled
 
     def match(self, method: str, path: str) -> tuple[Any, dict[str, Any]]:
-        """Return ``(endpoint, params)`` or raise NotFound/MethodNotAllowed/BadRequest.
+        """Return ``(endpoint, params)`` or raise a 404, 405 or 400.
 
         A path that matches rules only for other methods is a 405 listing
         them; one whose only candidate rules rejected a parameter is a 400.
@@ -475,7 +475,7 @@ def _walk(
 
 
 def _fits(node: _Node, parts: list[str], index: int) -> bool:
-    """Could ``parts[index:]`` reach an endpoint below ``node``, values aside?"""
+    """Could ``parts[index:]`` reach an endpoint, values aside?"""
     if index == len(parts):
         return bool(node.endpoints)
     part = parts[index]
@@ -529,8 +529,10 @@ _REJECTED: Any = _Rejected()
 
 
 def _convert_segment(segment: _Segment, part: str) -> dict[str, Any] | None:
-    """Converted values; ``None`` if the text has the wrong shape, ``_REJECTED``
-    if a converter refused a value of the right shape (a 400 candidate)."""
+    """Convert one segment: values, ``None`` (wrong shape) or ``_REJECTED``.
+
+    ``_REJECTED`` means a converter refused a value of the right shape (a
+    400 candidate)."""
     if not part:
         return None
     if segment.param is not None:
@@ -549,7 +551,7 @@ def _convert_segment(segment: _Segment, part: str) -> dict[str, Any] | None:
 
 
 def build_url(rule: Rule, params: dict[str, Any], prefix: str = "") -> str:
-    """Build ``prefix + rule`` with ``params``; extra params become a query string."""
+    """Build ``prefix + rule``; extra params become the query string."""
     path, extra = rule.build(params)
     query = {k: v for k, v in extra.items() if v is not None}
     url = prefix + path if prefix else path
