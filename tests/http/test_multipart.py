@@ -548,3 +548,9 @@ async def test_only_errors_that_leave_the_body_unread_close_the_connection():
     with pytest.raises(BodyValidationError) as fully_read:
         await request.get_form()
     assert fully_read.value.headers == {}
+    proto = ChunkedProtocol([b"--x--\r\n"])
+    headers = FakeHeaders([("content-type", "multipart/form-data; boundary=" + "x" * 71)])
+    request = Request(FakeScope("POST", "/", "", headers), proto)
+    with pytest.raises(BodyValidationError, match="boundary") as bad_boundary:
+        await request.get_files()
+    assert bad_boundary.value.headers == {"connection": "close"} and proto.pulled == 0

@@ -430,7 +430,10 @@ class Request:
             self._check_unread()
         elif self._body_error is not None:
             raise self._body_error
-        reader = MultipartReader(self.headers.get("content-type", ""), self.body_limits)
+        try:
+            reader = MultipartReader(self.headers.get("content-type", ""), self.body_limits)
+        except HTTPException as exc:  # a bad boundary: nothing was read
+            raise self._unread(exc) from None
         try:
             await self._feed_multipart(reader, max_size)
             self._form, self._files = reader.finish()
