@@ -17,11 +17,14 @@ import msgspec
 
 from gobstopper import Blueprint, Gobstopper, Response, StreamResponse
 from gobstopper.http.errors import abort
+from gobstopper.tasks import TaskQueue, TaskStorage
 
 HERE = Path(__file__).resolve().parent
-os.environ.setdefault("WOPR_TASKS_ENABLED", "1")
 
 app = Gobstopper(__name__)
+# Tasks persist to DuckDB in the working directory (SHOWCASE_TASKS_DB overrides the file).
+TASKS_DB = os.environ.get("SHOWCASE_TASKS_DB", "showcase_tasks.duckdb")
+app.task_queue = TaskQueue(enabled=True, storage_factory=lambda: TaskStorage(TASKS_DB))
 app.init_templates(str(HERE / "showcase_templates"))
 
 

@@ -1,0 +1,65 @@
+"""The README's showcase command serves a working app (``gobstopper run``)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import httpx
+import pytest
+
+from tests.servers import ROOT, free_port, wait_for_port
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture(scope="module")
+def showcase(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("showcase")
+    port = free_port()
+    log = (folder / "server.log").open("wb")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "gobstopper", "run", "examples.showcase:app",
+         "--host", "127.0.0.1", "--port", str(port)],
+        cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+        env={**os.environ, "PYTHONPATH": str(ROOT), "SHOWCASE_TASKS_DB": str(folder / "t.duckdb")},
+    )
+    try:
+        wait_for_port(port, process, 30)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(20)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait(10)
+        log.close()
+
+
+def test_showcase_pages_api_and_tasks(showcase):
+    with httpx.Client(base_url=showcase, timeout=10) as client:
+        index = client.get("/")
+        assert index.status_code == 200 and "Gobstopper showcase" in index.text
+        assert "server-timing" in index.headers
+        assert client.get("/hello/world").text == "Hello, world!"
+        created = client.post("/api/notes", json={"title": "<b>first</b>"})
+        assert created.status_code == 201 and created.json()["title"] == "<b>first</b>"
+        assert client.post("/api/notes", json={"body": "no title"}).status_code == 400
+        page = client.get("/").text
+        assert "&lt;b&gt;first" in page and "<b>first</b>" not in page
+        assert client.get("/api/notes/999").status_code == 404
+        with client.stream("GET", "/stream") as stream:
+            assert b"tick 4" in b"".join(stream.iter_bytes())
+        task_id = client.post("/api/tasks/count", json={"text": "one two three"}).json()["task_id"]
+        deadline = time.monotonic() + 20
+        status = {}
+        while time.monotonic() < deadline:
+            status = client.get(f"/api/tasks/{task_id}").json()
+            if status["status"] == "success":
+                break
+            time.sleep(0.1)
+        assert status == {"status": "success", "result": {"words": 3}}
