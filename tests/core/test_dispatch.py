@@ -176,6 +176,8 @@ def test_earlier_mounts_win_and_mount_paths_are_validated():
         main.mount("/", first)
     with pytest.raises(ValueError):
         main.mount("/self", main)
+    with pytest.raises(ValueError, match="inside itself"):
+        first.mount("/loop", main)
 
 
 def test_mounted_apps_start_and_stop_with_the_parent():

@@ -277,7 +277,12 @@ def test_a_stop_signal_refuses_new_requests_and_cancels_stragglers(monkeypatch):
     try:
         for sig in previous:
             signal.signal(sig, lambda signum, frame: server_saw.append(signum))
-        assert app.lifecycle.watch_signals(loop, Gobstopper.__rsgi__.__code__)
+        cleaned: list[str] = []
+
+        async def on_signal():
+            cleaned.append("websockets closed")
+
+        assert app.lifecycle.watch_signals(loop, Gobstopper.__rsgi__.__code__, on_signal)
 
         async def scenario():
             scope, body = build_request("GET", "/slow")
@@ -295,6 +300,7 @@ def test_a_stop_signal_refuses_new_requests_and_cancels_stragglers(monkeypatch):
 
         proto, late = loop.run_until_complete(scenario())
         assert server_saw == [signal.SIGTERM]
+        assert cleaned == ["websockets closed"]
         assert late.status == 503
         assert proto.status == 503
     finally:

@@ -101,3 +101,34 @@ def test_an_idle_server_stops_promptly(tmp_path):
         code, elapsed = sigterm_and_wait(server, 20)
     assert code == 0 and elapsed < 5
     wait_for_event(events, "shutdown")
+
+
+def test_sigterm_closes_open_websockets_instead_of_waiting_for_them(tmp_path):
+    import asyncio
+
+    import websockets
+
+    events = tmp_path / "events.txt"
+    env = {"FOUNDATION_EVENTS": str(events), "WOPR_SHUTDOWN_TIMEOUT": "10"}
+    with granian_server("foundation_app:app", tmp_path, env=env) as server:
+        wait_for_event(events, "startup")
+
+        async def scenario() -> tuple[str, float, int]:
+            async with websockets.connect(f"{server.ws_url}/ws/echo") as ws:
+                await ws.send("ping")
+                echoed = await asyncio.wait_for(ws.recv(), 10)
+                began = time.monotonic()
+                os.killpg(server.process.pid, signal.SIGTERM)
+                # A close frame arrives (ConnectionClosedOK): the app closed the
+                # socket at the signal; Granian alone would drop the connection.
+                with pytest.raises(websockets.ConnectionClosedOK):
+                    await asyncio.wait_for(ws.recv(), 10)
+                return echoed, time.monotonic() - began, 0
+
+        echoed, closed_after, _ = asyncio.run(scenario())
+        code = server.process.wait(20)
+    assert echoed == "Echo: ping"
+    assert closed_after < 5  # closed at the signal, not at the 10 s deadline
+    assert code == 0
+    lines = events.read_text().splitlines()
+    assert any(line.startswith("shutdown") for line in lines)

@@ -101,13 +101,23 @@ class Gobstopper(TemplatingMixin, BackgroundTasksMixin, Scaffold):
         prefix = path.rstrip("/")
         if not prefix:
             raise ValueError("cannot mount at '/': register the routes here or use a Blueprint")
-        if app is self:
-            raise ValueError("an app cannot be mounted on itself")
+        if app is self or app._mounts_app(self):
+            raise ValueError(f"mounting {app.name!r} here would mount an app inside itself")
         self._mounts.append((prefix, app))
         if app._mounted_at is None:
             app._mounted_at = (self, prefix)
         self._changed()
         return app
+
+    def _mounts_app(self, target: Gobstopper) -> bool:
+        """Is ``target`` mounted somewhere below this app?"""
+        pending = [sub for _, sub in self._mounts]
+        while pending:
+            sub = pending.pop()
+            if sub is target:
+                return True
+            pending.extend(child for _, child in sub._mounts)
+        return False
 
     # -- compiled state ---------------------------------------------------------
     @property
@@ -186,8 +196,16 @@ class Gobstopper(TemplatingMixin, BackgroundTasksMixin, Scaffold):
         run even when the wait times out; then WebSocket connections, the task
         queue and mounted apps are closed.
         """
-        extra = [*self._shutdown_cleanups(), *(sub.shutdown for _, sub in self._mounts)]
+        extra = [*self._shutdown_cleanups(), self._close_websockets,
+                 *(sub.shutdown for _, sub in self._mounts)]
         await self.lifecycle.shutdown(timeout, extra)
+
+    async def _close_websockets(self) -> None:
+        """Close this app's (and mounted apps') open WebSockets with 1001."""
+        if self._ws is not None:
+            await self._ws.close_all()
+        for _, sub_app in self._mounts:
+            await sub_app._close_websockets()
 
     # -- RSGI -------------------------------------------------------------------
     async def __rsgi__(self, scope: Any, protocol: Any) -> None:
@@ -208,7 +226,7 @@ class Gobstopper(TemplatingMixin, BackgroundTasksMixin, Scaffold):
         requests with 503 and gives in-flight ones ``WOPR_SHUTDOWN_TIMEOUT``.
         """
         self._compile()
-        self.lifecycle.watch_signals(loop, Gobstopper.__rsgi__.__code__)
+        self.lifecycle.watch_signals(loop, Gobstopper.__rsgi__.__code__, self._close_websockets)
         try:
             loop.run_until_complete(self.startup())
         except Exception:

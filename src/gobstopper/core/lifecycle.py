@@ -22,7 +22,7 @@ import logging
 import signal
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from types import CodeType, FrameType
 from typing import Any
 
@@ -49,6 +49,7 @@ class Lifecycle:
         self._lock: asyncio.Lock | None = None
         self._lock_loop: asyncio.AbstractEventLoop | None = None
         self._idle: asyncio.Event | None = None
+        self._on_signal_task: asyncio.Task[Any] | None = None
 
     def _startup_lock(self) -> asyncio.Lock:
         loop = asyncio.get_running_loop()
@@ -131,11 +132,18 @@ class Lifecycle:
         self.started = False
 
     # -- cooperation with the server's signals ----------------------------------
-    def watch_signals(self, loop: asyncio.AbstractEventLoop, entry: CodeType) -> bool:
+    def watch_signals(
+        self,
+        loop: asyncio.AbstractEventLoop,
+        entry: CodeType,
+        on_signal: Callable[[], Awaitable[Any]] | None = None,
+    ) -> bool:
         """Start shutting down as soon as SIGTERM/SIGINT reach this worker.
 
-        The server's own handlers keep running (they are chained). When the
-        shutdown timeout passes, tasks still running ``entry`` (the app's
+        The server's own handlers keep running (they are chained). At the
+        signal ``on_signal()`` is started (the app closes its WebSockets,
+        which would otherwise hold the server open); when the shutdown
+        timeout passes, tasks still running ``entry`` (the app's
         ``__rsgi__``) are cancelled. Returns False, changing nothing, when
         signals cannot be watched here (not the main thread, or the server
         installed no Python-level handler).
@@ -146,17 +154,22 @@ class Lifecycle:
         if not all(callable(handler) for handler in previous.values()):
             return False
 
-        def on_signal(signum: int, frame: FrameType | None) -> None:
-            loop.call_soon_threadsafe(self._signalled, loop, entry)
+        def handler(signum: int, frame: FrameType | None) -> None:
+            loop.call_soon_threadsafe(self._signalled, loop, entry, on_signal)
             chained = previous[signum]
             if callable(chained):
                 chained(signum, frame)
 
         for sig in _STOP_SIGNALS:
-            signal.signal(sig, on_signal)
+            signal.signal(sig, handler)
         return True
 
-    def _signalled(self, loop: asyncio.AbstractEventLoop, entry: CodeType) -> None:
+    def _signalled(
+        self,
+        loop: asyncio.AbstractEventLoop,
+        entry: CodeType,
+        on_signal: Callable[[], Awaitable[Any]] | None,
+    ) -> None:
         if self.closing:
             return
         self.closing = True
@@ -164,11 +177,20 @@ class Lifecycle:
         logger.info("stop signal: refusing new requests, %d in flight (timeout %.1fs)",
                     self.in_flight, timeout)
         loop.call_later(timeout, self._deadline, entry)
+        if on_signal is not None:
+            self._on_signal_task = loop.create_task(_logged(on_signal))
 
     def _deadline(self, entry: CodeType) -> None:
         cancelled = cancel_tasks_running(entry)
         if cancelled:
             logger.warning("shutdown timeout: cancelled %d unfinished request(s)", cancelled)
+
+
+async def _logged(func: Callable[[], Awaitable[Any]]) -> None:
+    try:
+        await func()
+    except Exception:
+        logger.exception("stop-signal cleanup failed")
 
 
 def cancel_tasks_running(entry: CodeType) -> int:

@@ -78,3 +78,12 @@ app.mount("/sub", mounted)
 @app.get("/q")
 async def query(request):
     return {"count": len(request.args)}
+
+
+@app.websocket("/ws/echo")
+async def echo(websocket):
+    await websocket.accept()
+    _record("ws-open")
+    async for message in websocket:
+        await websocket.send(f"Echo: {message}")
+    _record("ws-closed")
