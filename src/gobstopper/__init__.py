@@ -7,6 +7,7 @@ redis) are imported by the modules that need them, when they are used.
 from gobstopper.core.app import Gobstopper
 from gobstopper.core.blueprint import Blueprint
 from gobstopper.http.errors import HTTPException, abort
+from gobstopper.http.helpers import jsonify
 from gobstopper.http.request import Request
 from gobstopper.http.response import (
     FileResponse,
@@ -15,11 +16,13 @@ from gobstopper.http.response import (
     StreamResponse,
     redirect,
 )
+from gobstopper.websocket.message import ConnectionClosed
 
 __version__ = "0.1.0"
 
 __all__ = [
     "Blueprint",
+    "ConnectionClosed",
     "FileResponse",
     "Gobstopper",
     "HTTPException",
@@ -29,5 +32,6 @@ __all__ = [
     "StreamResponse",
     "__version__",
     "abort",
+    "jsonify",
     "redirect",
 ]

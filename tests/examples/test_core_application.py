@@ -249,6 +249,9 @@ def test_url_for_examples(app):
         app.url_for('user_detail')
     with TestClient(app) as client:
         assert client.get('/admin/login').json() == {"login": True}
+        # The handlers above take no path parameters: the values stay in request.view_args.
+        assert client.get('/users/123').json() == {"user": None}
+        assert client.get('/posts/2024/12').json() == {"posts": None}
         response = client.post('/users')
     assert (response.status_code, response.headers["location"]) == (302, "/users/7")
 

@@ -35,7 +35,39 @@ async def _maybe_await(value: Any) -> Any:
     return value
 
 
-def bind_handler(handler: Callable[..., Any]) -> Endpoint:
+def _unaccepted(handler: Callable[..., Any], path_params: Sequence[str]) -> tuple[str, ...]:
+    """Path parameters ``handler`` has no parameter for (none if it takes ``**kwargs``)."""
+    try:
+        parameters = inspect.signature(handler).parameters.values()
+    except (TypeError, ValueError):
+        return ()
+    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters):
+        return ()
+    accepted = {p.name for p in parameters}
+    return tuple(name for name in path_params if name not in accepted)
+
+
+def _without_params(handler: Callable[..., Any], dropped: tuple[str, ...]) -> Callable[..., Any]:
+    """Wrap ``handler`` so path parameters it does not declare are not passed.
+
+    The reference's own examples route ``/users/<int:id>`` to ``get_user(request)``
+    and read the value from ``request.view_args``.
+    """
+    if _is_async(handler):
+        async def trimmed_async(request: Request, **params: Any) -> Any:
+            for name in dropped:
+                params.pop(name, None)
+            return await handler(request, **params)
+        return trimmed_async
+
+    def trimmed(request: Request, **params: Any) -> Any:
+        for name in dropped:
+            params.pop(name, None)
+        return handler(request, **params)
+    return trimmed
+
+
+def bind_handler(handler: Callable[..., Any], path_params: Sequence[str] = ()) -> Endpoint:
     """Call ``handler(request, **view_args)`` and coerce its return value.
 
     Plain ``def`` handlers run in the default thread pool so they never block
@@ -45,6 +77,9 @@ def bind_handler(handler: Callable[..., Any]) -> Endpoint:
     Content-Type; 422 if invalid); the signature is inspected here, once.
     """
     param = body_parameter(handler)
+    dropped = _unaccepted(handler, path_params)
+    if dropped:
+        handler = _without_params(handler, dropped)
     if param is not None:
         return _bind_with_body(handler, param)
     if _is_async(handler):
@@ -130,6 +165,9 @@ def compile_route(
     middleware: Sequence[Callable[..., Any]],
     before: Sequence[Callable[..., Any]],
     after: Sequence[Callable[..., Any]],
+    path_params: Sequence[str] = (),
 ) -> Endpoint:
     """The whole per-route pipeline as one ``async (request) -> response``."""
-    return wrap_middleware(wrap_hooks(bind_handler(handler), before, after), middleware)
+    return wrap_middleware(
+        wrap_hooks(bind_handler(handler, path_params), before, after), middleware
+    )

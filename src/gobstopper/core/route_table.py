@@ -97,7 +97,8 @@ def _add_scaffold(table: RouteTable, scaffold: Scaffold, scope: _Scope) -> None:
         name = scope.name_prefix + spec.name
         chain = scope.middleware + spec.middleware
         route = CompiledRoute(
-            compile_route(spec.handler, chain, scope.before, scope.after),
+            compile_route(spec.handler, chain, scope.before, scope.after,
+                          Rule.compile(rule).param_names),
             name, rule, spec.methods, tuple(_name(m) for m in chain),
         )
         compiled_rule = table.http.add(rule, spec.methods, route)

@@ -181,8 +181,8 @@ class Scaffold:
     def before_websocket(self, func: F) -> F:
         """Run ``func(websocket)`` before each WebSocket handler, before accept.
 
-        Returning ``False`` or raising an ``HTTPException`` rejects the
-        connection (closed with 1008 before the handler runs); use it for
+        Returning ``False`` (HTTP 403) or raising an ``HTTPException`` (its
+        status) refuses the handshake before the handler runs; use it for
         authentication, which ``before_request`` (HTTP only) cannot do.
         """
         self._before_websocket.append(func)

@@ -261,6 +261,13 @@ class Rule:
         return cls(rule, segments)
 
     @property
+    def param_names(self) -> tuple[str, ...]:
+        """The rule's parameter names, in order."""
+        return tuple(
+            p.name for s in self.segments for p in ([s.param] if s.param else s.pattern_params)
+        )
+
+    @property
     def shape(self) -> tuple[Any, ...]:
         """The segments without names: equal shapes match the same paths."""
         return tuple(segment.shape for segment in self.segments)
