@@ -11,6 +11,7 @@ import time
 import pytest
 
 from gobstopper import Gobstopper
+from gobstopper.core.dispatch import HTTPDispatcher
 from gobstopper.core.lifecycle import Lifecycle, cancel_tasks_running
 from gobstopper.testing import AsyncTestClient, FakeHTTPProtocol, TestClient, build_request
 
@@ -282,7 +283,7 @@ def test_a_stop_signal_refuses_new_requests_and_cancels_stragglers(monkeypatch):
         async def on_signal():
             cleaned.append("websockets closed")
 
-        assert app.lifecycle.watch_signals(loop, Gobstopper.__rsgi__.__code__, on_signal)
+        assert app.lifecycle.watch_signals(loop, HTTPDispatcher.__call__.__code__, on_signal)
 
         async def scenario():
             scope, body = build_request("GET", "/slow")
@@ -315,7 +316,7 @@ def test_watch_signals_declines_without_a_server_handler():
     loop = asyncio.new_event_loop()
     try:
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
-        assert lifecycle.watch_signals(loop, Gobstopper.__rsgi__.__code__) is False
+        assert lifecycle.watch_signals(loop, HTTPDispatcher.__call__.__code__) is False
         assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL
     finally:
         for sig, handler in previous.items():
@@ -336,7 +337,7 @@ async def test_cancel_tasks_running_only_touches_request_tasks():
     scope, body = build_request("GET", "/slow")
     request_task = asyncio.create_task(app.__rsgi__(scope, FakeHTTPProtocol(body)))
     await asyncio.wait_for(started.wait(), 5)
-    assert cancel_tasks_running(Gobstopper.__rsgi__.__code__) == 1
+    assert cancel_tasks_running(HTTPDispatcher.__call__.__code__) == 1
     await asyncio.gather(request_task, return_exceptions=True)
     assert request_task.cancelled() or request_task.done()
     assert not bystander.done()

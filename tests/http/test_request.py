@@ -8,7 +8,8 @@ import pytest
 
 from gobstopper import Gobstopper
 from gobstopper.http.errors import BadRequest
-from gobstopper.http.request import MAX_QUERY_PARAMS, Request
+from gobstopper.http.query import MAX_QUERY_PARAMS
+from gobstopper.http.request import Request
 from gobstopper.testing import FakeHeaders, FakeHTTPProtocol, TestClient, build_request
 
 

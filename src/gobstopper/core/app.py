@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from types import SimpleNamespace
 from typing import Any, TypeVar
 
@@ -208,16 +208,21 @@ class Gobstopper(TemplatingMixin, BackgroundTasksMixin, Scaffold):
             await sub_app._close_websockets()
 
     # -- RSGI -------------------------------------------------------------------
-    async def __rsgi__(self, scope: Any, protocol: Any) -> None:
-        """Granian's entry point for every HTTP request and WebSocket."""
+    def __rsgi__(self, scope: Any, protocol: Any) -> Awaitable[None]:
+        """Granian's entry point for every HTTP request and WebSocket.
+
+        Awaitable like an ``async def``: it returns the dispatcher's coroutine.
+        A dict scope (hand-made in tests) is accepted and wrapped.
+        """
+        # PERF: a plain function handing back the dispatcher's coroutine saves one
+        # coroutine frame per request (~0.3 us in the in-process benchmark).
         if type(scope) is dict:
             scope = SimpleNamespace(**scope)
-        http = self._http or self._compile()
         if scope.proto == "http":
-            await http(scope, protocol)
-        else:
-            assert self._ws is not None
-            await self._ws(scope, protocol)
+            return (self._http or self._compile())(scope, protocol)
+        if self._ws is None:
+            self._compile()
+        return self._ws(scope, protocol)  # type: ignore[misc]
 
     def __rsgi_init__(self, loop: asyncio.AbstractEventLoop) -> None:
         """Granian calls this in each worker before serving: compile and start.
@@ -226,7 +231,7 @@ class Gobstopper(TemplatingMixin, BackgroundTasksMixin, Scaffold):
         requests with 503 and gives in-flight ones ``WOPR_SHUTDOWN_TIMEOUT``.
         """
         self._compile()
-        self.lifecycle.watch_signals(loop, Gobstopper.__rsgi__.__code__, self._close_websockets)
+        self.lifecycle.watch_signals(loop, HTTPDispatcher.__call__.__code__, self._close_websockets)
         try:
             loop.run_until_complete(self.startup())
         except Exception:

@@ -16,6 +16,7 @@ from urllib.parse import quote
 
 from gobstopper.core.error_handling import plain_response
 from gobstopper.core.pipeline import Endpoint, wrap_hooks, wrap_middleware
+from gobstopper.http.coercion import to_response
 from gobstopper.http.errors import HTTPException, MethodNotAllowed, NotFound, URITooLong
 from gobstopper.http.request import Request
 from gobstopper.http.response import BaseResponse, Response
@@ -72,6 +73,7 @@ class HTTPDispatcher:
         self.errors = app.error_handlers
         self.mounts = tuple(app._mounts)
         self.slash_policy = app.slash_policy
+        self.proxy_trust = app.proxy_trust
         # Unrouted requests (404, 405, automatic OPTIONS) still pass through the
         # app's middleware and hooks, so CORS preflights, static files and
         # security headers work for paths that have no route.
@@ -80,24 +82,46 @@ class HTTPDispatcher:
             [spec.middleware for spec in sorted(app._middleware)],
         )
 
-    async def __call__(self, scope: Any, proto: Any) -> None:
+    async def __call__(self, scope: Any, proto: Any) -> None:  # noqa: C901
+        # PERF: one coroutine frame per request: routing, the route's compiled chain,
+        # error handling and the send all happen here (a separate `respond` coroutine
+        # cost ~0.4 us per request in the in-process benchmark, ~8% of plaintext).
         lifecycle = self.lifecycle
         if lifecycle.closing:
             _send(plain_response(503, "Service Unavailable"), proto, scope.method)
             return
-        lifecycle.enter()
+        lifecycle.in_flight += 1
         sent = False
         try:
-            if self.mounts:
-                sub = self._mount_for(scope)
-                if sub is not None:
-                    if not lifecycle.started:
-                        await self._start_quietly()
-                    await sub[0].__rsgi__(sub[1], proto)
-                    return
-            response = await self.respond(scope, proto)
-            # Conditional GET / Range for files; a no-op for every other response.
-            response.prepare(scope)
+            if self.mounts and await self._serve_mounted(scope, proto):
+                return
+            request = Request(scope, proto, self.app, self.proxy_trust)
+            try:
+                if not lifecycle.started:
+                    await lifecycle.startup()
+                path = scope.path
+                if len(path) > MAX_PATH_LENGTH:
+                    raise URITooLong()
+                try:
+                    route, params = self.router.match(scope.method, path)
+                except HTTPException as miss:
+                    response = await self._unmatched(request, miss)
+                else:
+                    request.view_args = params
+                    request.endpoint = route.name
+                    request.url_rule = route.rule
+                    direct = route.direct
+                    if direct is not None:
+                        response = to_response(await direct(request, **params))
+                    else:
+                        response = await route.run(request)
+            except Exception as exc:
+                response = await self.errors.respond(request, exc, self.app.debug)
+            finally:
+                # Uploaded files' temporary files live until the handler and error handlers end.
+                request.close()
+            if response.conditional:
+                response.prepare(scope)
             pending = _send(response, proto, scope.method)
             sent = True
             if pending is not None:
@@ -110,6 +134,16 @@ class HTTPDispatcher:
                 _send_quietly(plain_response(503, "Service Unavailable"), proto)
         finally:
             lifecycle.leave()
+
+    async def _serve_mounted(self, scope: Any, proto: Any) -> bool:
+        """Hand the request to the first mounted app whose prefix matches it."""
+        sub = self._mount_for(scope)
+        if sub is None:
+            return False
+        if not self.lifecycle.started:
+            await self._start_quietly()
+        await sub[0].__rsgi__(sub[1], proto)
+        return True
 
     async def _start_quietly(self) -> None:
         """Run this app's startup before a mounted app serves its first request."""
@@ -125,31 +159,6 @@ class HTTPDispatcher:
                 root = getattr(scope, "root_path", "") + prefix
                 return sub_app, MountedScope(scope, path[len(prefix):] or "/", root)
         return None
-
-    async def respond(self, scope: Any, proto: Any) -> BaseResponse:
-        """Route and run one request, turning every failure into a response."""
-        request = Request(scope, proto)
-        request.app = self.app
-        request.proxy_trust = self.app.proxy_trust
-        try:
-            if not self.lifecycle.started:
-                await self.lifecycle.startup()
-            path = scope.path
-            if len(path) > MAX_PATH_LENGTH:
-                raise URITooLong()
-            try:
-                route, params = self.router.match(scope.method, path)
-            except HTTPException as miss:
-                return await self._unmatched(request, miss)
-            request.view_args = params
-            request.endpoint = route.name
-            request.url_rule = route.rule
-            return await route.run(request)
-        except Exception as exc:
-            return await self.errors.respond(request, exc, self.app.debug)
-        finally:
-            # Uploaded files' temporary files live until the handler and error handlers end.
-            request.close()
 
     async def _unmatched(self, request: Request, miss: HTTPException) -> BaseResponse:
         """Apply the slash policy, else run the unrouted chain."""

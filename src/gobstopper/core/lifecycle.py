@@ -85,10 +85,6 @@ class Lifecycle:
         self.closed = False
         self._hooks_done = 0
 
-    def enter(self) -> None:
-        """Count a request in."""
-        self.in_flight += 1
-
     def leave(self) -> None:
         """Count a request out; wake the shutdown waiter when the last one ends."""
         self.in_flight -= 1

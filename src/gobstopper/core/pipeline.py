@@ -160,6 +160,26 @@ def wrap_middleware(inner: Endpoint, chain: Sequence[Callable[..., Any]]) -> End
     return endpoint
 
 
+def direct_handler(
+    handler: Callable[..., Any],
+    middleware: Sequence[Callable[..., Any]],
+    before: Sequence[Callable[..., Any]],
+    after: Sequence[Callable[..., Any]],
+    path_params: Sequence[str] = (),
+) -> Callable[..., Any] | None:
+    """``handler`` itself when the dispatcher may call it directly, else None.
+
+    PERF: true for an async handler with no middleware, hooks, typed body or
+    dropped parameters; the dispatcher then awaits ``handler(request, **params)``
+    itself, saving the compiled chain's coroutine frame (~0.3 us per request).
+    """
+    if middleware or before or after or not _is_async(handler):
+        return None
+    if body_parameter(handler) is not None or _unaccepted(handler, path_params):
+        return None
+    return handler
+
+
 def compile_route(
     handler: Callable[..., Any],
     middleware: Sequence[Callable[..., Any]],

@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from gobstopper.core.pipeline import Endpoint, compile_route
+from gobstopper.core.pipeline import Endpoint, compile_route, direct_handler
 from gobstopper.core.scaffold import Scaffold
 from gobstopper.http.routing import Router, Rule
 
@@ -29,6 +29,8 @@ class CompiledRoute:
     rule: str
     methods: tuple[str, ...]
     middleware_names: tuple[str, ...]
+    #: The bare async handler when the route has no chain (see ``direct_handler``).
+    direct: Callable[..., Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -96,10 +98,11 @@ def _add_scaffold(table: RouteTable, scaffold: Scaffold, scope: _Scope) -> None:
         rule = join_paths(scope.prefix, spec.rule)
         name = scope.name_prefix + spec.name
         chain = scope.middleware + spec.middleware
+        params = Rule.compile(rule).param_names
         route = CompiledRoute(
-            compile_route(spec.handler, chain, scope.before, scope.after,
-                          Rule.compile(rule).param_names),
+            compile_route(spec.handler, chain, scope.before, scope.after, params),
             name, rule, spec.methods, tuple(_name(m) for m in chain),
+            direct_handler(spec.handler, chain, scope.before, scope.after, params),
         )
         compiled_rule = table.http.add(rule, spec.methods, route)
         _remember_name(table, name, compiled_rule)

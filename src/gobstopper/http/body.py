@@ -112,6 +112,11 @@ async def read_body(protocol: Any, headers: dict[str, str], limit: int | None) -
         raise too_large(limit)
     if length == 0:
         return b""
+    if length is not None:
+        # PERF: a declared length within the limit is read in one call (Granian reads
+        # it in Rust; the HTTP framing stops it at Content-Length); ~2x faster for
+        # small JSON bodies than iterating chunks from Python.
+        return bytes(await protocol())
     chunks: list[bytes] = []
     received = 0
     async for chunk in protocol:

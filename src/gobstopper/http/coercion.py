@@ -14,9 +14,10 @@ from typing import Any
 import msgspec
 
 from gobstopper.http.json import dumps
-from gobstopper.http.response import BaseResponse, JSONResponse, Response
+from gobstopper.http.response import BaseResponse, JSONResponse, Response, plain_response_of
 
 _JSON_HEADERS = "application/json"
+_TEXT_HTML = "text/html; charset=utf-8"
 
 
 def to_response(rv: Any) -> BaseResponse:
@@ -26,9 +27,9 @@ def to_response(rv: Any) -> BaseResponse:
     if kind is Response or kind is JSONResponse:
         return rv
     if kind is dict or kind is list:
-        return Response(dumps(rv), content_type=_JSON_HEADERS)
+        return plain_response_of(dumps(rv), _JSON_HEADERS)
     if kind is str:
-        return Response(rv)
+        return plain_response_of(rv, _TEXT_HTML)
     if isinstance(rv, BaseResponse):
         return rv
     if kind is tuple:

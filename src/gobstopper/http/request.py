@@ -11,12 +11,11 @@ import logging
 import re
 import uuid
 from typing import TYPE_CHECKING, Any
-from urllib.parse import parse_qs, quote
+from urllib.parse import quote
 
 from gobstopper.http import body as _body
 from gobstopper.http.cookies import parse_cookie_header
 from gobstopper.http.errors import (
-    BadRequest,
     BodyValidationError,
     HTTPException,
     UnsupportedMediaType,
@@ -25,6 +24,7 @@ from gobstopper.http.form import parse_urlencoded
 from gobstopper.http.json_body import decode_json
 from gobstopper.http.multipart import FileDict, MultipartReader
 from gobstopper.http.proxy import ProxyTrust, split_peer
+from gobstopper.http.query import headers_dict, parse_query
 from gobstopper.http.validation import BodyTooLarge, form_to_model
 
 if TYPE_CHECKING:
@@ -35,8 +35,6 @@ if TYPE_CHECKING:
 
 _framework_logger = logging.getLogger("gobstopper")
 _DEFAULT_TRUST = ProxyTrust()
-#: Most query parameters parsed; more is a sign of abuse (see ``args``).
-MAX_QUERY_PARAMS = 1000
 # A host[:port] as a proxy may forward it: no spaces, slashes or other URL parts.
 _HOST_RE = re.compile(r"^[A-Za-z0-9.\-_~]+(:\d{1,5})?$|^\[[0-9A-Fa-f:.]+\](:\d{1,5})?$")
 _PATH_SAFE = "/:@!$&'()*+,;=-._~"
@@ -71,10 +69,12 @@ class Request:
         "view_args",
     )
 
-    def __init__(self, scope: Any, protocol: Any) -> None:
+    def __init__(
+        self, scope: Any, protocol: Any, app: Any = None, proxy_trust: ProxyTrust = _DEFAULT_TRUST
+    ) -> None:
         self.scope = scope
         self.protocol = protocol
-        self.app: Any = None
+        self.app: Any = app
         self.session: dict[str, Any] | None = None
         self.endpoint: str | None = None
         self.view_args: dict[str, Any] = {}
@@ -82,7 +82,7 @@ class Request:
         self.max_body_bytes: int | None = _body.DEFAULT_MAX_BODY_BYTES
         self.max_json_depth: int | None = None
         self.body_limits: BodyLimits = _body.DEFAULT_LIMITS
-        self.proxy_trust: ProxyTrust = _DEFAULT_TRUST
+        self.proxy_trust = proxy_trust
         self._headers: dict[str, str] | None = None
         self._args: dict[str, list[str]] | None = None
         self._cookies: dict[str, str] | None = None
@@ -115,18 +115,7 @@ class Request:
     def args(self) -> dict[str, list[str]]:
         """Query parameters as ``{name: [values]}`` (at most 1,000 are parsed)."""
         if self._args is None:
-            qs = self.scope.query_string
-            if not qs:
-                self._args = {}
-            else:
-                try:
-                    self._args = parse_qs(
-                        qs, keep_blank_values=True, max_num_fields=MAX_QUERY_PARAMS
-                    )
-                except ValueError as exc:
-                    raise BadRequest(
-                        f"Too many query parameters (at most {MAX_QUERY_PARAMS})"
-                    ) from exc
+            self._args = parse_query(self.scope.query_string)
         return self._args
 
     # -- headers --------------------------------------------------------------
@@ -134,15 +123,7 @@ class Request:
     def headers(self) -> dict[str, str]:
         """Headers with lower-case names; repeated headers are joined."""
         if self._headers is None:
-            headers: dict[str, str] = {}
-            for name, value in self.scope.headers.items():
-                name = name.lower()
-                if name in headers:
-                    sep = "; " if name == "cookie" else ", "
-                    headers[name] = headers[name] + sep + value
-                else:
-                    headers[name] = value
-            self._headers = headers
+            self._headers = headers_dict(self.scope.headers)
         return self._headers
 
     @property

@@ -48,20 +48,32 @@ class HeaderInjectionError(ValueError):
 
 def _check_headers(headers: dict[str, Any]) -> Headers:
     """Headers as str pairs; ``HeaderInjectionError`` for CR, LF or NUL in any."""
-    items: Headers = []
-    for name, value in headers.items():
-        if type(value) is not str:
-            value = str(value)
+    items: Headers = list(headers.items())
+    # PERF: the common case (str pairs without control characters) is checked with
+    # C-level `in` tests and no function call per header; the slow path converts.
+    for name, value in items:
+        if (type(value) is not str or "\n" in value or "\r" in value or "\x00" in value
+                or "\n" in name or "\r" in name or "\x00" in name):
+            return _checked_slowly(items)
+    return items
+
+
+def _checked_slowly(items: Headers) -> Headers:
+    checked: Headers = []
+    for name, value in items:
+        value = str(value)
         if _unsafe(name) or _unsafe(value):
             raise HeaderInjectionError(f"header {name!r} contains CR, LF or NUL")
-        items.append((name, value))
-    return items
+        checked.append((name, value))
+    return checked
 
 
 class BaseResponse:
     """Status, headers and cookies shared by every response kind."""
 
     __slots__ = ("_cookies", "headers", "status")
+    #: True when ``prepare(request)`` must run before sending (conditional GET, Range).
+    conditional = False
 
     def __init__(self, status: int = 200, headers: dict[str, str] | None = None) -> None:
         self.status = status
@@ -130,7 +142,8 @@ class BaseResponse:
         """Look at the request before sending; only file responses need to.
 
         The dispatcher calls this with the request (or its RSGI scope) just
-        before ``send``/``send_head``; the default does nothing.
+        before ``send``/``send_head`` when ``conditional`` is true; the
+        default does nothing.
         """
 
     def send_head(self, proto: Any) -> None:
@@ -181,8 +194,10 @@ class Response(BaseResponse):
         self.headers = _with_content_type(
             headers, content_type, _TEXT_HTML if isinstance(body, str) else _OCTET
         )
-        if headers or content_type:
+        if headers:
             _check_headers(self.headers)
+        elif content_type is not None and _unsafe(content_type):
+            raise HeaderInjectionError("content_type contains CR, LF or NUL")
         self._cookies = None
 
     def send(self, proto: Any) -> None:
@@ -206,6 +221,20 @@ class Response(BaseResponse):
 
     def __repr__(self) -> str:
         return f"<Response {self.status} {self.headers.get('content-type', '')!r}>"
+
+
+def plain_response_of(body: str | bytes, content_type: str) -> Response:
+    """A 200 ``Response`` with one trusted content type, built without checks.
+
+    PERF: for return-value coercion, where the content type is a framework
+    constant; skips ``__init__``'s type and header validation (~0.3 us).
+    """
+    response = Response.__new__(Response)
+    response.body = body
+    response.status = 200
+    response.headers = {"content-type": content_type}
+    response._cookies = None
+    return response
 
 
 class JSONResponse(Response):
@@ -254,6 +283,7 @@ class FileResponse(BaseResponse):
     """
 
     __slots__ = ("_conditional", "_method", "_request_headers", "file_path", "filename")
+    conditional = True
 
     def __init__(
         self,

@@ -28,12 +28,11 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Any, NamedTuple
-from urllib.parse import parse_qs
 
 import msgspec
 
 from gobstopper import config
-from gobstopper.http.errors import BadRequest
+from gobstopper.http.query import headers_dict, parse_query
 from gobstopper.websocket.message import (
     ABNORMAL_CLOSURE,
     BYTES,
@@ -49,7 +48,6 @@ from gobstopper.websocket.message import (
 
 logger = logging.getLogger("gobstopper.websocket")
 _encoder = msgspec.json.Encoder()
-_MAX_QUERY_PARAMS = 1000
 
 # Connection states.
 CONNECTING = 0
@@ -164,24 +162,14 @@ class WebSocket:
     def headers(self) -> dict[str, str]:
         """Handshake headers with lower-case names; repeated ones joined."""
         if self._headers is None:
-            headers: dict[str, str] = {}
-            for name, value in self.scope.headers.items():
-                name = name.lower()
-                headers[name] = f"{headers[name]}, {value}" if name in headers else value
-            self._headers = headers
+            self._headers = headers_dict(self.scope.headers)
         return self._headers
 
     @property
     def query_params(self) -> QueryParams:
         """Query parameters; ``.get(name)`` is the first value (400 if >1,000)."""
         if self._query is None:
-            query = self.scope.query_string
-            try:
-                parsed = parse_qs(query, keep_blank_values=True,
-                                  max_num_fields=_MAX_QUERY_PARAMS) if query else {}
-            except ValueError as exc:
-                raise BadRequest("Too many query parameters") from exc
-            self._query = QueryParams(parsed)
+            self._query = QueryParams(parse_query(self.scope.query_string))
         return self._query
 
     @property
