@@ -57,3 +57,16 @@ ECHO_PAYLOAD: dict[str, Any] = {
     "note": "Leave the parcel at the front desk; ring twice. " * 4,
 }
 """The ~1 KB JSON body POSTed to /echo; every app validates it into its ``Order`` model."""
+
+
+def production_jinja_env() -> Any:
+    """The Jinja2 environment every app renders the table with: production settings.
+
+    Autoescaping on and ``auto_reload`` off (no file stat per render), as BlackSheep
+    does by default, so the template endpoint compares renders, not reload checks.
+    """
+    import jinja2
+
+    return jinja2.Environment(
+        loader=jinja2.FileSystemLoader(TEMPLATE_DIR), autoescape=True, auto_reload=False
+    )

@@ -12,7 +12,6 @@ import os
 import tempfile
 from typing import Any
 
-import jinja2
 import msgspec
 from emmett55 import App, Pipe, request, response
 from emmett55.tools import service
@@ -20,11 +19,11 @@ from emmett55.tools import service
 from benchmarks.apps.common import (
     HELLO,
     ROWS,
-    TEMPLATE_DIR,
     TEMPLATE_NAME,
     TEMPLATE_TITLE,
     extra_param_prefixes,
     extra_static_paths,
+    production_jinja_env,
 )
 
 
@@ -63,7 +62,7 @@ class HeaderPipe(Pipe):
 
 # NOTE: emmett creates ``logs/`` and ``static/`` under the app root; keep them out of the repo.
 app = App(__name__, root_path=os.path.join(tempfile.gettempdir(), "gobstopper-bench-emmett55"))
-templates = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATE_DIR), autoescape=True)
+templates = production_jinja_env()
 encoder = msgspec.json.Encoder()
 
 

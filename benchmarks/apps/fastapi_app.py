@@ -19,11 +19,11 @@ from pydantic import BaseModel
 from benchmarks.apps.common import (
     HELLO,
     ROWS,
-    TEMPLATE_DIR,
     TEMPLATE_NAME,
     TEMPLATE_TITLE,
     extra_param_prefixes,
     extra_static_paths,
+    production_jinja_env,
 )
 
 RouteHandler = Callable[[Request], Awaitable[Response]]
@@ -49,7 +49,7 @@ class Order(BaseModel):
     note: str
 
 
-templates = Jinja2Templates(directory=TEMPLATE_DIR)
+templates = Jinja2Templates(env=production_jinja_env())
 app = FastAPI(openapi_url=None, docs_url=None, redoc_url=None)
 
 

@@ -47,7 +47,7 @@ class Order(msgspec.Struct):
 
 
 app = Gobstopper(__name__)
-app.init_templates(TEMPLATE_DIR, use_rust=False)
+app.init_templates(TEMPLATE_DIR, use_rust=False, auto_reload=False)
 
 
 def header_middleware(name: str) -> Middleware:

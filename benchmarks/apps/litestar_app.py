@@ -19,11 +19,11 @@ from litestar.types import ASGIApp, Message, Receive, Scope, Send
 from benchmarks.apps.common import (
     HELLO,
     ROWS,
-    TEMPLATE_DIR,
     TEMPLATE_NAME,
     TEMPLATE_TITLE,
     extra_param_prefixes,
     extra_static_paths,
+    production_jinja_env,
 )
 
 
@@ -126,6 +126,8 @@ def extra_handlers() -> list[HTTPRouteHandler]:
 
 app = Litestar(
     route_handlers=[*extra_handlers(), plaintext, json_hello, user, echo, template, mw],
-    template_config=TemplateConfig(directory=TEMPLATE_DIR, engine=JinjaTemplateEngine),
+    template_config=TemplateConfig(
+        instance=JinjaTemplateEngine.from_environment(production_jinja_env())
+    ),
     openapi_config=None,
 )

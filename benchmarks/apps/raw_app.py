@@ -12,17 +12,16 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 from urllib.parse import parse_qs
 
-import jinja2
 import msgspec
 
 from benchmarks.apps.common import (
     HELLO,
     ROWS,
-    TEMPLATE_DIR,
     TEMPLATE_NAME,
     TEMPLATE_TITLE,
     extra_param_prefixes,
     extra_static_paths,
+    production_jinja_env,
 )
 
 Headers = list[tuple[str, str]]
@@ -56,7 +55,7 @@ class Order(msgspec.Struct):
 
 _encoder = msgspec.json.Encoder()
 _order_decoder = msgspec.json.Decoder(Order)
-_templates = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATE_DIR), autoescape=True)
+_templates = production_jinja_env()
 
 
 async def plaintext(scope: Any, proto: Any) -> Reply:

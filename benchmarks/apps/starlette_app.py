@@ -22,11 +22,11 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from benchmarks.apps.common import (
     HELLO,
     ROWS,
-    TEMPLATE_DIR,
     TEMPLATE_NAME,
     TEMPLATE_TITLE,
     extra_param_prefixes,
     extra_static_paths,
+    production_jinja_env,
 )
 
 
@@ -50,7 +50,7 @@ class Order(msgspec.Struct):
     note: str
 
 
-templates = Jinja2Templates(directory=TEMPLATE_DIR)
+templates = Jinja2Templates(env=production_jinja_env())
 
 
 async def plaintext(request: Request) -> Response:
