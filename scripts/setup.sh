@@ -23,3 +23,6 @@ if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
     .venv/bin/python -m pip install --quiet -e '.[all,dev]'
     touch "$stamp"
 fi
+# An editable install is not byte-compiled the way a wheel install is; without this,
+# PYTHONDONTWRITEBYTECODE=1 environments recompile every module on every start.
+.venv/bin/python -m compileall -q src >/dev/null

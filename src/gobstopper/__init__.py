@@ -2,12 +2,16 @@
 
 Only re-exports live here; optional dependencies (jinja2, minijinja, duckdb,
 redis) are imported by the modules that need them, when they are used.
+Rarely used names (``jsonify``, ``ConnectionClosed``) load on first access.
 """
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
 
 from gobstopper.core.app import Gobstopper
 from gobstopper.core.blueprint import Blueprint
 from gobstopper.http.errors import HTTPException, abort
-from gobstopper.http.helpers import jsonify
 from gobstopper.http.request import Request
 from gobstopper.http.response import (
     FileResponse,
@@ -16,7 +20,10 @@ from gobstopper.http.response import (
     StreamResponse,
     redirect,
 )
-from gobstopper.websocket.message import ConnectionClosed
+
+if TYPE_CHECKING:
+    from gobstopper.http.helpers import jsonify
+    from gobstopper.websocket.message import ConnectionClosed
 
 __version__ = "0.1.0"
 
@@ -35,3 +42,20 @@ __all__ = [
     "jsonify",
     "redirect",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    # PERF: lazy — gobstopper.http.helpers imports asyncio (~35 ms).
+    if name == "jsonify":
+        from gobstopper.http import helpers as module
+    elif name == "ConnectionClosed":
+        from gobstopper.websocket import message as module
+    else:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(module, name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})

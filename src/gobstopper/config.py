@@ -10,12 +10,15 @@ It lives at the package top (not in ``core/``) because ``http/``,
 
 from __future__ import annotations
 
-import ipaddress
 import os
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import ipaddress
+
+    IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 _TRUE = frozenset({"1", "true", "True", "TRUE", "yes", "Yes", "YES", "on"})
-
-IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 
 def _flag(name: str) -> bool:
@@ -74,6 +77,10 @@ def parse_networks(spec: str | list[str] | tuple[str, ...] | None) -> tuple[IPNe
     """Parse addresses or CIDRs (a comma-separated string or a list)."""
     if not spec:
         return ()
+    # PERF: lazy — ipaddress costs ~1-3 ms at import; only configured proxy trust needs it
+    # (on Python >= 3.11.4 urllib.parse happens to import it anyway).
+    import ipaddress
+
     items = spec.split(",") if isinstance(spec, str) else list(spec)
     networks = []
     for item in items:

@@ -20,16 +20,13 @@ from gobstopper.http.coercion import to_response
 from gobstopper.http.errors import HTTPException, MethodNotAllowed, NotFound, URITooLong
 from gobstopper.http.request import Request
 from gobstopper.http.response import BaseResponse, Response
-from gobstopper.http.routing import MAX_PATH_LENGTH
+from gobstopper.http.routing import MAX_PATH_LENGTH, SLASH_POLICIES
 
 if TYPE_CHECKING:
     from gobstopper.core.app import Gobstopper
     from gobstopper.core.route_table import RouteTable
 
 logger = logging.getLogger("gobstopper.dispatch")
-
-#: The slash policies ``Gobstopper(slash_policy=...)`` accepts.
-SLASH_POLICIES = ("strict", "redirect", "tolerant")
 _SAFE_PATH_CHARS = "/:@!$&'()*+,;=-._~"
 
 

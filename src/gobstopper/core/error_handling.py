@@ -8,18 +8,24 @@ handler that itself fails falls back to a plain-text response.
 from __future__ import annotations
 
 import inspect
-import logging
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from gobstopper.http.coercion import to_response
 from gobstopper.http.errors import HTTPException, InternalServerError
 from gobstopper.http.json import dumps
 from gobstopper.http.request import Request
 from gobstopper.http.response import BaseResponse, Response
-from gobstopper.templates.error_pages import render_debug_page, render_error_page
 
-logger = logging.getLogger("gobstopper.errors")
+if TYPE_CHECKING:
+    import logging
+
+
+def _logger() -> logging.Logger:
+    # PERF: lazy — logging costs ~4 ms at import; only failures log here.
+    import logging
+
+    return logging.getLogger("gobstopper.errors")
 
 
 def wants_json(request: Request) -> bool:
@@ -40,6 +46,10 @@ def plain_response(status: int, message: str) -> Response:
 def default_response(request: Request, exc: HTTPException, debug: bool,
                      original: BaseException | None) -> Response:
     """The framework's error page: JSON for APIs, themed HTML otherwise."""
+    # PERF: lazy — error_pages (html, page templates) costs ~2 ms at import; only HTML
+    # error pages need it.
+    from gobstopper.templates.error_pages import render_debug_page, render_error_page
+
     status = exc.status_code
     if debug and original is not None and not wants_json(request):
         summary = {"method": request.method, "path": request.path}
@@ -79,7 +89,7 @@ class ErrorHandlers:
         if isinstance(exc, HTTPException):
             http_exc, original = exc, None
         else:
-            logger.error("unhandled exception in %s %s", request.method, request.path,
+            _logger().error("unhandled exception in %s %s", request.method, request.path,
                          exc_info=exc)
             http_exc, original = InternalServerError(), exc
         handler = self.by_status.get(http_exc.status_code)
@@ -98,5 +108,5 @@ class ErrorHandlers:
                     response.headers.setdefault(key, value)
             return response
         except Exception:
-            logger.exception("error handler for %d failed", http_exc.status_code)
+            _logger().exception("error handler for %d failed", http_exc.status_code)
             return plain_response(http_exc.status_code, http_exc.description)

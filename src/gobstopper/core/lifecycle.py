@@ -16,23 +16,27 @@ still running when the timeout expires are cancelled so the worker can exit.
 
 from __future__ import annotations
 
-import asyncio
 import inspect
-import logging
-import signal
-import threading
 import time
 from collections.abc import Awaitable, Callable
 from types import CodeType, FrameType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from gobstopper import config
 
-logger = logging.getLogger("gobstopper.lifecycle")
+if TYPE_CHECKING:
+    import asyncio
+    import logging
 
-_STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
 #: Deepest ``await`` chain inspected when looking for request tasks.
 _MAX_AWAIT_DEPTH = 256
+
+
+def _logger() -> logging.Logger:
+    # PERF: lazy — logging costs ~4 ms at import; only shutdown and signals log here.
+    import logging
+
+    return logging.getLogger("gobstopper.lifecycle")
 
 
 class Lifecycle:
@@ -52,6 +56,10 @@ class Lifecycle:
         self._on_signal_task: asyncio.Task[Any] | None = None
 
     def _startup_lock(self) -> asyncio.Lock:
+        # PERF: lazy — asyncio costs ~35 ms at import; startup, shutdown and signal
+        # handling run inside a loop (asyncio is loaded), never per request.
+        import asyncio
+
         loop = asyncio.get_running_loop()
         if self._lock is None or self._lock_loop is not loop:
             # A lock belongs to one loop; a test client may start the app on a new one.
@@ -95,6 +103,8 @@ class Lifecycle:
         """Wait until no request is in flight; False if ``timeout`` passed first."""
         if self.in_flight == 0:
             return True
+        import asyncio
+
         self._idle = asyncio.Event()
         deadline = time.monotonic() + timeout
         while self.in_flight > 0:
@@ -115,7 +125,7 @@ class Lifecycle:
         self.closing = True
         wait = config.shutdown_timeout() if timeout is None else timeout
         if not await self.drain(wait):
-            logger.warning("shutdown: %d request(s) still running after %.1fs; continuing",
+            _logger().warning("shutdown: %d request(s) still running after %.1fs; continuing",
                            self.in_flight, wait)
         for hook in [*self.shutdown_hooks, *extra]:
             try:
@@ -123,7 +133,7 @@ class Lifecycle:
                 if inspect.isawaitable(result):
                     await result
             except Exception:
-                logger.exception("shutdown hook %r failed", getattr(hook, "__name__", hook))
+                _logger().exception("shutdown hook %r failed", getattr(hook, "__name__", hook))
         self.closed = True
         self.started = False
 
@@ -144,9 +154,14 @@ class Lifecycle:
         signals cannot be watched here (not the main thread, or the server
         installed no Python-level handler).
         """
+        import signal  # ~1 ms of enum building; only a served worker watches signals
+        import threading
+
         if threading.current_thread() is not threading.main_thread():
             return False
-        previous = {sig: signal.getsignal(sig) for sig in _STOP_SIGNALS}
+
+        stop_signals = (signal.SIGTERM, signal.SIGINT)
+        previous = {sig: signal.getsignal(sig) for sig in stop_signals}
         if not all(callable(handler) for handler in previous.values()):
             return False
 
@@ -156,7 +171,7 @@ class Lifecycle:
             if callable(chained):
                 chained(signum, frame)
 
-        for sig in _STOP_SIGNALS:
+        for sig in stop_signals:
             signal.signal(sig, handler)
         return True
 
@@ -170,7 +185,7 @@ class Lifecycle:
             return
         self.closing = True
         timeout = config.shutdown_timeout()
-        logger.info("stop signal: refusing new requests, %d in flight (timeout %.1fs)",
+        _logger().info("stop signal: refusing new requests, %d in flight (timeout %.1fs)",
                     self.in_flight, timeout)
         loop.call_later(timeout, self._deadline, entry)
         if on_signal is not None:
@@ -179,18 +194,20 @@ class Lifecycle:
     def _deadline(self, entry: CodeType) -> None:
         cancelled = cancel_tasks_running(entry)
         if cancelled:
-            logger.warning("shutdown timeout: cancelled %d unfinished request(s)", cancelled)
+            _logger().warning("shutdown timeout: cancelled %d unfinished request(s)", cancelled)
 
 
 async def _logged(func: Callable[[], Awaitable[Any]]) -> None:
     try:
         await func()
     except Exception:
-        logger.exception("stop-signal cleanup failed")
+        _logger().exception("stop-signal cleanup failed")
 
 
 def cancel_tasks_running(entry: CodeType) -> int:
     """Cancel the running loop's tasks whose await chain is in ``entry``."""
+    import asyncio
+
     current = asyncio.current_task()
     count = 0
     for task in asyncio.all_tasks():

@@ -11,15 +11,16 @@ app's own folder, in registration order.
 from __future__ import annotations
 
 import errno
-import html
 import inspect
 import os
 import sys
 from collections.abc import AsyncIterator, Callable
-from pathlib import Path
-from typing import Any, TypeVar, overload
+from typing import TYPE_CHECKING, Any, TypeVar, overload
 
 from gobstopper.http.response import Response, StreamResponse
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 F = TypeVar("F", bound=Callable[..., Any])
 _HTML = "text/html; charset=utf-8"
@@ -50,6 +51,9 @@ def template_content_type(template_name: str) -> str:
 
 def _module_root(module_name: str) -> Path | None:
     """The directory of an imported module's file, if it has one."""
+    # PERF: lazy — pathlib costs ~1.5 ms at import; only init_templates needs it.
+    from pathlib import Path
+
     module = sys.modules.get(module_name)
     filename = getattr(module, "__file__", None)
     return Path(filename).resolve().parent if filename else None
@@ -100,6 +104,8 @@ class TemplatingMixin:
 
     def _resolve_template_folder(self, folder: str | os.PathLike[str]) -> Path:
         """An absolute template folder: app root first, then the working directory."""
+        from pathlib import Path
+
         path = Path(folder).expanduser()
         if path.is_absolute():
             candidates = [path]
@@ -127,6 +133,8 @@ class TemplatingMixin:
         url_for = self.url_for
         if not isinstance(engine, RustTemplateEngine):
             return url_for  # Jinja2 escapes only & < > " ', never '/'
+        import html  # only minijinja engines need it, once per engine
+
         import minijinja
 
         @minijinja.pass_state

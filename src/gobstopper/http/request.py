@@ -7,9 +7,7 @@ attach request-scoped data (``request.user = ...``) as the reference shows.
 
 from __future__ import annotations
 
-import logging
 import re
-import uuid
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
@@ -22,18 +20,17 @@ from gobstopper.http.errors import (
 )
 from gobstopper.http.form import parse_urlencoded
 from gobstopper.http.json_body import decode_json
-from gobstopper.http.multipart import FileDict, MultipartReader
 from gobstopper.http.proxy import ProxyTrust, split_peer
 from gobstopper.http.query import headers_dict, parse_query
 from gobstopper.http.validation import BodyTooLarge, form_to_model
 
 if TYPE_CHECKING:
+    import logging
     from collections.abc import Awaitable, Callable
 
     from gobstopper.http.body import BodyLimits
-    from gobstopper.http.multipart import FileStorage
+    from gobstopper.http.multipart import FileDict, FileStorage, MultipartReader
 
-_framework_logger = logging.getLogger("gobstopper")
 _DEFAULT_TRUST = ProxyTrust()
 # A host[:port] as a proxy may forward it: no spaces, slashes or other URL parts.
 _HOST_RE = re.compile(r"^[A-Za-z0-9.\-_~]+(:\d{1,5})?$|^\[[0-9A-Fa-f:.]+\](:\d{1,5})?$")
@@ -211,6 +208,9 @@ class Request:
     def id(self) -> str:
         """A random id for this request, generated on first use."""
         if self._id is None:
+            # PERF: lazy — uuid costs ~3 ms at import if nothing else loaded it (msgspec does).
+            import uuid
+
             self._id = uuid.uuid4().hex
         return self._id
 
@@ -223,7 +223,12 @@ class Request:
     def logger(self) -> logging.Logger:
         """The app's logger, or the framework's."""
         app_logger = getattr(self.app, "logger", None)
-        return app_logger if app_logger is not None else _framework_logger
+        if app_logger is not None:
+            return app_logger
+        # PERF: lazy — logging costs ~4 ms at import; an app's own logger is the usual case.
+        import logging
+
+        return logging.getLogger("gobstopper")
 
     # -- body -----------------------------------------------------------------
     # Limits: ``max_body_bytes`` (default 10 MiB), ``max_json_depth`` (None:
@@ -411,6 +416,10 @@ class Request:
             self._check_unread()
         elif self._body_error is not None:
             raise self._body_error
+        # PERF: lazy — multipart (python_multipart, tempfile, shutil, unicodedata) costs
+        # ~10 ms at import; only multipart bodies need it.
+        from gobstopper.http.multipart import MultipartReader
+
         try:
             reader = MultipartReader(self.headers.get("content-type", ""), self.body_limits)
         except HTTPException as exc:  # a bad boundary: nothing was read

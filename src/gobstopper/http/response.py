@@ -9,10 +9,8 @@ dispatcher only awaits when it must.
 
 from __future__ import annotations
 
-import mimetypes
 import os
-from datetime import datetime
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 from urllib.parse import quote
 
 from gobstopper.http.conditional import (
@@ -26,7 +24,12 @@ from gobstopper.http.conditional import (
 from gobstopper.http.cookies import build_delete_cookie, build_set_cookie
 from gobstopper.http.json import dumps
 from gobstopper.http.safe_path import regular_file_stat
-from gobstopper.http.streaming import ChunkSource, check_source, open_source, stream_chunks
+from gobstopper.http.streaming import check_source, open_source, stream_chunks
+
+if TYPE_CHECKING:
+    from datetime import datetime
+
+    from gobstopper.http.streaming import ChunkSource
 
 Headers = list[tuple[str, str]]
 
@@ -296,6 +299,9 @@ class FileResponse(BaseResponse):
         as_attachment: bool = True,
         conditional: bool = True,
     ) -> None:
+        # PERF: lazy — mimetypes costs ~1 ms at import; only file responses need it.
+        import mimetypes
+
         self.file_path = _resolved(path)
         self.filename = filename or os.path.basename(self.file_path) or "download"
         guessed = (mimetypes.guess_type(self.filename)[0]

@@ -27,6 +27,9 @@ from gobstopper.http.errors import BadRequest, MethodNotAllowed, NotFound
 
 #: Longest path the router will look at; longer ones are rejected as 414 by the dispatcher.
 MAX_PATH_LENGTH = 8192
+#: What ``Gobstopper(slash_policy=...)`` accepts for a path that differs from a
+#: route only by a trailing slash (applied by the dispatcher).
+SLASH_POLICIES = ("strict", "redirect", "tolerant")
 
 
 class Converter:
