@@ -7,8 +7,9 @@ Rarely used names (``jsonify``, ``ConnectionClosed``) load on first access.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from gobstopper._lazy import lazy_exports
 from gobstopper.core.app import Gobstopper
 from gobstopper.core.blueprint import Blueprint
 from gobstopper.http.errors import HTTPException, abort
@@ -44,18 +45,9 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> Any:
-    # PERF: lazy — gobstopper.http.helpers imports asyncio (~35 ms).
-    if name == "jsonify":
-        from gobstopper.http import helpers as module
-    elif name == "ConnectionClosed":
-        from gobstopper.websocket import message as module
-    else:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(module, name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted({*globals(), *__all__})
+# PERF: lazy — gobstopper.http.helpers and the websocket package import asyncio (~35 ms).
+__getattr__, __dir__ = lazy_exports(
+    __name__,
+    {"jsonify": "gobstopper.http.helpers", "ConnectionClosed": "gobstopper.websocket.message"},
+    globals(),
+)

@@ -7,8 +7,9 @@ below load their module on first access, so importing one submodule (such as
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from gobstopper._lazy import lazy_exports
 
 if TYPE_CHECKING:
     from gobstopper.templates.backend import TemplateBackend, create_engine
@@ -37,16 +38,4 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> Any:
-    # PERF: lazy — the engine modules and pathlib cost ~3 ms at import; the error
-    # pages (``error_pages``) must not pay for them.
-    module = _MODULES.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted({*globals(), *_MODULES})
+__getattr__, __dir__ = lazy_exports(__name__, _MODULES, globals())

@@ -7,8 +7,9 @@ the connection or manager modules, nor asyncio.
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from gobstopper._lazy import lazy_exports
 
 if TYPE_CHECKING:
     from gobstopper.websocket.backplane import Backplane, InProcessBackplane
@@ -35,15 +36,4 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> Any:
-    # PERF: lazy — connection and manager import asyncio (~35 ms).
-    module = _MODULES.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted({*globals(), *_MODULES})
+__getattr__, __dir__ = lazy_exports(__name__, _MODULES, globals())
