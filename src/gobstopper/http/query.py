@@ -1,4 +1,4 @@
-"""Query strings and RSGI header lists turned into plain dicts.
+"""Query strings, RSGI header lists and the scope view shared by requests.
 
 Shared by ``Request`` and ``WebSocket`` so both read a request the same way.
 """
@@ -57,3 +57,32 @@ def headers_dict(rsgi_headers: Any) -> dict[str, str]:
         else:
             headers[name] = value
     return headers
+
+
+class ScopeView:
+    """Path, query string and headers read from an RSGI ``scope``.
+
+    Shared by ``Request`` and ``WebSocket``; the class using it provides the
+    ``scope`` and ``_headers`` slots (the header dict is built on first use).
+    """
+
+    __slots__ = ()
+    scope: Any
+    _headers: dict[str, str] | None
+
+    @property
+    def path(self) -> str:
+        """Decoded path without the query string."""
+        return self.scope.path
+
+    @property
+    def query_string(self) -> str:
+        """Raw query string without the leading ``?``."""
+        return self.scope.query_string
+
+    @property
+    def headers(self) -> dict[str, str]:
+        """Headers with lower-case names; repeated headers are joined."""
+        if self._headers is None:
+            self._headers = headers_dict(self.scope.headers)
+        return self._headers

@@ -21,7 +21,7 @@ from gobstopper.http.errors import (
 from gobstopper.http.form import parse_urlencoded
 from gobstopper.http.json_body import decode_json
 from gobstopper.http.proxy import ProxyTrust, split_peer
-from gobstopper.http.query import headers_dict, parse_query
+from gobstopper.http.query import ScopeView, parse_query
 from gobstopper.http.validation import BodyTooLarge, form_to_model
 
 if TYPE_CHECKING:
@@ -37,7 +37,7 @@ _HOST_RE = re.compile(r"^[A-Za-z0-9.\-_~]+(:\d{1,5})?$|^\[[0-9A-Fa-f:.]+\](:\d{1
 _PATH_SAFE = "/:@!$&'()*+,;=-._~"
 
 
-class Request:
+class Request(ScopeView):
     """An HTTP request handed to handlers, hooks and middleware."""
 
     __slots__ = (
@@ -99,16 +99,6 @@ class Request:
         return self.scope.method
 
     @property
-    def path(self) -> str:
-        """Decoded path without the query string."""
-        return self.scope.path
-
-    @property
-    def query_string(self) -> str:
-        """Raw query string without the leading ``?``."""
-        return self.scope.query_string
-
-    @property
     def args(self) -> dict[str, list[str]]:
         """Query parameters as ``{name: [values]}`` (at most 1,000 are parsed)."""
         if self._args is None:
@@ -116,13 +106,6 @@ class Request:
         return self._args
 
     # -- headers --------------------------------------------------------------
-    @property
-    def headers(self) -> dict[str, str]:
-        """Headers with lower-case names; repeated headers are joined."""
-        if self._headers is None:
-            self._headers = headers_dict(self.scope.headers)
-        return self._headers
-
     @property
     def cookies(self) -> dict[str, str]:
         """Cookies from the ``Cookie`` header."""

@@ -20,7 +20,7 @@ from pathlib import Path
 import msgspec
 
 from . import transitions
-from .models import TaskStatus
+from .models import TaskInfo, TaskStatus
 from .storage import TaskStorage, TaskStorageLockedError
 
 DEFAULT_DB = "wopr_tasks.duckdb"
@@ -103,34 +103,38 @@ def _show(storage: TaskStorage, args: argparse.Namespace) -> int:
     return 0
 
 
-def _retry(storage: TaskStorage, args: argparse.Namespace) -> int:
-    info = storage.get_task(args.id)
+def _change(
+    storage: TaskStorage,
+    task_id: str,
+    change: Callable[[TaskInfo], bool],
+    refusal: str,
+    success: Callable[[TaskInfo], str],
+) -> int:
+    """Apply a status ``change`` to one stored task and report the outcome."""
+    info = storage.get_task(task_id)
     if info is None:
-        return _missing(args.id)
-    if not transitions.reset_for_retry(info):
-        print(
-            f"error: task {args.id} is {info.status.value}; only failed tasks can be retried",
-            file=sys.stderr,
-        )
+        return _missing(task_id)
+    if not change(info):
+        print(f"error: task {task_id} is {info.status.value}; {refusal}", file=sys.stderr)
         return 1
     storage.save_task(info)
-    print(f"task {args.id} is pending again; it runs when workers start for {info.category!r}")
+    print(success(info))
     return 0
+
+
+def _retry(storage: TaskStorage, args: argparse.Namespace) -> int:
+    return _change(
+        storage, args.id, transitions.reset_for_retry, "only failed tasks can be retried",
+        lambda info: f"task {args.id} is pending again; it runs when workers start for "
+                     f"{info.category!r}",
+    )
 
 
 def _cancel(storage: TaskStorage, args: argparse.Namespace) -> int:
-    info = storage.get_task(args.id)
-    if info is None:
-        return _missing(args.id)
-    if not transitions.cancel(info):
-        print(
-            f"error: task {args.id} is {info.status.value}; only pending tasks can be cancelled",
-            file=sys.stderr,
-        )
-        return 1
-    storage.save_task(info)
-    print(f"task {args.id} cancelled")
-    return 0
+    return _change(
+        storage, args.id, transitions.cancel, "only pending tasks can be cancelled",
+        lambda info: f"task {args.id} cancelled",
+    )
 
 
 def _stats(storage: TaskStorage, args: argparse.Namespace) -> int:

@@ -32,7 +32,7 @@ from typing import Any, NamedTuple
 import msgspec
 
 from gobstopper import config
-from gobstopper.http.query import headers_dict, parse_query
+from gobstopper.http.query import ScopeView, parse_query
 from gobstopper.websocket.message import (
     ABNORMAL_CLOSURE,
     BYTES,
@@ -81,7 +81,7 @@ class QueryParams(dict[str, str]):
         return list(self._lists.get(name, ()))
 
 
-class WebSocket:
+class WebSocket(ScopeView):
     """One WebSocket connection: accept, send, receive, iterate, close.
 
     A send before ``accept()`` raises ``RuntimeError``; a send or receive
@@ -148,23 +148,6 @@ class WebSocket:
         self._query: QueryParams | None = None
 
     # -- connection metadata ------------------------------------------------------
-    @property
-    def path(self) -> str:
-        """Decoded request path."""
-        return self.scope.path
-
-    @property
-    def query_string(self) -> str:
-        """Raw query string without the ``?``."""
-        return self.scope.query_string
-
-    @property
-    def headers(self) -> dict[str, str]:
-        """Handshake headers with lower-case names; repeated ones joined."""
-        if self._headers is None:
-            self._headers = headers_dict(self.scope.headers)
-        return self._headers
-
     @property
     def query_params(self) -> QueryParams:
         """Query parameters; ``.get(name)`` is the first value (400 if >1,000)."""
