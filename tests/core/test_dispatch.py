@@ -9,7 +9,8 @@ import pytest
 
 from gobstopper import Gobstopper, Response
 from gobstopper.core.dispatch import safe_location
-from gobstopper.testing import AsyncTestClient, FakeHTTPProtocol, TestClient, build_request
+from gobstopper.testing import AsyncTestClient, TestClient
+from tests.core.stuck import start_stuck_request
 
 
 def slash_app(policy: str) -> Gobstopper:
@@ -346,18 +347,8 @@ async def test_requests_during_shutdown_get_503():
 
 async def test_a_request_cancelled_by_the_shutdown_deadline_answers_503():
     app = Gobstopper("cancel")
-    started = asyncio.Event()
-
-    @app.get("/slow")
-    async def slow(request):
-        started.set()
-        await asyncio.sleep(30)
-
     await app.startup()
-    scope, body = build_request("GET", "/slow")
-    proto = FakeHTTPProtocol(body)
-    task = asyncio.create_task(app.__rsgi__(scope, proto))
-    await asyncio.wait_for(started.wait(), 5)
+    task, proto = await start_stuck_request(app)
     app.lifecycle.closing = True
     task.cancel()
     await asyncio.wait_for(task, 5)
@@ -367,17 +358,7 @@ async def test_a_request_cancelled_by_the_shutdown_deadline_answers_503():
 
 async def test_a_cancelled_request_outside_shutdown_stays_cancelled():
     app = Gobstopper("cancel2")
-    started = asyncio.Event()
-
-    @app.get("/slow")
-    async def slow(request):
-        started.set()
-        await asyncio.sleep(30)
-
-    scope, body = build_request("GET", "/slow")
-    proto = FakeHTTPProtocol(body)
-    task = asyncio.create_task(app.__rsgi__(scope, proto))
-    await asyncio.wait_for(started.wait(), 5)
+    task, proto = await start_stuck_request(app)
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await task

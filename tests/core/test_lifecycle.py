@@ -14,6 +14,7 @@ from gobstopper import Gobstopper
 from gobstopper.core.dispatch import HTTPDispatcher
 from gobstopper.core.lifecycle import Lifecycle, cancel_tasks_running
 from gobstopper.testing import AsyncTestClient, FakeHTTPProtocol, TestClient, build_request
+from tests.core.stuck import start_stuck_request
 
 
 async def test_startup_hooks_run_once_in_order_before_the_first_request():
@@ -133,12 +134,6 @@ async def test_shutdown_waits_for_in_flight_requests_then_runs_hooks():
 async def test_shutdown_hooks_run_even_when_the_drain_times_out(caplog):
     app = Gobstopper("timeout")
     hooks: list[str] = []
-    started = asyncio.Event()
-
-    @app.get("/stuck")
-    async def stuck(request):
-        started.set()
-        await asyncio.sleep(30)
 
     @app.on_shutdown
     def broken():
@@ -148,9 +143,7 @@ async def test_shutdown_hooks_run_even_when_the_drain_times_out(caplog):
     def after():
         hooks.append("after")
 
-    scope, body = build_request("GET", "/stuck")
-    task = asyncio.create_task(app.__rsgi__(scope, FakeHTTPProtocol(body)))
-    await asyncio.wait_for(started.wait(), 5)
+    task, _ = await start_stuck_request(app)
     began = time.monotonic()
     with caplog.at_level(logging.WARNING):
         await app.shutdown(timeout=0.2)
@@ -165,16 +158,7 @@ async def test_shutdown_hooks_run_even_when_the_drain_times_out(caplog):
 async def test_shutdown_timeout_defaults_to_the_environment(monkeypatch):
     monkeypatch.setenv("WOPR_SHUTDOWN_TIMEOUT", "0.1")
     app = Gobstopper("env-timeout")
-    started = asyncio.Event()
-
-    @app.get("/stuck")
-    async def stuck(request):
-        started.set()
-        await asyncio.sleep(30)
-
-    scope, body = build_request("GET", "/stuck")
-    task = asyncio.create_task(app.__rsgi__(scope, FakeHTTPProtocol(body)))
-    await asyncio.wait_for(started.wait(), 5)
+    task, _ = await start_stuck_request(app)
     began = time.monotonic()
     await app.shutdown()
     assert time.monotonic() - began < 2
