@@ -9,6 +9,7 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from benchmarks.driver import cpus
 from benchmarks.driver.bench import Settings, idle_rss_mib
 from benchmarks.driver.endpoints import Endpoint
 from benchmarks.driver.frameworks import BASELINE
@@ -157,7 +158,8 @@ def write(
         "for every framework but the interface each one speaks.",
         f"- Load: {run.wrk_version}, `-t{settings.threads} -c{settings.connections} --latency`, "
         f"{settings.duration_s} s per run after a {settings.warmup_s} s warm-up, "
-        f"{settings.rounds} round(s), frameworks interleaved per round.",
+        f"{settings.rounds} round(s), frameworks interleaved per round; "
+        f"{cpus.describe()}.",
         "- req/s, p99 and CPU are medians over rounds. A ratio compares with the raw RSGI app "
         "in this same run (req/s: higher is better, 1.00 = the ceiling; CPU: lower is better). "
         "CPU µs/req is user+system time of the server's whole process tree, read from /proc "

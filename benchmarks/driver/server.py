@@ -18,6 +18,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from benchmarks.driver.cpus import SERVER_CORE, pinned
 from benchmarks.driver.paths import ROOT
 from benchmarks.driver.proctree import group_members
 
@@ -127,10 +128,10 @@ def serve(
     Yields once the server answers HTTP; raises ``ServerError`` if it never does.
     """
     port = free_port()
-    command = [
+    command = pinned([
         str(granian), "--interface", interface, "--host", HOST, "--port", str(port),
         *GRANIAN_OPTIONS, "--working-dir", str(ROOT), target,
-    ]
+    ], SERVER_CORE)
     log_path.parent.mkdir(parents=True, exist_ok=True)
     with log_path.open("wb") as log:
         process = subprocess.Popen(

@@ -12,6 +12,7 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
+from benchmarks.driver.cpus import LOAD_CORE, pinned
 from benchmarks.driver.endpoints import Endpoint
 
 _UNITS_MS = {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60_000.0}
@@ -109,6 +110,7 @@ def run(
     if script is not None:
         command += ["-s", str(script)]
     command.append(url)
+    command = pinned(command, LOAD_CORE)
     try:
         done = subprocess.run(
             command, capture_output=True, text=True, timeout=duration_s + 30, check=False
