@@ -20,21 +20,8 @@ from gobstopper.http.body import (
 from gobstopper.http.errors import BadRequest, RequestTooLarge
 from gobstopper.http.request import Request
 from gobstopper.middleware import LimitsMiddleware
-from gobstopper.testing import AsyncTestClient, FakeHeaders, FakeHTTPProtocol, FakeScope, TestClient
-
-
-class StreamingProtocol(FakeHTTPProtocol):
-    """A body sent in chunks, with or without Content-Length; counts what was pulled."""
-
-    def __init__(self, chunks: Iterable[bytes]) -> None:
-        super().__init__(b"")
-        self._chunks = chunks
-        self.pulled = 0
-
-    async def __aiter__(self) -> Iterator[bytes]:  # type: ignore[override]
-        for chunk in self._chunks:
-            self.pulled += len(chunk)
-            yield chunk
+from gobstopper.testing import AsyncTestClient, FakeHeaders, FakeScope, TestClient
+from tests.http.streaming_protocol import StreamingProtocol
 
 
 def endless(chunk_size: int = 64 * 1024, limit: int = 1 << 30) -> Iterator[bytes]:

@@ -23,7 +23,8 @@ from gobstopper.http.multipart import (
 from gobstopper.http.request import Request
 from gobstopper.http.validation import BodyTooLarge
 from gobstopper.middleware import LimitsMiddleware
-from gobstopper.testing import FakeHeaders, FakeHTTPProtocol, FakeScope, TestClient
+from gobstopper.testing import FakeHeaders, FakeScope, TestClient
+from tests.http.streaming_protocol import StreamingProtocol
 
 BOUNDARY = "----gobstopper-test-7MA4YWxkTrZu0gW"
 CT = f"multipart/form-data; boundary={BOUNDARY}"
@@ -429,23 +430,11 @@ def test_bad_multipart_bodies_get_4xx_and_the_app_keeps_serving(client, body, co
 
 
 # -- streaming and read-once state ----------------------------------------------------------
-class ChunkedProtocol(FakeHTTPProtocol):
-    def __init__(self, chunks: Iterable[bytes]) -> None:
-        super().__init__(b"")
-        self._chunks = chunks
-        self.pulled = 0
-
-    async def __aiter__(self) -> Iterator[bytes]:  # type: ignore[override]
-        for chunk in self._chunks:
-            self.pulled += len(chunk)
-            yield chunk
-
-
 def chunked_request(body: bytes | Iterable[bytes], headers: dict[str, str] | None = None,
-                    size: int = 100) -> tuple[Request, ChunkedProtocol]:
+                    size: int = 100) -> tuple[Request, StreamingProtocol]:
     if isinstance(body, bytes):
         body = [body[i:i + size] for i in range(0, len(body), size)]
-    proto = ChunkedProtocol(body)
+    proto = StreamingProtocol(body)
     items = [("content-type", CT), *(headers or {}).items()]
     return Request(FakeScope("POST", "/", "", FakeHeaders(items)), proto), proto
 
@@ -548,7 +537,7 @@ async def test_only_errors_that_leave_the_body_unread_close_the_connection():
     with pytest.raises(BodyValidationError) as fully_read:
         await request.get_form()
     assert fully_read.value.headers == {}
-    proto = ChunkedProtocol([b"--x--\r\n"])
+    proto = StreamingProtocol([b"--x--\r\n"])
     headers = FakeHeaders([("content-type", "multipart/form-data; boundary=" + "x" * 71)])
     request = Request(FakeScope("POST", "/", "", headers), proto)
     with pytest.raises(BodyValidationError, match="boundary") as bad_boundary:

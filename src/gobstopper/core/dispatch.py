@@ -56,6 +56,16 @@ class MountedScope:
         return getattr(self._inner, name)
 
 
+def find_mount(mounts: tuple[tuple[str, Any], ...], scope: Any) -> tuple[Any, MountedScope] | None:
+    """The first mounted app whose prefix covers ``scope.path``, with its shortened scope."""
+    path = scope.path
+    for prefix, sub_app in mounts:
+        if path == prefix or path.startswith(prefix + "/"):
+            root = getattr(scope, "root_path", "") + prefix
+            return sub_app, MountedScope(scope, path[len(prefix):] or "/", root)
+    return None
+
+
 class HTTPDispatcher:
     """Serve HTTP requests for one app from its compiled route table."""
 
@@ -134,7 +144,7 @@ class HTTPDispatcher:
 
     async def _serve_mounted(self, scope: Any, proto: Any) -> bool:
         """Hand the request to the first mounted app whose prefix matches it."""
-        sub = self._mount_for(scope)
+        sub = find_mount(self.mounts, scope)
         if sub is None:
             return False
         if not self.lifecycle.started:
@@ -148,14 +158,6 @@ class HTTPDispatcher:
             await self.lifecycle.startup()
         except Exception:
             logger.exception("startup failed; it will be retried on the next request")
-
-    def _mount_for(self, scope: Any) -> tuple[Any, MountedScope] | None:
-        path = scope.path
-        for prefix, sub_app in self.mounts:
-            if path == prefix or path.startswith(prefix + "/"):
-                root = getattr(scope, "root_path", "") + prefix
-                return sub_app, MountedScope(scope, path[len(prefix):] or "/", root)
-        return None
 
     async def _unmatched(self, request: Request, miss: HTTPException) -> BaseResponse:
         """Apply the slash policy, else run the unrouted chain."""

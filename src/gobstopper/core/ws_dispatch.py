@@ -16,7 +16,7 @@ import logging
 from typing import TYPE_CHECKING, Any
 
 from gobstopper import config
-from gobstopper.core.dispatch import MountedScope
+from gobstopper.core.dispatch import find_mount
 from gobstopper.http.errors import HTTPException
 from gobstopper.http.routing import MAX_PATH_LENGTH
 from gobstopper.websocket.connection import WebSocket
@@ -51,7 +51,7 @@ class WebSocketDispatcher:
 
     async def __call__(self, scope: Any, proto: Any) -> None:
         if self.mounts:
-            sub = self._mount_for(scope)
+            sub = find_mount(self.mounts, scope)
             if sub is not None:
                 await sub[0].__rsgi__(sub[1], proto)
                 return
@@ -83,14 +83,6 @@ class WebSocketDispatcher:
                 logger.exception("startup failed; refusing WebSocket %s", scope.path)
                 return 500
         return 414 if len(scope.path) > MAX_PATH_LENGTH else 0
-
-    def _mount_for(self, scope: Any) -> tuple[Any, MountedScope] | None:
-        path = scope.path
-        for prefix, sub_app in self.mounts:
-            if path == prefix or path.startswith(prefix + "/"):
-                root = getattr(scope, "root_path", "") + prefix
-                return sub_app, MountedScope(scope, path[len(prefix):] or "/", root)
-        return None
 
     async def run(self, route: CompiledWebSocketRoute, websocket: WebSocket,
                   params: dict[str, Any]) -> None:
