@@ -1,15 +1,22 @@
 """The frameworks under test and how each one is installed and served.
 
-``raw`` and ``gobstopper`` run from the project's own environment (the interpreter running
-the driver); every peer gets its own virtual environment under ``benchmarks/.venvs/`` with
-the same Granian version as the project, so only the framework differs between servers.
+``raw`` runs from the project's own environment (the interpreter running the driver).
+Every framework, Gobstopper included, gets its own virtual environment under
+``benchmarks/.venvs/`` with the same Granian version as the project, so only the framework
+differs between servers. Gobstopper is installed there from this checkout the way a user
+installs it (a built wheel, byte-compiled, without the project's dev tools), so its import
+time and memory are measured under the same conditions as the peers'.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from benchmarks.driver.paths import ROOT
+
 BASELINE = "raw"
+THIS_CHECKOUT = f"gobstopper[templates] @ {ROOT.as_uri()}"
+"""The pip requirement that installs Gobstopper from this working tree."""
 
 
 @dataclass(frozen=True)
@@ -44,6 +51,7 @@ FRAMEWORKS: tuple[Framework, ...] = (
     Framework(
         "gobstopper",
         "rsgi",
+        requirements=(THIS_CHECKOUT,),
         distributions=("gobstopper", "msgspec", "jinja2"),
         import_statement="import gobstopper",
     ),

@@ -1,11 +1,13 @@
 """Give each peer framework its own virtual environment, and read installed versions.
 
-A peer's venv is (re)built when missing or when its requirement list changed; Granian is
-pinned to the project's version so every server is the same Granian.
+A venv is (re)built when missing or when its requirement list changed; Granian is
+pinned to the project's version so every server is the same Granian. A venv that installs
+this checkout is also rebuilt when the project's source changed since it was built.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import subprocess
 import sys
@@ -13,7 +15,7 @@ from importlib import metadata
 from pathlib import Path
 
 from benchmarks.driver.frameworks import Framework
-from benchmarks.driver.paths import VENVS_DIR
+from benchmarks.driver.paths import ROOT, VENVS_DIR
 
 PIP_TIMEOUT_S = 900
 _STAMP = ".bench-requirements"
@@ -54,6 +56,23 @@ def _requirements(framework: Framework) -> list[str]:
     return sorted([*framework.requirements, f"granian=={project_granian_version()}"])
 
 
+def _source_digest() -> str:
+    """Fingerprint the project's packaging and source, to notice an outdated install."""
+    digest = hashlib.sha256((ROOT / "pyproject.toml").read_bytes())
+    for path in sorted((ROOT / "src").rglob("*.py")):
+        digest.update(str(path.relative_to(ROOT)).encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+def _stamp_text(framework: Framework) -> str:
+    """What the venv's stamp file holds when it is up to date."""
+    lines = _requirements(framework)
+    if any(ROOT.as_uri() in requirement for requirement in lines):
+        lines.append(f"source {_source_digest()}")
+    return "\n".join(lines)
+
+
 def ensure(framework: Framework) -> None:
     """Create and install ``framework``'s venv unless it is already up to date.
 
@@ -63,7 +82,7 @@ def ensure(framework: Framework) -> None:
         return
     venv = VENVS_DIR / framework.name
     stamp = venv / _STAMP
-    wanted = "\n".join(_requirements(framework))
+    wanted = _stamp_text(framework)
     if python_for(framework).exists() and stamp.exists() and stamp.read_text() == wanted:
         return
     log_path = VENVS_DIR / f"{framework.name}.pip.log"

@@ -10,8 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from gobstopper.core.pipeline import Endpoint, compile_route, direct_handler
 from gobstopper.core.scaffold import Scaffold
@@ -20,8 +19,9 @@ from gobstopper.http.routing import Router, Rule
 logger = logging.getLogger("gobstopper.routing")
 
 
-@dataclass(frozen=True)
-class CompiledRoute:
+# PERF: NamedTuples, not dataclasses: building a dataclass costs ~0.3-0.5 ms of import
+# time each (it exec()s generated methods); a NamedTuple ~0.07 ms, with C-level field reads.
+class CompiledRoute(NamedTuple):
     """What the router returns for an HTTP match."""
 
     run: Endpoint
@@ -33,8 +33,7 @@ class CompiledRoute:
     direct: Callable[..., Any] | None = None
 
 
-@dataclass(frozen=True)
-class CompiledWebSocketRoute:
+class CompiledWebSocketRoute(NamedTuple):
     """What the WebSocket router returns for a match."""
 
     handler: Callable[..., Any]
@@ -43,8 +42,7 @@ class CompiledWebSocketRoute:
     before: tuple[Callable[..., Any], ...]
 
 
-@dataclass
-class _Scope:
+class _Scope(NamedTuple):
     """Accumulated context while walking down the blueprint tree."""
 
     prefix: str
@@ -70,8 +68,7 @@ def _name(obj: Any) -> str:
     return getattr(obj, "__name__", None) or type(obj).__name__
 
 
-@dataclass
-class RouteTable:
+class RouteTable(NamedTuple):
     """The compiled HTTP and WebSocket routers, plus every URL rule by name."""
 
     http: Router

@@ -10,8 +10,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar
 
 from gobstopper.http.routing import Rule
 
@@ -25,8 +24,8 @@ _HTTP_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPT
 _sequence = itertools.count()
 
 
-@dataclass
-class RouteSpec:
+# PERF: NamedTuples, not dataclasses (see CompiledRoute): ~0.4 ms less import time each.
+class RouteSpec(NamedTuple):
     """One ``route()`` registration as written by the user."""
 
     rule: str
@@ -36,8 +35,7 @@ class RouteSpec:
     middleware: tuple[Middleware, ...] = ()
 
 
-@dataclass
-class WebSocketSpec:
+class WebSocketSpec(NamedTuple):
     """One ``websocket()`` registration."""
 
     rule: str
@@ -45,18 +43,21 @@ class WebSocketSpec:
     name: str
 
 
-@dataclass(order=True)
-class MiddlewareSpec:
-    """A middleware with its priority (ties keep registration order)."""
+class MiddlewareSpec(NamedTuple):
+    """A middleware with its priority; specs sort in the order the middleware runs.
 
-    sort_key: tuple[int, int] = field(init=False, repr=False)
-    middleware: Middleware = field(compare=False)
-    priority: int = field(compare=False, default=0)
-    seq: int = field(compare=False, default_factory=lambda: next(_sequence))
+    ``sort_key`` comes first and is unique, so sorting never compares middleware.
+    """
 
-    def __post_init__(self) -> None:
-        # Highest priority first; equal priorities in registration order.
-        self.sort_key = (-self.priority, self.seq)
+    sort_key: tuple[int, int]
+    middleware: Middleware
+    priority: int
+
+    @classmethod
+    def registered(cls, middleware: Middleware, priority: int = 0) -> MiddlewareSpec:
+        """A spec for ``middleware`` registered now: highest priority first, ties in
+        registration order."""
+        return cls((-priority, next(_sequence)), middleware, priority)
 
 
 def _check_rule(rule: str) -> str:
@@ -163,7 +164,7 @@ class Scaffold:
         """Add ``middleware(request, call_next)``; higher priority runs first."""
         if not callable(middleware):
             raise TypeError("middleware must be callable as middleware(request, call_next)")
-        self._middleware.append(MiddlewareSpec(middleware, priority))
+        self._middleware.append(MiddlewareSpec.registered(middleware, priority))
         self._changed()
 
     def before_request(self, func: F) -> F:

@@ -10,12 +10,11 @@ tighten one limit and inherit the rest.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from dataclasses import fields, replace
 from typing import Any
 
 from gobstopper.http.body import DEFAULT_LIMITS, BodyLimits
 
-_LIMIT_NAMES = tuple(field.name for field in fields(BodyLimits))
+_LIMIT_NAMES = BodyLimits._fields
 
 
 def _check(name: str, value: int | None) -> None:
@@ -58,7 +57,7 @@ class LimitsMiddleware:
         self.overrides: dict[str, int] = {
             name: given[name] for name in _LIMIT_NAMES if given[name] is not None
         }
-        self._over_defaults = replace(DEFAULT_LIMITS, **self.overrides)
+        self._over_defaults = DEFAULT_LIMITS._replace(**self.overrides)
 
     def limits_for(self, current: BodyLimits) -> BodyLimits:
         """``current`` with this instance's overrides applied."""
@@ -66,7 +65,7 @@ class LimitsMiddleware:
             return current
         if current is DEFAULT_LIMITS:
             return self._over_defaults  # PERF: the common case allocates nothing.
-        return replace(current, **self.overrides)
+        return current._replace(**self.overrides)
 
     async def __call__(
         self, request: Any, call_next: Callable[[Any], Awaitable[Any]]
