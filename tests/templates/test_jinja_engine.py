@@ -82,3 +82,18 @@ async def test_missing_template_from_a_list_names_them_all(folder, write_templat
 
     with pytest.raises(LookupError, match=r"a\.txt, b\.txt"):
         await engine.render_template_async("p.txt")
+
+
+async def test_an_async_filter_moves_renders_to_the_async_environment(folder, write_template):
+    write_template("p.txt", "{{ 'x'|fetch }}")
+    engine = TemplateEngine(folder)
+
+    async def fetch(value: str) -> str:
+        return value * 2
+
+    engine.add_filter("fetch", fetch)
+
+    assert not engine.renders_synchronously
+    with pytest.raises(RuntimeError, match="render_template_async"):
+        engine.render("p.txt", {})
+    assert await engine.render_template_async("p.txt") == "xx"

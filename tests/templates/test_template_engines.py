@@ -334,3 +334,21 @@ class TestErrors:
 
         with pytest.raises(ImportError, match=rf'pip install "gobstopper\[{extra}\]"'):
             engine_class(folder)
+
+
+def test_sync_render_matches_the_async_render(engine_class, folder, write_template):
+    write_template("page.html", "<p>{{ name }}</p>")
+    engine = engine_class(folder)
+
+    assert engine.renders_synchronously
+    assert engine.render("page.html", {"name": "<Ann>"}) == "<p>&lt;Ann&gt;</p>"
+
+
+def test_sync_render_raises_the_shared_errors(engine_class, folder, write_template):
+    write_template("broken.html", "{% if %}")
+    engine = engine_class(folder)
+
+    with pytest.raises(TemplateNotFound):
+        engine.render("missing.html", {})
+    with pytest.raises(TemplateSyntaxError):
+        engine.render("broken.html", {})

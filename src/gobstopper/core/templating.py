@@ -17,7 +17,7 @@ import sys
 from collections.abc import AsyncIterator, Callable
 from typing import TYPE_CHECKING, Any, TypeVar, overload
 
-from gobstopper.http.response import Response, StreamResponse
+from gobstopper.http.response import Response, StreamResponse, plain_response_of
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -273,13 +273,17 @@ class TemplatingMixin:
             if table is None or table is not self._template_routes_seen:
                 self._add_blueprint_template_folders(engine)
                 self._template_routes_seen = table
-        merged = await self.template_context(context)
+        if self._context_processors:
+            context = await self.template_context(context)
         content_type = template_content_type(template_name)
         if stream:
-            chunks = await _started(engine.stream_template_async(template_name, **merged))
+            chunks = await _started(engine.stream_template_async(template_name, **context))
             return StreamResponse(chunks, content_type=content_type)
-        body = await engine.render_template_async(template_name, **merged)
-        return Response(body, content_type=content_type)
+        if engine.renders_synchronously:
+            body = engine.render(template_name, context)
+        else:
+            body = await engine.render_template_async(template_name, **context)
+        return plain_response_of(body, content_type)
 
 
 async def _started(chunks: AsyncIterator[str]) -> AsyncIterator[str]:

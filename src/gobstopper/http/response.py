@@ -246,8 +246,9 @@ class Response(BaseResponse):
 def plain_response_of(body: str | bytes, content_type: str) -> Response:
     """A 200 ``Response`` with one trusted content type, built without checks.
 
-    PERF: for return-value coercion, where the content type is a framework
-    constant; skips ``__init__``'s type and header validation (~0.3 us).
+    PERF: for responses the framework builds itself (return-value coercion,
+    rendered templates), where the content type is a framework constant; skips
+    ``__init__``'s type and header validation (~0.3 us).
     """
     response = Response.__new__(Response)
     response.body = body
@@ -263,6 +264,14 @@ class JSONResponse(Response):
     __slots__ = ()
 
     def __init__(self, data: Any, status: int = 200, **kwargs: Any) -> None:
+        if not kwargs:
+            # PERF: the common shape (data and maybe a status) sets the four slots
+            # directly: ~0.9 us -> ~0.3 us besides the encoding.
+            self.body = dumps(data)
+            self.status = status
+            self.headers = {"content-type": _JSON}
+            self._cookies = None
+            return
         kwargs.setdefault("content_type", _JSON)
         super().__init__(dumps(data), status, **kwargs)
 

@@ -95,8 +95,15 @@ class RustTemplateEngine:
         _reject_coroutine_function(name, func)
         self._env.add_global(name, func)
 
+    #: Filters and globals are always sync here, so :meth:`render` always works.
+    renders_synchronously = True
+
     async def render_template_async(self, template_name: str, **context: Any) -> str:
-        """Render a template to a string.
+        """Render a template to a string."""
+        return self.render(template_name, context)
+
+    def render(self, template_name: str, context: dict[str, Any]) -> str:
+        """Render a whole page without awaiting: the app's fast path.
 
         PERF: rendered inline on the loop: minijinja holds the GIL while it renders (another
         Python thread measured ~15% of its normal speed meanwhile), so a worker thread would
