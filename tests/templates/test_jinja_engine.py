@@ -97,3 +97,43 @@ async def test_an_async_filter_moves_renders_to_the_async_environment(folder, wr
     with pytest.raises(RuntimeError, match="render_template_async"):
         engine.render("p.txt", {})
     assert await engine.render_template_async("p.txt") == "xx"
+
+
+class _AttrDict(dict):
+    """A dict subclass with a real attribute: Jinja2's attribute-first rule applies."""
+
+    @property
+    def name(self) -> str:
+        return "from attribute"
+
+
+@pytest.mark.parametrize(
+    ("source", "context", "expected"),
+    [
+        ("{{ d.name }}", {"d": {"name": "Ada"}}, "Ada"),
+        ("[{{ d.missing }}]", {"d": {}}, "[]"),
+        ("{{ d.missing is defined }}", {"d": {}}, "False"),
+        ("{{ d.keys()|list }}", {"d": {"a": 1}}, "['a']"),
+        ("{{ d.items is callable }}", {"d": {"items": "shadowed"}}, "True"),
+        ("{{ d.get('a') }}", {"d": {"a": 1}}, "1"),
+        ("{{ d.name }}", {"d": _AttrDict(name="from key")}, "from attribute"),
+        ("{{ d.other }}", {"d": _AttrDict(other="from key")}, "from key"),
+    ],
+)
+def test_dotted_lookup_on_dicts_keeps_jinja2_semantics(
+    folder, write_template, source, context, expected
+):
+    write_template("p.txt", source)
+    engine = TemplateEngine(folder)
+
+    assert engine.render("p.txt", context) == expected
+
+
+async def test_async_environment_resolves_dict_keys_the_same_way(folder, write_template):
+    write_template("p.txt", "{% for row in rows %}{{ row.id }},{% endfor %}")
+    engine = TemplateEngine(folder)
+
+    chunks = [chunk async for chunk in engine.stream_template_async("p.txt", rows=rows(3))]
+
+    assert "".join(chunks) == "0,1,2,"
+

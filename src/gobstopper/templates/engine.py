@@ -63,7 +63,9 @@ class TemplateEngine:
         # made a 10-row table cost ~1.5x as much (in-process benchmark). The async
         # overlay (same loader, filters and globals; its own cache) serves streaming
         # and, once an async filter or global is registered, every render.
-        self._env = jinja2.Environment(
+        from gobstopper.templates.jinja_environment import Environment
+
+        self._env = Environment(
             loader=jinja2.FunctionLoader(self._load),
             autoescape=autoescape_enabled,
             auto_reload=auto_reload,
