@@ -2,7 +2,7 @@
 
 Run it with the project's interpreter (``.venv/bin/python benchmarks/run.py --quick``);
 ``--help`` lists the options. Results go to ``benchmarks/RESULTS.md`` and
-``benchmarks/results.json``.
+``benchmarks/RESULTS.json``.
 """
 
 from __future__ import annotations

@@ -11,6 +11,7 @@ from types import FrameType
 from benchmarks.driver import bench, report, wrk
 from benchmarks.driver import endpoints as endpoints_mod
 from benchmarks.driver import frameworks as frameworks_mod
+from benchmarks.driver.paths import DEFAULT_RESULTS, results_paths
 from benchmarks.driver.results import FrameworkReport, summarize
 
 
@@ -39,6 +40,10 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument(
         "--quick", action="store_true", help="smoke run: 1 round of 3 s per endpoint"
     )
+    parser.add_argument(
+        "--output", default=DEFAULT_RESULTS, metavar="NAME",
+        help="write benchmarks/NAME.md and benchmarks/NAME.json (default RESULTS)",
+    )
     args = parser.parse_args(argv)
     if args.quick:
         args.rounds, args.duration = 1, 3
@@ -58,7 +63,7 @@ def _interrupt_on_sigterm(signum: int, frame: FrameType | None) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run the benchmark and write RESULTS.md and results.json; return the exit status."""
+    """Run the benchmark and write its results (RESULTS.md/.json); return the exit status."""
     argv = sys.argv[1:] if argv is None else argv
     args = parse_args(argv)
     signal.signal(signal.SIGTERM, _interrupt_on_sigterm)
@@ -91,7 +96,7 @@ def main(argv: list[str] | None = None) -> int:
         load_before=load_before,
         load_after=report.load_average(),
     )
-    report.write(run, args.endpoints, reports, measurements, summarize(measurements))
-    print("wrote benchmarks/RESULTS.md and benchmarks/results.json")
+    report.write(run, args.endpoints, reports, measurements, summarize(measurements), args.output)
+    print("wrote", " and ".join(str(path) for path in results_paths(args.output)))
     failed = [r.name for r in reports.values() if r.status != "ok" or r.failed_checks]
     return 1 if failed else 0

@@ -1,4 +1,7 @@
-"""Write a run's results: ``RESULTS.md`` for people, ``results.json`` for tools."""
+"""Write a run's results: ``<name>.md`` for people, ``<name>.json`` for tools.
+
+``name`` is ``RESULTS`` unless ``--output`` gives another.
+"""
 
 from __future__ import annotations
 
@@ -13,7 +16,7 @@ from benchmarks.driver import cpus
 from benchmarks.driver.bench import Settings, idle_rss_mib
 from benchmarks.driver.endpoints import Endpoint
 from benchmarks.driver.frameworks import BASELINE
-from benchmarks.driver.paths import RESULTS_JSON, RESULTS_MD
+from benchmarks.driver.paths import results_paths
 from benchmarks.driver.results import FrameworkReport, Measurement, Summary, as_json
 from benchmarks.driver.server import GRANIAN_OPTIONS
 
@@ -136,8 +139,9 @@ def write(
     reports: dict[str, FrameworkReport],
     measurements: list[Measurement],
     summary: dict[str, dict[str, Summary]],
+    name: str,
 ) -> None:
-    """Write ``RESULTS.md`` and ``results.json`` next to the driver."""
+    """Write ``<name>.md`` and ``<name>.json`` next to the driver."""
     settings = run.settings
     when = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     order = list(reports)
@@ -196,7 +200,8 @@ def write(
         *_problems(reports, summary),
         "",
     ]
-    RESULTS_MD.write_text("\n".join(md))
+    md_path, json_path = results_paths(name)
+    md_path.write_text("\n".join(md))
     data: dict[str, Any] = {
         "generated": when,
         "command": run.command,
@@ -209,4 +214,4 @@ def write(
         "summary": as_json(summary),
         "measurements": [asdict(m) for m in measurements],
     }
-    RESULTS_JSON.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+    json_path.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
