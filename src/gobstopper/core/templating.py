@@ -206,14 +206,7 @@ class TemplatingMixin:
         bare ``@app.template_filter``. minijinja refuses async filters with
         ``TypeError``.
         """
-        if callable(name):
-            self.add_template_filter(name)
-            return name
-
-        def decorator(func: F) -> F:
-            self.add_template_filter(func, name)
-            return func
-        return decorator
+        return _registering(self.add_template_filter, name)
 
     @overload
     def template_global(self, name: F) -> F: ...
@@ -227,14 +220,7 @@ class TemplatingMixin:
         bare ``@app.template_global``. minijinja refuses async functions with
         ``TypeError``.
         """
-        if callable(name):
-            self.add_template_global(name)
-            return name
-
-        def decorator(func: F) -> F:
-            self.add_template_global(func, name)
-            return func
-        return decorator
+        return _registering(self.add_template_global, name)
 
     # -- rendering --------------------------------------------------------------
     async def template_context(self, context: dict[str, Any]) -> dict[str, Any]:
@@ -284,6 +270,20 @@ class TemplatingMixin:
         else:
             body = await engine.render_template_async(template_name, **context)
         return plain_response_of(body, content_type)
+
+
+def _registering(
+    register: Callable[[F, str | None], None], name: str | F | None
+) -> F | Callable[[F], F]:
+    """A decorator usable bare (``@deco``) or called (``@deco()``, ``@deco("name")``)."""
+    if callable(name):
+        register(name, None)
+        return name
+
+    def decorator(func: F) -> F:
+        register(func, name)
+        return func
+    return decorator
 
 
 async def _started(chunks: AsyncIterator[str]) -> AsyncIterator[str]:
