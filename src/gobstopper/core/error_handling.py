@@ -7,10 +7,10 @@ handler that itself fails falls back to a plain-text response.
 
 from __future__ import annotations
 
-import inspect
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from gobstopper.core.awaiting import resolved
 from gobstopper.http.coercion import to_response
 from gobstopper.http.errors import HTTPException, InternalServerError
 from gobstopper.http.json import dumps
@@ -96,10 +96,7 @@ class ErrorHandlers:
         if handler is None:
             return default_response(request, http_exc, debug, original)
         try:
-            result = handler(request, exc)
-            if inspect.isawaitable(result):
-                result = await result
-            response = to_response(result)
+            response = to_response(await resolved(handler(request, exc)))
             # A handler that leaves the status at 200 means "this page for that error".
             if response.status == 200:
                 response.status = http_exc.status_code

@@ -16,13 +16,13 @@ still running when the timeout expires are cancelled so the worker can exit.
 
 from __future__ import annotations
 
-import inspect
 import time
 from collections.abc import Awaitable, Callable
 from types import CodeType, FrameType
 from typing import TYPE_CHECKING, Any
 
 from gobstopper import config
+from gobstopper.core.awaiting import resolved
 
 if TYPE_CHECKING:
     import asyncio
@@ -82,9 +82,7 @@ class Lifecycle:
             if self.closed:
                 self._reset()
             while self._hooks_done < len(self.startup_hooks):
-                result = self.startup_hooks[self._hooks_done]()
-                if inspect.isawaitable(result):
-                    await result
+                await resolved(self.startup_hooks[self._hooks_done]())
                 self._hooks_done += 1
             self.started = True
 
@@ -129,9 +127,7 @@ class Lifecycle:
                            self.in_flight, wait)
         for hook in [*self.shutdown_hooks, *extra]:
             try:
-                result = hook()
-                if inspect.isawaitable(result):
-                    await result
+                await resolved(hook())
             except Exception:
                 _logger().exception("shutdown hook %r failed", getattr(hook, "__name__", hook))
         self.closed = True

@@ -14,6 +14,7 @@ import inspect
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
+from gobstopper.core.awaiting import resolved
 from gobstopper.http.coercion import to_response
 from gobstopper.http.injection import BodyParameter, body_parameter, load_body
 from gobstopper.http.request import Request
@@ -27,12 +28,6 @@ def _is_async(func: Callable[..., Any]) -> bool:
         return True
     call = getattr(func, "__call__", None)  # noqa: B004 - instances with async __call__
     return call is not None and inspect.iscoroutinefunction(call)
-
-
-async def _maybe_await(value: Any) -> Any:
-    if inspect.isawaitable(value):
-        return await value
-    return value
 
 
 def _unaccepted(handler: Callable[..., Any], path_params: Sequence[str]) -> tuple[str, ...]:
@@ -127,14 +122,14 @@ def wrap_hooks(
     async def with_hooks(request: Request) -> BaseResponse:
         response: BaseResponse | None = None
         for hook in before:
-            early = await _maybe_await(hook(request))
+            early = await resolved(hook(request))
             if early is not None:
                 response = to_response(early)
                 break
         if response is None:
             response = await inner(request)
         for hook in after:
-            replaced = await _maybe_await(hook(request, response))
+            replaced = await resolved(hook(request, response))
             if replaced is not None:
                 response = to_response(replaced)
         return response
@@ -148,7 +143,7 @@ def _bind_middleware(middleware: Callable[..., Any], call_next: Endpoint) -> End
         return step_async
 
     async def step_sync(request: Request) -> BaseResponse:
-        return to_response(await _maybe_await(middleware(request, call_next)))
+        return to_response(await resolved(middleware(request, call_next)))
     return step_sync
 
 

@@ -11,12 +11,12 @@ app's own folder, in registration order.
 from __future__ import annotations
 
 import errno
-import inspect
 import os
 import sys
 from collections.abc import AsyncIterator, Callable
 from typing import TYPE_CHECKING, Any, TypeVar, overload
 
+from gobstopper.core.awaiting import resolved
 from gobstopper.http.response import Response, StreamResponse, plain_response_of
 
 if TYPE_CHECKING:
@@ -229,9 +229,7 @@ class TemplatingMixin:
             return context
         merged: dict[str, Any] = {}
         for processor in self._context_processors:
-            extra = processor()
-            if inspect.isawaitable(extra):
-                extra = await extra
+            extra = await resolved(processor())
             if extra:
                 merged.update(extra)
         merged.update(context)

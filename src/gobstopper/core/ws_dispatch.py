@@ -11,11 +11,11 @@ closed with 1000. A worker never dies of a WebSocket.
 
 from __future__ import annotations
 
-import inspect
 import logging
 from typing import TYPE_CHECKING, Any
 
 from gobstopper import config
+from gobstopper.core.awaiting import resolved
 from gobstopper.core.dispatch import find_mount
 from gobstopper.http.errors import HTTPException
 from gobstopper.http.routing import MAX_PATH_LENGTH
@@ -107,9 +107,7 @@ class WebSocketDispatcher:
     async def _before(self, route: CompiledWebSocketRoute, websocket: WebSocket) -> bool:
         """Run before_websocket hooks; False when one refused or closed it."""
         for hook in route.before:
-            result = hook(websocket)
-            if inspect.isawaitable(result):
-                result = await result
+            result = await resolved(hook(websocket))
             if result is False:
                 if not websocket.closed and not websocket.accepted:
                     await websocket.reject(403)
