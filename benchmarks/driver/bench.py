@@ -1,7 +1,9 @@
 """Run the benchmark: prepare every framework, then measure them interleaved in rounds.
 
-Round r serves each framework in turn (A B C … then A B C … again), so a slow phase of a
-shared machine hurts every framework alike instead of whichever happened to run then.
+Round r serves each framework in turn, so a slow phase of a shared machine hurts every
+framework alike instead of whichever happened to run then; the order rotates by one each
+round (A B C, then B C A, then C A B …), so no framework always runs first, or always
+right after the same neighbour.
 Within a server's turn each endpoint gets a short warm-up run, then the measured run,
 bracketed by /proc readings of the server's CPU time.
 """
@@ -126,6 +128,14 @@ def _progress(m: Measurement) -> str:
     )
 
 
+def rotated(frameworks: list[Framework], shift: int) -> list[Framework]:
+    """``frameworks`` started ``shift`` places later, wrapping around (the order of a round)."""
+    if not frameworks:
+        return []
+    shift %= len(frameworks)
+    return frameworks[shift:] + frameworks[:shift]
+
+
 def run(
     frameworks: list[Framework],
     selected: list[Endpoint],
@@ -142,7 +152,7 @@ def run(
         plan = [(ep, wrk.lua_script(ep, Path(tmp))) for ep in selected]
         for round_no in range(1, settings.rounds + 1):
             print(f"round {round_no}/{settings.rounds}", flush=True)
-            for framework in frameworks:
+            for framework in rotated(frameworks, round_no - 1):
                 report = reports[framework.name]
                 if report.status != "ok":
                     continue

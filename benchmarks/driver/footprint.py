@@ -11,7 +11,8 @@ import statistics
 import subprocess
 from pathlib import Path
 
-IMPORTTIME_RUNS = 5
+#: Fresh processes per measurement; the median of 11 barely moves on a busy shared machine.
+IMPORTTIME_RUNS = 11
 
 
 def _top_level_imports(stderr: str) -> dict[str, int]:

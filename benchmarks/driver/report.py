@@ -12,7 +12,7 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from benchmarks.driver import cpus
+from benchmarks.driver import cpus, footprint
 from benchmarks.driver.bench import Settings, idle_rss_mib
 from benchmarks.driver.endpoints import Endpoint
 from benchmarks.driver.frameworks import BASELINE
@@ -162,7 +162,8 @@ def write(
         "for every framework but the interface each one speaks.",
         f"- Load: {run.wrk_version}, `-t{settings.threads} -c{settings.connections} --latency`, "
         f"{settings.duration_s} s per run after a {settings.warmup_s} s warm-up, "
-        f"{settings.rounds} round(s), frameworks interleaved per round; "
+        f"{settings.rounds} round(s), frameworks interleaved per round and their order "
+        "rotated by one each round; "
         f"{cpus.describe()}.",
         "- req/s, p99 and CPU are medians over rounds. A ratio compares with the raw RSGI app "
         "in this same run (req/s: higher is better, 1.00 = the ceiling; CPU: lower is better). "
@@ -188,7 +189,8 @@ def write(
         "## Footprint",
         "",
         "Import time: `python -X importtime -c \"<import>\"`, the cumulative µs of the top-level "
-        "imports the bare interpreter does not make, median of 5 fresh processes. Idle RSS: "
+        "imports the bare interpreter does not make, median of "
+        f"{footprint.IMPORTTIME_RUNS} fresh processes. Idle RSS: "
         "the Granian worker after startup and one request per endpoint.",
         "",
         *_footprint_table(reports),
