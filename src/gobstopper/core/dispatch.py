@@ -94,8 +94,10 @@ class HTTPDispatcher:
         # error handling and the send all happen here (a separate `respond` coroutine
         # cost ~0.4 us per request in the in-process benchmark, ~8% of plaintext).
         lifecycle = self.lifecycle
+        # PERF: each read of a Granian scope attribute builds a new str; read once.
+        method = scope.method
         if lifecycle.closing:
-            _send(plain_response(503, "Service Unavailable"), proto, scope.method)
+            _send(plain_response(503, "Service Unavailable"), proto, method)
             return
         lifecycle.in_flight += 1
         sent = False
@@ -110,7 +112,7 @@ class HTTPDispatcher:
                 if len(path) > MAX_PATH_LENGTH:
                     raise URITooLong()
                 try:
-                    route, params = self.router.match(scope.method, path)
+                    route, params = self.router.match(method, path)
                 except HTTPException as miss:
                     response = await self._unmatched(request, miss)
                 else:
@@ -118,10 +120,13 @@ class HTTPDispatcher:
                     request.endpoint = route.name
                     request.url_rule = route.rule
                     direct = route.direct
-                    if direct is not None:
+                    if direct is None:
+                        response = await route.run(request)
+                    elif params:
                         response = to_response(await direct(request, **params))
                     else:
-                        response = await route.run(request)
+                        # PERF: a call without ``**{}`` (~0.1 us) for static routes.
+                        response = to_response(await direct(request))
             except Exception as exc:
                 response = await self.errors.respond(request, exc, self.app.debug)
             finally:
@@ -129,7 +134,7 @@ class HTTPDispatcher:
                 request.close()
             if response.conditional:
                 response.prepare(scope)
-            pending = _send(response, proto, scope.method)
+            pending = _send(response, proto, method)
             sent = True
             if pending is not None:
                 await _finish_stream(pending)
