@@ -26,3 +26,21 @@ fi
 # An editable install is not byte-compiled the way a wheel install is; without this,
 # PYTHONDONTWRITEBYTECODE=1 environments recompile every module on every start.
 .venv/bin/python -m compileall -q src >/dev/null
+
+# redis-server backs the Redis session-storage tests; install it (Debian/Ubuntu) if missing.
+install_redis_server() {
+    local apt=()
+    if [ "$(id -u)" -ne 0 ]; then apt=(sudo); fi
+    apt+=(env DEBIAN_FRONTEND=noninteractive apt-get)
+    # Try the current package lists first; refresh them only if that fails (fresh machine).
+    "${apt[@]}" install -y --no-install-recommends redis-server >/dev/null 2>&1 \
+        || { "${apt[@]}" update -qq && "${apt[@]}" install -y --no-install-recommends redis-server; }
+}
+if ! command -v redis-server >/dev/null 2>&1; then
+    if command -v apt-get >/dev/null 2>&1; then
+        install_redis_server
+    else
+        echo "warning: redis-server not found and apt-get unavailable; install it to run" \
+            "the Redis session tests" >&2
+    fi
+fi

@@ -106,3 +106,35 @@ def granian_server(
         yield server
     finally:
         server.stop()
+
+
+@dataclass
+class RunningRedis(RunningServer):
+    """A started redis-server; ``url`` is its ``redis://`` address."""
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}"
+
+
+@contextmanager
+def redis_server(tmp_path: Path) -> Iterator[RunningRedis]:
+    """Run a throwaway ``redis-server`` (no persistence) on a free port for the ``with`` block.
+
+    Needs ``redis-server`` on PATH (``scripts/setup.sh`` installs it).
+    """
+    port = free_port()
+    log_path = tmp_path / f"redis-{port}.log"
+    command = [
+        "redis-server", "--port", str(port), "--bind", "127.0.0.1",
+        "--save", "", "--appendonly", "no", "--dir", str(tmp_path),
+    ]
+    with open(log_path, "wb") as log:
+        process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT,
+                                   cwd=str(tmp_path), start_new_session=True)
+    server = RunningRedis(port, process, log_path)
+    try:
+        wait_for_port(port, process, START_DEADLINE)
+        yield server
+    finally:
+        server.stop()

@@ -84,7 +84,8 @@ def test_unknown_attributes_still_raise_attribute_error():
         from gobstopper import no_such_name  # noqa: F401
 
 
-@pytest.mark.parametrize("package", ["gobstopper.websocket", "gobstopper.templates"])
+@pytest.mark.parametrize("package", ["gobstopper.websocket", "gobstopper.templates",
+                                     "gobstopper.middleware", "gobstopper.sessions"])
 def test_subpackage_exports_load_on_first_access(package):
     module = __import__(package, fromlist=["__all__"])
     for name in module.__all__:

@@ -194,3 +194,18 @@ def test_plain_responses_from_handlers_for_errors_keep_their_status():
     with TestClient(app) as client:
         response = client.get("/x")
     assert (response.status_code, response.text) == (404, "gone fishing")
+
+
+def test_exception_headers_do_not_duplicate_a_header_the_handler_set_in_other_case():
+    app = Gobstopper("dup")
+
+    @app.get("/limited")
+    async def limited(request):
+        raise errors.TooManyRequests("slow down", headers={"Retry-After": "30"})
+
+    app.error_handler(429)(
+        lambda request, error: Response("wait", status=429, headers={"retry-after": "5"}))
+    with TestClient(app) as client:
+        response = client.get("/limited")
+    assert response.status_code == 429
+    assert response.headers.get_all("retry-after") == ["5"]

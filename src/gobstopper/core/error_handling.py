@@ -68,6 +68,14 @@ def default_response(request: Request, exc: HTTPException, debug: bool,
     return response
 
 
+def _add_missing_headers(target: dict[str, str], extra: dict[str, str]) -> None:
+    """Add the exception's headers the handler's response does not set in any letter case."""
+    present = {name.lower() for name in target}
+    for name, value in extra.items():
+        if name.lower() not in present:
+            target[name] = value
+
+
 def _title(exc: HTTPException) -> str:
     return f"{exc.status_code} {type(exc).__name__}" if type(exc) is not HTTPException \
         else str(exc.status_code)
@@ -101,8 +109,7 @@ class ErrorHandlers:
             if response.status == 200:
                 response.status = http_exc.status_code
             if isinstance(exc, HTTPException):
-                for key, value in exc.headers.items():
-                    response.headers.setdefault(key, value)
+                _add_missing_headers(response.headers, exc.headers)
             return response
         except Exception:
             _logger().exception("error handler for %d failed", http_exc.status_code)

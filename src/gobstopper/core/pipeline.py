@@ -23,7 +23,8 @@ from gobstopper.http.response import BaseResponse
 Endpoint = Callable[[Request], Awaitable[BaseResponse]]
 
 
-def _is_async(func: Callable[..., Any]) -> bool:
+def is_async_callable(func: Callable[..., Any]) -> bool:
+    """Is ``func`` an ``async def``, or an object whose ``__call__`` is one?"""
     if inspect.iscoroutinefunction(func):
         return True
     call = getattr(func, "__call__", None)  # noqa: B004 - instances with async __call__
@@ -48,7 +49,7 @@ def _without_params(handler: Callable[..., Any], dropped: tuple[str, ...]) -> Ca
     The reference's own examples route ``/users/<int:id>`` to ``get_user(request)``
     and read the value from ``request.view_args``.
     """
-    if _is_async(handler):
+    if is_async_callable(handler):
         async def trimmed_async(request: Request, **params: Any) -> Any:
             for name in dropped:
                 params.pop(name, None)
@@ -77,7 +78,7 @@ def bind_handler(handler: Callable[..., Any], path_params: Sequence[str] = ()) -
         handler = _without_params(handler, dropped)
     if param is not None:
         return _bind_with_body(handler, param)
-    if _is_async(handler):
+    if is_async_callable(handler):
         async def call_async(request: Request) -> BaseResponse:
             return to_response(await handler(request, **request.view_args))
         return call_async
@@ -91,7 +92,7 @@ def bind_handler(handler: Callable[..., Any], path_params: Sequence[str] = ()) -
 def _bind_with_body(handler: Callable[..., Any], param: BodyParameter) -> Endpoint:
     """``bind_handler`` for a handler with a typed body parameter."""
     name = param.name
-    if _is_async(handler):
+    if is_async_callable(handler):
         async def call_async_body(request: Request) -> BaseResponse:
             value = await load_body(request, param)
             return to_response(await handler(request, **request.view_args, **{name: value}))
@@ -137,7 +138,7 @@ def wrap_hooks(
 
 
 def _bind_middleware(middleware: Callable[..., Any], call_next: Endpoint) -> Endpoint:
-    if _is_async(middleware):
+    if is_async_callable(middleware):
         async def step_async(request: Request) -> BaseResponse:
             return to_response(await middleware(request, call_next))
         return step_async
@@ -168,7 +169,7 @@ def direct_handler(
     dropped parameters; the dispatcher then awaits ``handler(request, **params)``
     itself, saving the compiled chain's coroutine frame (~0.3 us per request).
     """
-    if middleware or before or after or not _is_async(handler):
+    if middleware or before or after or not is_async_callable(handler):
         return None
     if body_parameter(handler) is not None or _unaccepted(handler, path_params):
         return None

@@ -1,7 +1,8 @@
 """Built-in middleware, imported on first use.
 
-``from gobstopper.middleware import LimitsMiddleware`` (or StaticFileMiddleware,
-RustStaticMiddleware, HybridStaticMiddleware) loads only the module it names.
+``from gobstopper.middleware import CORSMiddleware`` (or
+LimitsMiddleware, StaticFileMiddleware, RustStaticMiddleware,
+HybridStaticMiddleware) loads only the module it names.
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from __future__ import annotations
 from gobstopper._lazy import lazy_exports
 
 _MODULES = {
+    "CORSMiddleware": "gobstopper.middleware.cors",
     "LimitsMiddleware": "gobstopper.middleware.limits",
     "StaticFileMiddleware": "gobstopper.middleware.static",
     "RustStaticMiddleware": "gobstopper.middleware.static",

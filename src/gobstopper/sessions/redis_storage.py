@@ -1,0 +1,66 @@
+"""Session storage in Redis, for apps running several workers or hosts.
+
+Each session is one key, ``key_prefix + session_id``, holding the session's JSON
+and an expiry set by Redis (``SET ... EX ttl``), so Redis itself removes expired
+sessions and :meth:`cleanup` has nothing to do. Expiry counts from the last save.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import msgspec
+
+from gobstopper.sessions.storage import (
+    DEFAULT_TTL,
+    AsyncBaseSessionStorage,
+    _check_ttl,
+    _decode_data,
+    _encode_data,
+    _require_id,
+    is_valid_session_id,
+)
+
+if TYPE_CHECKING:
+    from redis.asyncio import Redis
+
+
+class AsyncRedisSessionStorage(AsyncBaseSessionStorage):
+    """Sessions in Redis through a ``redis.asyncio.Redis`` client you create and close.
+
+    The client may use ``decode_responses`` either way. Redis errors (connection
+    lost, ...) propagate: a session store that is down is not an empty one.
+    """
+
+    def __init__(self, client: Redis, key_prefix: str = "session:", ttl: int = DEFAULT_TTL) -> None:
+        self.client = client
+        self.key_prefix = key_prefix
+        self.ttl = _check_ttl(ttl)
+
+    def _key(self, session_id: str) -> str:
+        return self.key_prefix + session_id
+
+    async def load(self, session_id: str) -> dict[str, Any] | None:
+        if not is_valid_session_id(session_id):
+            return None
+        key = self._key(session_id)
+        try:
+            raw = await self.client.get(key)  # decode_responses=True fails here on non-UTF-8
+            return None if raw is None else _decode_data(raw)
+        except (UnicodeDecodeError, msgspec.DecodeError) as exc:
+            _logger().warning("ignoring corrupt session %s: %s", key, exc)
+            return None
+
+    async def save(self, session_id: str, data: dict[str, Any]) -> None:
+        key = self._key(_require_id(session_id))
+        await self.client.set(key, _encode_data(data), ex=self.ttl)
+
+    async def delete(self, session_id: str) -> None:
+        await self.client.delete(self._key(_require_id(session_id)))
+
+
+def _logger() -> Any:
+    # PERF: lazy, like the rest of the package — logging costs milliseconds at import.
+    import logging
+
+    return logging.getLogger("gobstopper.sessions")

@@ -1,0 +1,276 @@
+"""Per-key rate limits kept in memory, and ``@rate_limit`` to apply them to a handler.
+
+``TokenBucketLimiter(rate, capacity)`` allows bursts of ``capacity`` and ``rate``
+requests per second on average; ``RateLimiter(max_requests, window)`` allows about
+``max_requests`` per ``window`` seconds. ``@rate_limit(limiter)`` puts either in
+front of a handler and answers 429 with ``Retry-After``.
+
+Single process only: with several workers each keeps its own counts, so clients get
+up to ``workers`` times the limit. A limit shared by workers needs a shared store
+(Redis is the project's choice for that).
+
+Memory stays bounded however many distinct keys arrive: a key is forgotten once its
+state is that of a key never seen (a full bucket, windows that have passed), so only
+keys active in the last ``capacity / rate`` (or ``2 * window``) seconds take space.
+Each call forgets up to ``SWEEP_BATCH`` such keys from the least recently used end:
+amortised O(1) per call, never a long pause.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Hashable
+from typing import Any, Protocol, TypeVar, cast
+
+from gobstopper.core.pipeline import is_async_callable
+from gobstopper.http.errors import TooManyRequests
+
+F = TypeVar("F", bound=Callable[..., Any])
+Clock = Callable[[], float]
+
+#: Most idle keys forgotten per call; more than the one key a call can add.
+SWEEP_BATCH = 8
+# Slack for float comparisons: sums of cost / rate are not exact in binary.
+_EPSILON = 1e-9
+
+
+def _positive(name: str, value: float) -> float:
+    """``value`` if it is a positive finite number, else ``ValueError``."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) \
+            or not (math.isfinite(value) and value > 0):
+        raise ValueError(f"{name} must be a positive finite number, got {value!r}")
+    return value
+
+
+class _PerKeyState:
+    """The table both limiters keep: one entry per key, least recently used first."""
+
+    def __init__(self, clock: Clock) -> None:
+        self._clock = clock
+        self._state: OrderedDict[Hashable, Any] = OrderedDict()
+        # Sync handlers run in threads and may share a limiter with async ones.
+        self._lock = threading.Lock()
+
+    def __len__(self) -> int:
+        """How many keys are remembered (the limiter's memory use)."""
+        return len(self._state)
+
+    def _idle(self, entry: Any, now: float) -> bool:
+        """Does ``entry`` say nothing a missing entry would not?"""
+        raise NotImplementedError
+
+    def _store(self, key: Hashable, entry: Any) -> None:
+        self._state[key] = entry
+        self._state.move_to_end(key)
+
+    def _sweep(self, now: float) -> None:
+        """Forget up to SWEEP_BATCH idle keys, least recently used first."""
+        state = self._state
+        for _ in range(SWEEP_BATCH):
+            if not state:
+                return
+            oldest = next(iter(state))
+            if not self._idle(state[oldest], now):
+                return
+            del state[oldest]
+
+
+class TokenBucketLimiter(_PerKeyState):
+    """A bucket of ``capacity`` tokens per key, refilled at ``rate`` tokens per second.
+
+    A key stores one number: the instant its bucket will be full again (until then
+    it holds ``capacity - (full_at - now) * rate`` tokens). The least recently used
+    key is full at most ``capacity / rate`` seconds after its last use, so sweeping
+    from that end keeps only keys used within that time. Thread-safe. ``clock``
+    (seconds, monotonic) is injectable for tests.
+    """
+
+    def __init__(self, rate: float, capacity: float, *, clock: Clock = time.monotonic) -> None:
+        super().__init__(clock)
+        self.rate = _positive("rate", rate)
+        if _positive("capacity", capacity) < 1:
+            raise ValueError(f"capacity must be at least 1, got {capacity!r}")
+        self.capacity = capacity
+        self._refill_seconds = capacity / rate
+
+    def validate_cost(self, cost: float) -> float:
+        """``cost``, or ``ValueError`` if it is not positive or could never be paid."""
+        if _positive("cost", cost) > self.capacity:
+            raise ValueError(f"cost {cost!r} exceeds capacity {self.capacity!r}: "
+                             "it would never be allowed")
+        return cost
+
+    def allow(self, key: Hashable, cost: float = 1.0) -> bool:
+        """Take ``cost`` tokens from ``key``'s bucket; False, taking none, if too few."""
+        wait = self.validate_cost(cost) / self.rate
+        with self._lock:
+            now = self._clock()
+            self._sweep(now)
+            full_at = max(self._state.get(key, now), now) + wait
+            if full_at - now > self._refill_seconds + _EPSILON:
+                return False
+            self._store(key, full_at)
+            return True
+
+    def retry_after(self, key: Hashable, cost: float = 1.0) -> float:
+        """Seconds until ``allow(key, cost)`` would succeed; 0.0 if it would now."""
+        wait = self.validate_cost(cost) / self.rate
+        with self._lock:
+            now = self._clock()
+            full_at = max(self._state.get(key, now), now) + wait
+            return max(0.0, full_at - self._refill_seconds - now)
+
+    def _idle(self, entry: float, now: float) -> bool:
+        return entry <= now
+
+
+class RateLimiter(_PerKeyState):
+    """About ``max_requests`` per ``window`` seconds per key (sliding window counter).
+
+    Time is cut into windows of ``window`` seconds. A key keeps its counts for the
+    current and the previous window, and a request is allowed while
+    ``previous * (share of the current window still to come) + current + cost`` stays
+    within ``max_requests``. So the current window alone never exceeds the limit,
+    and, unlike a plain fixed window, a client cannot send twice the limit across a
+    window boundary. A key is forgotten two windows after its last counted request.
+    Thread-safe; ``clock`` is injectable for tests.
+    """
+
+    def __init__(self, max_requests: int, window: float, *,
+                 clock: Clock = time.monotonic) -> None:
+        super().__init__(clock)
+        if isinstance(max_requests, bool) or not isinstance(max_requests, int) \
+                or max_requests < 1:
+            raise ValueError(f"max_requests must be an int of at least 1, got {max_requests!r}")
+        self.max_requests = max_requests
+        self.window = _positive("window", window)
+
+    def validate_cost(self, cost: float) -> float:
+        """``cost``, or ``ValueError`` if it is not positive or above ``max_requests``."""
+        if _positive("cost", cost) > self.max_requests:
+            raise ValueError(f"cost {cost!r} exceeds max_requests {self.max_requests}: "
+                             "it would never be allowed")
+        return cost
+
+    def check(self, key: Hashable) -> bool:
+        """True if one more request from ``key`` is within the limit (and count it)."""
+        return self.allow(key)
+
+    def allow(self, key: Hashable, cost: float = 1.0) -> bool:
+        """Count ``cost`` requests for ``key`` if within the limit; False, counting none, if not."""
+        self.validate_cost(cost)
+        with self._lock:
+            now = self._clock()
+            self._sweep(now)
+            index, elapsed = self._position(now)
+            previous, current = self._counts(key, index)
+            if previous * (1 - elapsed) + current + cost > self.max_requests + _EPSILON:
+                return False
+            self._store(key, (index, previous, current + cost))
+            return True
+
+    def retry_after(self, key: Hashable, cost: float = 1.0) -> float:
+        """Seconds until ``allow(key, cost)`` would succeed; 0.0 if it would now."""
+        room = self.max_requests - self.validate_cost(cost)
+        with self._lock:
+            index, elapsed = self._position(self._clock())
+            previous, current = self._counts(key, index)
+        if previous * (1 - elapsed) + current <= room + _EPSILON:
+            return 0.0
+        if current <= room:  # the previous window's weight falls to zero by this one's end
+            return self.window * (1 - (room - current) / previous - elapsed)
+        # Only after the next boundary, as ``current`` becomes the fading previous window.
+        return self.window * (2 - room / current - elapsed)
+
+    def _position(self, now: float) -> tuple[int, float]:
+        """The window ``now`` falls in, and the share of it already elapsed."""
+        position = now / self.window
+        index = math.floor(position)
+        return index, position - index
+
+    def _counts(self, key: Hashable, index: int) -> tuple[float, float]:
+        """``key``'s (previous, current) counts as seen from window ``index``."""
+        entry = self._state.get(key)
+        if entry is None:
+            return 0.0, 0.0
+        seen, previous, current = entry
+        if seen == index:
+            return previous, current
+        if seen == index - 1:
+            return current, 0.0
+        return 0.0, 0.0
+
+    def _idle(self, entry: tuple[int, float, float], now: float) -> bool:
+        return entry[0] <= self._position(now)[0] - 2
+
+
+class Limiter(Protocol):
+    """What ``rate_limit`` needs from a limiter (both limiters here qualify)."""
+
+    def validate_cost(self, cost: float) -> float: ...
+
+    def allow(self, key: Hashable, cost: float = 1.0) -> bool: ...
+
+    def retry_after(self, key: Hashable, cost: float = 1.0) -> float: ...
+
+
+class RateLimitExceeded(TooManyRequests):
+    """The 429 raised by ``rate_limit``; ``retry_after`` is in whole seconds (at least 1)."""
+
+    def __init__(self, retry_after: float) -> None:
+        self.retry_after = max(1, math.ceil(retry_after))
+        super().__init__(headers={"Retry-After": str(self.retry_after)})
+
+
+def _client_ip(request: Any) -> str:
+    return request.client_ip
+
+
+def rate_limit(
+    limiter: Limiter, key: Callable[[Any], Hashable] | None = None, cost: float = 1.0
+) -> Callable[[F], F]:
+    """Refuse calls to the decorated handler beyond ``limiter``'s limit with a 429.
+
+    ``key(request)`` names whose budget a call spends (default: ``request.client_ip``);
+    the limiter is the scope, so handlers sharing one limiter share budgets. Put it
+    under the route decorator. The refusal raises ``RateLimitExceeded`` (a
+    ``TooManyRequests``) carrying ``Retry-After``, so ``@app.error_handler(429)`` can
+    render it. The handler's signature stays visible, so path and body parameters
+    are still injected; its first positional argument must be the request. A sync
+    handler stays sync (the framework runs it in a thread).
+
+    The check runs when the handler is called, after path conversion and body
+    decoding: a request refused before (400, 413, 422) spends nothing, and a typed
+    body has been read by then. To limit before the body is read, call the limiter
+    from middleware or a ``before_request`` hook.
+
+    >>> @app.get("/api/x")
+    ... @rate_limit(TokenBucketLimiter(rate=5, capacity=10))
+    ... async def handler(request): ...
+    """
+    limiter.validate_cost(cost)
+    key_of = key or _client_ip
+
+    def enforce(request: Any) -> None:
+        bucket = key_of(request)
+        if not limiter.allow(bucket, cost):
+            raise RateLimitExceeded(limiter.retry_after(bucket, cost))
+
+    def decorate(handler: F) -> F:
+        if is_async_callable(handler):
+            @functools.wraps(handler)
+            async def limited_async(*args: Any, **kwargs: Any) -> Any:
+                enforce(args[0])
+                return await handler(*args, **kwargs)
+            return cast(F, limited_async)
+
+        @functools.wraps(handler)
+        def limited(*args: Any, **kwargs: Any) -> Any:
+            enforce(args[0])
+            return handler(*args, **kwargs)
+        return cast(F, limited)
+    return decorate
