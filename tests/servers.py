@@ -16,9 +16,11 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 ROOT = Path(__file__).resolve().parent.parent
 START_DEADLINE = 30.0
+ServerT = TypeVar("ServerT", bound="RunningServer")
 
 
 def free_port() -> int:
@@ -97,10 +99,20 @@ def granian_server(
         "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers),
         *extra_args, target,
     ]
+    with _running(RunningServer, command, port, log_path, tmp_path, full_env) as server:
+        yield server
+
+
+@contextmanager
+def _running(
+    kind: type[ServerT], command: list[str], port: int, log_path: Path, cwd: Path,
+    env: dict[str, str] | None = None,
+) -> Iterator[ServerT]:
+    """Start ``command`` in its own process group, wait for ``port``, always stop it."""
     with open(log_path, "wb") as log:
         process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT,
-                                   env=full_env, cwd=str(tmp_path), start_new_session=True)
-    server = RunningServer(port, process, log_path)
+                                   env=env, cwd=str(cwd), start_new_session=True)
+    server = kind(port, process, log_path)
     try:
         wait_for_port(port, process, START_DEADLINE)
         yield server
@@ -129,12 +141,5 @@ def redis_server(tmp_path: Path) -> Iterator[RunningRedis]:
         "redis-server", "--port", str(port), "--bind", "127.0.0.1",
         "--save", "", "--appendonly", "no", "--dir", str(tmp_path),
     ]
-    with open(log_path, "wb") as log:
-        process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT,
-                                   cwd=str(tmp_path), start_new_session=True)
-    server = RunningRedis(port, process, log_path)
-    try:
-        wait_for_port(port, process, START_DEADLINE)
+    with _running(RunningRedis, command, port, log_path, tmp_path) as server:
         yield server
-    finally:
-        server.stop()
