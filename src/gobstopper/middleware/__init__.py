@@ -1,6 +1,6 @@
 """Built-in middleware, imported on first use.
 
-``from gobstopper.middleware import CORSMiddleware`` (or
+``from gobstopper.middleware import CORSMiddleware`` (or SecurityMiddleware,
 LimitsMiddleware, StaticFileMiddleware, RustStaticMiddleware,
 HybridStaticMiddleware) loads only the module it names.
 """
@@ -11,6 +11,7 @@ from gobstopper._lazy import lazy_exports
 
 _MODULES = {
     "CORSMiddleware": "gobstopper.middleware.cors",
+    "SecurityMiddleware": "gobstopper.middleware.security",
     "LimitsMiddleware": "gobstopper.middleware.limits",
     "StaticFileMiddleware": "gobstopper.middleware.static",
     "RustStaticMiddleware": "gobstopper.middleware.static",

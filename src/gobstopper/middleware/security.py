@@ -1,0 +1,331 @@
+"""SecurityMiddleware: server-side sessions, CSRF protection and security headers.
+
+Sessions: the cookie holds only a random id (HMAC-signed with
+``sign_session_id``); the data lives in ``session_storage``, sync or async.
+``request.session`` is a plain dict, saved after the handler when it changed
+(its JSON encoding is compared, so nested changes count) or on every request
+with ``rolling_sessions``. A visitor whose session stays empty gets no cookie;
+emptying a session deletes it and its cookie. A new session always gets a
+fresh id, never one the client sent (no session fixation); the id is made
+after the handler, so ``request.session_id`` is None during that first request.
+
+Choices the reference leaves open:
+
+* Default storage: ``FileSessionStorage`` in ``<tempdir>/gobstopper-sessions-<uid>``
+  (mode 0o700, owner checked), created on first use; its files outlive a
+  restart and are shared by the workers of one host, not by several hosts.
+* Sync storages are called on the event loop (the file store reads and writes
+  one small file); a slow backend should implement ``AsyncBaseSessionStorage``.
+* A storage that fails to load is logged and the request runs without a
+  session. A failure to save or delete is not caught: the app answers 500,
+  because reporting success for a change that was lost would be worse.
+* A handler that raises keeps its session changes unsaved (like a rolled-back
+  transaction); error pages from an ``HTTPException`` still get the headers.
+* ``Strict-Transport-Security`` is sent on HTTPS requests only
+  (``request.scheme``, so a trusted proxy's X-Forwarded-Proto counts), as
+  RFC 6797 §7.2 requires; an empty policy string leaves that header out.
+* Under ``ENV=production`` (unless ``WOPR_ALLOW_INSECURE_COOKIES``) the session
+  cookie is always ``Secure; HttpOnly; SameSite=Strict``, decided at construction.
+* CSRF exemptions: the middleware protects what it wraps, so for a JSON API
+  that authenticates with a header instead of cookies, add it to the
+  blueprints serving browser pages (``bp.add_middleware(security)``) or to
+  single routes (``@app.post(..., middleware=[security])``) rather than the app.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import logging
+import secrets
+from collections.abc import Awaitable, Callable
+from contextvars import ContextVar
+from typing import Any, NamedTuple
+
+import msgspec
+
+from gobstopper.http.cookies import build_set_cookie
+from gobstopper.http.errors import HTTPException
+from gobstopper.http.request import Request
+from gobstopper.http.response import BaseResponse
+from gobstopper.middleware.csrf import csrf_failure, request_is_trusted, session_token
+from gobstopper.middleware.security_settings import (
+    cookie_flags,
+    default_session_dir,
+    header_pairs,
+    hsts_value,
+    secret_or_random,
+)
+from gobstopper.sessions.storage import (
+    DEFAULT_TTL,
+    AsyncBaseSessionStorage,
+    BaseSessionStorage,
+    FileSessionStorage,
+    is_valid_session_id,
+    maybe_await,
+)
+
+logger = logging.getLogger("gobstopper.security")
+
+SessionStorage = BaseSessionStorage | AsyncBaseSessionStorage
+
+_EPOCH = "Thu, 01 Jan 1970 00:00:00 GMT"
+_SIGNING_CONTEXT = b"gobstopper session id"
+
+
+class _Arrival(NamedTuple):
+    """What a request arrived with, to decide what to save and send afterwards."""
+
+    cookie_sent: bool
+    session_id: str | None
+    snapshot: bytes | None  # None: not encodable, so it is always saved
+
+
+def _snapshot(data: dict[str, Any]) -> bytes | None:
+    try:
+        return msgspec.json.encode(data)
+    except TypeError:  # not JSON data: saving will raise the storage's clear error
+        return None
+
+
+class SecurityMiddleware:
+    """Sessions, CSRF protection and security headers for an app, blueprint or route.
+
+    ``secret_key`` signs session ids (required under ``ENV=production``; a
+    random one otherwise, with a warning unless ``debug``). ``enable_csrf``
+    makes every unsafe request echo ``generate_csrf_token(request.session)``
+    (403 otherwise). ``enable_security_headers`` adds HSTS, CSP, Referrer-,
+    COOP and COEP policies, ``nosniff`` and ``X-Frame-Options: DENY`` to
+    responses that do not set them. The ``cookie_*`` arguments shape the
+    session cookie (``SameSite=None`` needs ``cookie_secure``).
+    """
+
+    def __init__(
+        self,
+        secret_key: str | None = None,
+        enable_csrf: bool = True,
+        enable_security_headers: bool = True,
+        hsts_max_age: int = 31536000,
+        hsts_include_subdomains: bool = True,
+        csp_policy: str = "default-src 'self'; object-src 'none'",
+        referrer_policy: str = "strict-origin-when-cross-origin",
+        coop_policy: str = "same-origin",
+        coep_policy: str = "require-corp",
+        session_storage: SessionStorage | None = None,
+        debug: bool = False,
+        cookie_name: str = "session_id",
+        cookie_secure: bool = True,
+        cookie_httponly: bool = True,
+        cookie_samesite: str = "Strict",
+        cookie_path: str = "/",
+        cookie_domain: str | None = None,
+        cookie_max_age: int = 604800,
+        rolling_sessions: bool = False,
+        sign_session_id: bool = False,
+    ) -> None:
+        secret = secret_or_random(secret_key, debug)
+        # A key of its own for ids, so the secret can serve other purposes safely.
+        self._signing_key = hmac.new(secret.encode(), _SIGNING_CONTEXT, hashlib.sha256).digest()
+        self.enable_csrf = enable_csrf
+        self.enable_security_headers = enable_security_headers
+        self.session_storage = session_storage
+        self.debug = debug
+        self.cookie_name = cookie_name
+        self.cookie_secure, self.cookie_httponly, self.cookie_samesite = cookie_flags(
+            cookie_secure, cookie_httponly, cookie_samesite
+        )
+        self.cookie_path = cookie_path
+        self.cookie_domain = cookie_domain
+        self.cookie_max_age = cookie_max_age
+        self.rolling_sessions = rolling_sessions
+        self.sign_session_id = sign_session_id
+        # A bad name, path or domain fails here rather than on the first response.
+        build_set_cookie(cookie_name, "x", **self._cookie_args(cookie_max_age, None))
+        self._headers: tuple[tuple[str, str], ...] = ()
+        self._hsts: str | None = None
+        if enable_security_headers:
+            self._headers = header_pairs(csp_policy, referrer_policy, coop_policy, coep_policy)
+            self._hsts = hsts_value(hsts_max_age, hsts_include_subdomains)
+        # The request being handled, so destroy_session() can end the current session.
+        self._current: ContextVar[Request | None] = ContextVar("security_request", default=None)
+
+    # -- session ids -----------------------------------------------------------
+    def create_session_id(self) -> str:
+        """A new random session id: ``secrets.token_urlsafe(32)``, 43 characters."""
+        return secrets.token_urlsafe(32)
+
+    def _sign(self, session_id: str) -> str:
+        digest = hmac.new(self._signing_key, session_id.encode(), hashlib.sha256).digest()
+        return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
+
+    def signed_session_id(self, session_id: str) -> str:
+        """The cookie value for ``session_id``: ``"id.signature"`` when signing, else the id."""
+        if not self.sign_session_id:
+            return session_id
+        return f"{session_id}.{self._sign(session_id)}"
+
+    def _verified_id(self, cookie: str) -> str | None:
+        """The session id in a cookie value, or None if malformed or badly signed."""
+        session_id, signature = cookie, ""
+        if self.sign_session_id:
+            session_id, _, signature = cookie.rpartition(".")
+        if not is_valid_session_id(session_id):
+            return None
+        if self.sign_session_id and not hmac.compare_digest(
+            signature.encode("utf-8", "surrogatepass"), self._sign(session_id).encode()
+        ):
+            return None
+        return session_id
+
+    def get_session_id(self, request: Request) -> str | None:
+        """The id of the request's stored session, or None if it has none."""
+        return request.session_id
+
+    # -- request handling ------------------------------------------------------
+    async def __call__(
+        self, request: Request, call_next: Callable[[Request], Awaitable[BaseResponse]]
+    ) -> BaseResponse:
+        """Load the session, check CSRF, call the handler, save, add the headers."""
+        arrival = await self._open(request)
+        token = self._current.set(request)
+        try:
+            response = await self._respond(request, call_next, arrival)
+        except HTTPException as exc:
+            # Error pages are built outside the middleware chain from exc.headers.
+            self._add_headers(request, exc.headers)
+            raise
+        finally:
+            self._current.reset(token)
+        self._add_headers(request, response.headers)
+        return response
+
+    async def _respond(
+        self,
+        request: Request,
+        call_next: Callable[[Request], Awaitable[BaseResponse]],
+        arrival: _Arrival,
+    ) -> BaseResponse:
+        if self.enable_csrf and not await request_is_trusted(request):
+            logger.warning("CSRF check failed for %s %r", request.method, request.path)
+            return csrf_failure()
+        response = await call_next(request)
+        await self._commit(request, response, arrival)
+        return response
+
+    async def _open(self, request: Request) -> _Arrival:
+        """Set ``request.session`` (a dict) and ``request._session_id`` from the cookie."""
+        cookie = request.cookies.get(self.cookie_name)
+        session_id = self._verified_id(cookie) if cookie else None
+        data = None
+        if session_id is not None:
+            try:
+                data = await maybe_await(self._storage().load(session_id))
+            except Exception:
+                logger.exception("session storage failed to load a session; going on without it")
+                cookie = None  # keep the client's cookie: the session may still exist
+        if not isinstance(data, dict):
+            session_id, data = None, {}
+        request.session = data
+        request._session_id = session_id
+        return _Arrival(cookie is not None, session_id, _snapshot(data))
+
+    async def _commit(self, request: Request, response: BaseResponse, arrival: _Arrival) -> None:
+        """Save, create or delete the session, and set or expire its cookie."""
+        data = request.session
+        session_id = request.session_id
+        if not data:
+            if session_id is not None:
+                await maybe_await(self._storage().delete(session_id))
+            if arrival.cookie_sent:
+                self._set_cookie(response, "", 0, _EPOCH)
+            return
+        if session_id is None:
+            session_id = self.create_session_id()
+            request._session_id = session_id
+        if self.rolling_sessions or arrival.snapshot is None \
+                or _snapshot(data) != arrival.snapshot:
+            await maybe_await(self._storage().save(session_id, data))
+        if self.rolling_sessions or session_id != arrival.session_id:
+            self._set_cookie(response, self.signed_session_id(session_id), self.cookie_max_age)
+
+    def _storage(self) -> SessionStorage:
+        if self.session_storage is None:
+            self.session_storage = FileSessionStorage(
+                default_session_dir(), ttl=self.cookie_max_age or DEFAULT_TTL
+            )
+        return self.session_storage
+
+    # -- cookies and headers ---------------------------------------------------
+    def _cookie_args(self, max_age: int | None, expires: str | None) -> dict[str, Any]:
+        return {"path": self.cookie_path, "domain": self.cookie_domain, "max_age": max_age,
+                "expires": expires, "secure": self.cookie_secure,
+                "httponly": self.cookie_httponly, "samesite": self.cookie_samesite}
+
+    def _set_cookie(
+        self, response: BaseResponse, value: str, max_age: int | None, expires: str | None = None
+    ) -> None:
+        # Expired with the same flags it was set with: a Secure deletion is
+        # ignored by browsers on plain-HTTP development sites.
+        response.set_cookie(self.cookie_name, value, **self._cookie_args(max_age, expires))
+
+    def _add_headers(self, request: Request, headers: dict[str, str]) -> None:
+        """Add the security headers that ``headers`` does not already have."""
+        if not self.enable_security_headers:
+            return
+        present = {name.lower() for name in headers}
+        for name, value in self._headers:
+            if name not in present:
+                headers[name] = value
+        if self._hsts and "strict-transport-security" not in present \
+                and request.scheme == "https":
+            headers["strict-transport-security"] = self._hsts
+
+    # -- public session API -----------------------------------------------------
+    def generate_csrf_token(self, session: dict[str, Any]) -> str:
+        """The session's CSRF token for forms and headers, created on first use.
+
+        Stable for the session's lifetime; stored under ``session['csrf_token']``.
+        """
+        return session_token(session)
+
+    async def create_session(self, data: dict[str, Any]) -> str:
+        """Store ``data`` as a new session and return its id.
+
+        The caller sends the cookie: ``signed_session_id(id)`` is its value.
+        """
+        session_id = self.create_session_id()
+        await maybe_await(self._storage().save(session_id, data))
+        return session_id
+
+    async def destroy_session(self, session_id: str) -> None:
+        """Delete a session (a missing one is fine).
+
+        When it is the session of the request being handled, that request's
+        session is emptied too, so its cookie is expired and nothing is saved back.
+        """
+        await maybe_await(self._storage().delete(session_id))
+        request = self._current.get()
+        if request is not None and request.session_id == session_id:
+            request.session = {}
+            request._session_id = None
+
+    async def regenerate_session_id(self, request: Request) -> str | None:
+        """Move the request's session to a new id (call it after login); None if none.
+
+        The data is saved under the new id, the old id is deleted and the
+        response carries the new cookie.
+        """
+        old_id = request.session_id
+        if old_id is None or not request.session:
+            return None
+        new_id = self.create_session_id()
+        storage = self._storage()
+        await maybe_await(storage.save(new_id, request.session))
+        await maybe_await(storage.delete(old_id))
+        request._session_id = new_id
+        return new_id
+
+    def __repr__(self) -> str:
+        return (f"SecurityMiddleware(csrf={self.enable_csrf}, "
+                f"headers={self.enable_security_headers}, cookie={self.cookie_name!r})")
