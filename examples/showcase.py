@@ -17,7 +17,10 @@ import msgspec
 
 from gobstopper import Blueprint, Gobstopper, Response, StreamResponse
 from gobstopper.http.errors import abort
+from gobstopper.middleware import CORSMiddleware, SecurityMiddleware
 from gobstopper.tasks import TaskQueue, TaskStorage
+from gobstopper.utils.idempotency import use_idempotency
+from gobstopper.utils.rate_limiter import TokenBucketLimiter, rate_limit
 
 HERE = Path(__file__).resolve().parent
 
@@ -47,6 +50,24 @@ async def timing_middleware(request, call_next):
 
 
 app.add_middleware(timing_middleware, priority=100)
+# A front end on another origin (SHOWCASE_CORS_ORIGIN) may call the JSON API from a browser.
+app.add_middleware(CORSMiddleware(
+    origins=[os.environ.get("SHOWCASE_CORS_ORIGIN", "http://localhost:3000")],
+    methods=["GET", "POST"],
+    headers=["Content-Type", "Idempotency-Key"],
+))
+# Sessions, CSRF and security headers for the HTML pages (the JSON API takes no cookies).
+# Plain http on 127.0.0.1, so the session cookie is not Secure unless asked for; without
+# SECRET_KEY a random key is used (and a warning logged): sessions end with the process.
+security = SecurityMiddleware(
+    secret_key=os.environ.get("SECRET_KEY"),
+    cookie_secure=os.environ.get("SHOWCASE_SECURE_COOKIES") == "1",
+    cookie_samesite="Lax",
+    sign_session_id=True,
+    csp_policy="default-src 'self'; style-src 'self' 'unsafe-inline'; object-src 'none'",
+)
+# At most 20 notes in a burst, then 5 per second, per client address.
+note_limiter = TokenBucketLimiter(rate=5, capacity=20)
 
 
 @app.context_processor
@@ -54,9 +75,22 @@ def site_globals():
     return {"site_name": "Gobstopper showcase"}
 
 
-@app.get("/")
+@app.get("/", middleware=[security])
 async def index(request):
-    return await app.render_template("index.html", notes=list(NOTES.values()))
+    return await app.render_template(
+        "index.html", notes=list(NOTES.values()), signatures=request.session.get("signed", []),
+        csrf_token=security.generate_csrf_token(request.session),
+    )
+
+
+@app.post("/guestbook", middleware=[security])
+async def sign_guestbook(request):
+    """A classic form post: CSRF-checked by the middleware, remembered in the session."""
+    form = await request.get_form()
+    name = form.get("name", [""])[0].strip()[:40]
+    if name:
+        request.session["signed"] = [*request.session.get("signed", []), name][-5:]
+    return Response(b"", status=303, headers={"location": "/"})
 
 
 @app.get("/hello/<name>")
@@ -82,6 +116,8 @@ async def list_notes(request):
 
 
 @api.post("/notes")
+@rate_limit(note_limiter)
+@use_idempotency(ttl_seconds=600)
 async def create_note(request):
     note = await request.json(model=NewNote)
     note_id = len(NOTES) + 1

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -63,3 +64,42 @@ def test_showcase_pages_api_and_tasks(showcase):
                 break
             time.sleep(0.1)
         assert status == {"status": "success", "result": {"words": 3}}
+
+
+def test_showcase_guestbook_uses_session_and_csrf(showcase):
+    with httpx.Client(base_url=showcase, timeout=10) as client:
+        page = client.get("/")
+        assert page.headers["x-frame-options"] == "DENY"
+        assert "session_id" in client.cookies
+        token = re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)
+        refused = client.post("/guestbook", data={"name": "Mallory"})
+        assert refused.status_code == 403
+        signed = client.post("/guestbook", data={"name": "Ada", "csrf_token": token})
+        assert signed.status_code == 303 and signed.headers["location"] == "/"
+        page = client.get("/").text
+        assert "<li>Ada</li>" in page and "Mallory" not in page
+    with httpx.Client(base_url=showcase, timeout=10) as stranger:
+        assert "<li>Ada</li>" not in stranger.get("/").text
+
+
+def test_showcase_api_cors_idempotency_and_rate_limit(showcase):
+    with httpx.Client(base_url=showcase, timeout=10) as client:
+        preflight = client.options("/api/notes", headers={
+            "origin": "http://localhost:3000", "access-control-request-method": "POST",
+            "access-control-request-headers": "content-type, idempotency-key"})
+        assert preflight.status_code == 204
+        assert preflight.headers["access-control-allow-origin"] == "http://localhost:3000"
+        headers = {"idempotency-key": "showcase-test-key", "origin": "http://localhost:3000"}
+        first = client.post("/api/notes", json={"title": "once"}, headers=headers)
+        again = client.post("/api/notes", json={"title": "once"}, headers=headers)
+        assert first.status_code == again.status_code == 201
+        assert first.json() == again.json()
+        assert again.headers["idempotent-replayed"] == "true"
+        assert first.headers["access-control-allow-origin"] == "http://localhost:3000"
+        titles = [note["title"] for note in client.get("/api/notes").json()["notes"]]
+        assert titles.count("once") == 1
+        statuses = [client.post("/api/notes", json={"title": f"n{i}"}).status_code
+                    for i in range(30)]
+        assert 429 in statuses and statuses[0] == 201
+        limited = client.post("/api/notes", json={"title": "late"})
+        assert limited.status_code == 429 and int(limited.headers["retry-after"]) >= 1
