@@ -1,4 +1,4 @@
-"""AsyncRedisSessionStorage against a real redis-server (see conftest.py)."""
+"""AsyncRedisSessionStorage against a real redis-server (see tests/conftest.py)."""
 
 from __future__ import annotations
 

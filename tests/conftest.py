@@ -1,4 +1,4 @@
-"""A real redis-server for the session-storage tests, shared by the whole run."""
+"""Fixtures shared by every test folder: a real redis-server for the Redis backends."""
 
 from __future__ import annotations
 
