@@ -6,8 +6,8 @@ requests per second on average; ``RateLimiter(max_requests, window)`` allows abo
 front of a handler and answers 429 with ``Retry-After``.
 
 Single process only: with several workers each keeps its own counts, so clients get
-up to ``workers`` times the limit. A limit shared by workers needs a shared store
-(Redis is the project's choice for that).
+up to ``workers`` times the limit. For a limit shared by workers and machines use
+``gobstopper.utils.redis_rate_limiter``: same arguments, same decisions, kept in Redis.
 
 Memory stays bounded however many distinct keys arrive: a key is forgotten once its
 state is that of a key never seen (a full bucket, windows that have passed), so only
@@ -18,18 +18,22 @@ amortised O(1) per call, never a long pause.
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import math
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Hashable
+from collections.abc import Awaitable, Callable, Hashable
 from typing import Any, Protocol, TypeVar, cast
 
+from gobstopper.core.awaiting import resolved
 from gobstopper.core.pipeline import is_async_callable
 from gobstopper.http.errors import TooManyRequests
 
 F = TypeVar("F", bound=Callable[..., Any])
+K = TypeVar("K")
+K_contra = TypeVar("K_contra", contravariant=True)
 Clock = Callable[[], float]
 
 #: Most idle keys forgotten per call; more than the one key a call can add.
@@ -79,18 +83,14 @@ class _PerKeyState:
             del state[oldest]
 
 
-class TokenBucketLimiter(_PerKeyState):
-    """A bucket of ``capacity`` tokens per key, refilled at ``rate`` tokens per second.
+class TokenBucketPolicy:
+    """A token bucket's validated parameters: ``rate`` tokens a second, ``capacity`` at most.
 
-    A key stores one number: the instant its bucket will be full again (until then
-    it holds ``capacity - (full_at - now) * rate`` tokens). The least recently used
-    key is full at most ``capacity / rate`` seconds after its last use, so sweeping
-    from that end keeps only keys used within that time. Thread-safe. ``clock``
-    (seconds, monotonic) is injectable for tests.
+    The in-memory and the Redis token buckets share it, so both accept, refuse and
+    cost-check the same arguments.
     """
 
-    def __init__(self, rate: float, capacity: float, *, clock: Clock = time.monotonic) -> None:
-        super().__init__(clock)
+    def __init__(self, rate: float, capacity: float) -> None:
         self.rate = _positive("rate", rate)
         if _positive("capacity", capacity) < 1:
             raise ValueError(f"capacity must be at least 1, got {capacity!r}")
@@ -103,6 +103,21 @@ class TokenBucketLimiter(_PerKeyState):
             raise ValueError(f"cost {cost!r} exceeds capacity {self.capacity!r}: "
                              "it would never be allowed")
         return cost
+
+
+class TokenBucketLimiter(TokenBucketPolicy, _PerKeyState):
+    """A bucket of ``capacity`` tokens per key, refilled at ``rate`` tokens per second.
+
+    A key stores one number: the instant its bucket will be full again (until then
+    it holds ``capacity - (full_at - now) * rate`` tokens). The least recently used
+    key is full at most ``capacity / rate`` seconds after its last use, so sweeping
+    from that end keeps only keys used within that time. Thread-safe. ``clock``
+    (seconds, monotonic) is injectable for tests.
+    """
+
+    def __init__(self, rate: float, capacity: float, *, clock: Clock = time.monotonic) -> None:
+        TokenBucketPolicy.__init__(self, rate, capacity)
+        _PerKeyState.__init__(self, clock)
 
     def allow(self, key: Hashable, cost: float = 1.0) -> bool:
         """Take ``cost`` tokens from ``key``'s bucket; False, taking none, if too few."""
@@ -128,7 +143,40 @@ class TokenBucketLimiter(_PerKeyState):
         return entry <= now
 
 
-class RateLimiter(_PerKeyState):
+class SlidingWindowPolicy:
+    """A sliding window's validated parameters: ``max_requests`` per ``window`` seconds.
+
+    The in-memory and the Redis window limiters share it: the same argument checks,
+    and the same answer to "how long until this cost fits?".
+    """
+
+    def __init__(self, max_requests: int, window: float) -> None:
+        if isinstance(max_requests, bool) or not isinstance(max_requests, int) \
+                or max_requests < 1:
+            raise ValueError(f"max_requests must be an int of at least 1, got {max_requests!r}")
+        self.max_requests = max_requests
+        self.window = _positive("window", window)
+
+    def validate_cost(self, cost: float) -> float:
+        """``cost``, or ``ValueError`` if it is not positive or above ``max_requests``."""
+        if _positive("cost", cost) > self.max_requests:
+            raise ValueError(f"cost {cost!r} exceeds max_requests {self.max_requests}: "
+                             "it would never be allowed")
+        return cost
+
+    def _retry_after(self, previous: float, current: float, elapsed: float,
+                     cost: float) -> float:
+        """Seconds until ``cost`` fits, given the counts and the current window's elapsed share."""
+        room = self.max_requests - cost
+        if previous * (1 - elapsed) + current <= room + _EPSILON:
+            return 0.0
+        if current <= room:  # the previous window's weight falls to zero by this one's end
+            return self.window * (1 - (room - current) / previous - elapsed)
+        # Only after the next boundary, as ``current`` becomes the fading previous window.
+        return self.window * (2 - room / current - elapsed)
+
+
+class RateLimiter(SlidingWindowPolicy, _PerKeyState):
     """About ``max_requests`` per ``window`` seconds per key (sliding window counter).
 
     Time is cut into windows of ``window`` seconds. A key keeps its counts for the
@@ -142,19 +190,8 @@ class RateLimiter(_PerKeyState):
 
     def __init__(self, max_requests: int, window: float, *,
                  clock: Clock = time.monotonic) -> None:
-        super().__init__(clock)
-        if isinstance(max_requests, bool) or not isinstance(max_requests, int) \
-                or max_requests < 1:
-            raise ValueError(f"max_requests must be an int of at least 1, got {max_requests!r}")
-        self.max_requests = max_requests
-        self.window = _positive("window", window)
-
-    def validate_cost(self, cost: float) -> float:
-        """``cost``, or ``ValueError`` if it is not positive or above ``max_requests``."""
-        if _positive("cost", cost) > self.max_requests:
-            raise ValueError(f"cost {cost!r} exceeds max_requests {self.max_requests}: "
-                             "it would never be allowed")
-        return cost
+        SlidingWindowPolicy.__init__(self, max_requests, window)
+        _PerKeyState.__init__(self, clock)
 
     def check(self, key: Hashable) -> bool:
         """True if one more request from ``key`` is within the limit (and count it)."""
@@ -175,16 +212,11 @@ class RateLimiter(_PerKeyState):
 
     def retry_after(self, key: Hashable, cost: float = 1.0) -> float:
         """Seconds until ``allow(key, cost)`` would succeed; 0.0 if it would now."""
-        room = self.max_requests - self.validate_cost(cost)
+        self.validate_cost(cost)
         with self._lock:
             index, elapsed = self._position(self._clock())
             previous, current = self._counts(key, index)
-        if previous * (1 - elapsed) + current <= room + _EPSILON:
-            return 0.0
-        if current <= room:  # the previous window's weight falls to zero by this one's end
-            return self.window * (1 - (room - current) / previous - elapsed)
-        # Only after the next boundary, as ``current`` becomes the fading previous window.
-        return self.window * (2 - room / current - elapsed)
+        return self._retry_after(previous, current, elapsed, cost)
 
     def _position(self, now: float) -> tuple[int, float]:
         """The window ``now`` falls in, and the share of it already elapsed."""
@@ -208,14 +240,19 @@ class RateLimiter(_PerKeyState):
         return entry[0] <= self._position(now)[0] - 2
 
 
-class Limiter(Protocol):
-    """What ``rate_limit`` needs from a limiter (both limiters here qualify)."""
+class Limiter(Protocol[K_contra]):
+    """What ``rate_limit`` needs from a limiter whose keys are ``K_contra``.
+
+    The limiters here answer at once; the Redis ones (``redis_rate_limiter``, str keys)
+    return awaitables, which ``rate_limit`` awaits. ``validate_cost`` is always sync,
+    so a bad cost fails at decoration time.
+    """
 
     def validate_cost(self, cost: float) -> float: ...
 
-    def allow(self, key: Hashable, cost: float = 1.0) -> bool: ...
+    def allow(self, key: K_contra, cost: float = 1.0) -> bool | Awaitable[bool]: ...
 
-    def retry_after(self, key: Hashable, cost: float = 1.0) -> float: ...
+    def retry_after(self, key: K_contra, cost: float = 1.0) -> float | Awaitable[float]: ...
 
 
 class RateLimitExceeded(TooManyRequests):
@@ -231,7 +268,7 @@ def _client_ip(request: Any) -> str:
 
 
 def rate_limit(
-    limiter: Limiter, key: Callable[[Any], Hashable] | None = None, cost: float = 1.0
+    limiter: Limiter[K], key: Callable[[Any], K] | None = None, cost: float = 1.0
 ) -> Callable[[F], F]:
     """Refuse calls to the decorated handler beyond ``limiter``'s limit with a 429.
 
@@ -240,8 +277,9 @@ def rate_limit(
     under the route decorator. The refusal raises ``RateLimitExceeded`` (a
     ``TooManyRequests``) carrying ``Retry-After``, so ``@app.error_handler(429)`` can
     render it. The handler's signature stays visible, so path and body parameters
-    are still injected; its first positional argument must be the request. A sync
-    handler stays sync (the framework runs it in a thread).
+    are still injected; its first positional argument must be the request. The
+    limiter may be sync or async (Redis); the check runs on the event loop, then a
+    sync handler runs in a thread, as it would undecorated.
 
     The check runs when the handler is called, after path conversion and body
     decoding: a request refused before (400, 413, 422) spends nothing, and a typed
@@ -253,24 +291,20 @@ def rate_limit(
     ... async def handler(request): ...
     """
     limiter.validate_cost(cost)
-    key_of = key or _client_ip
+    key_of: Callable[[Any], Any] = key or _client_ip
 
-    def enforce(request: Any) -> None:
+    async def enforce(request: Any) -> None:
         bucket = key_of(request)
-        if not limiter.allow(bucket, cost):
-            raise RateLimitExceeded(limiter.retry_after(bucket, cost))
+        if not await resolved(limiter.allow(bucket, cost)):
+            raise RateLimitExceeded(await resolved(limiter.retry_after(bucket, cost)))
 
     def decorate(handler: F) -> F:
-        if is_async_callable(handler):
-            @functools.wraps(handler)
-            async def limited_async(*args: Any, **kwargs: Any) -> Any:
-                enforce(args[0])
-                return await handler(*args, **kwargs)
-            return cast(F, limited_async)
+        call = handler if is_async_callable(handler) else functools.partial(
+            asyncio.to_thread, handler)
 
         @functools.wraps(handler)
-        def limited(*args: Any, **kwargs: Any) -> Any:
-            enforce(args[0])
-            return handler(*args, **kwargs)
+        async def limited(*args: Any, **kwargs: Any) -> Any:
+            await enforce(args[0])
+            return await call(*args, **kwargs)
         return cast(F, limited)
     return decorate
