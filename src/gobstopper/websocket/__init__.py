@@ -16,12 +16,14 @@ if TYPE_CHECKING:
     from gobstopper.websocket.connection import WebSocket
     from gobstopper.websocket.manager import WebSocketManager
     from gobstopper.websocket.message import ConnectionClosed, Message
+    from gobstopper.websocket.redis_backplane import RedisBackplane
 
 _MODULES = {
     "Backplane": "gobstopper.websocket.backplane",
     "ConnectionClosed": "gobstopper.websocket.message",
     "InProcessBackplane": "gobstopper.websocket.backplane",
     "Message": "gobstopper.websocket.message",
+    "RedisBackplane": "gobstopper.websocket.redis_backplane",
     "WebSocket": "gobstopper.websocket.connection",
     "WebSocketManager": "gobstopper.websocket.manager",
 }
@@ -31,6 +33,7 @@ __all__ = [
     "ConnectionClosed",
     "InProcessBackplane",
     "Message",
+    "RedisBackplane",
     "WebSocket",
     "WebSocketManager",
 ]
