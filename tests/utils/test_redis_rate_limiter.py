@@ -28,6 +28,7 @@ from gobstopper.utils.redis_rate_limiter import (
 )
 from tests.servers import free_port
 from tests.utils.test_rate_limiter import FakeClock
+from tests.utils.test_rate_limiter import limited_app as memory_limited_app
 
 # A realistic "now" (seconds since the epoch), a multiple of every window used here.
 BASE = 1_699_999_200.0
@@ -336,12 +337,8 @@ async def test_idle_keys_vanish_and_come_back_fresh(redis_client):
 # -- @rate_limit through the app ----------------------------------------------------------
 
 def limited_app(limiter, **options) -> Gobstopper:
-    app = Gobstopper(__name__)
-
-    @app.get("/limited")
-    @rate_limit(limiter, **options)
-    async def limited(request):
-        return {"ok": True}
+    """The in-memory tests' app (``/limited``) plus a sync handler with a path parameter."""
+    app = memory_limited_app(limiter, **options)
 
     @app.get("/sync/<int:n>")
     @rate_limit(limiter, **options)

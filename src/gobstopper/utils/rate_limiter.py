@@ -23,6 +23,7 @@ import functools
 import math
 import threading
 import time
+from abc import ABC, abstractmethod
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Hashable
 from typing import Any, Protocol, TypeVar, cast
@@ -50,7 +51,7 @@ def _positive(name: str, value: float) -> float:
     return value
 
 
-class _PerKeyState:
+class _PerKeyState(ABC):
     """The table both limiters keep: one entry per key, least recently used first."""
 
     def __init__(self, clock: Clock) -> None:
@@ -63,9 +64,9 @@ class _PerKeyState:
         """How many keys are remembered (the limiter's memory use)."""
         return len(self._state)
 
+    @abstractmethod
     def _idle(self, entry: Any, now: float) -> bool:
         """Does ``entry`` say nothing a missing entry would not?"""
-        raise NotImplementedError
 
     def _store(self, key: Hashable, entry: Any) -> None:
         self._state[key] = entry
