@@ -1,8 +1,12 @@
 #!/usr/bin/env bash
-# Create .venv (Python 3.11+) and install Gobstopper with every extra and the dev tools.
-# Safe to run repeatedly: it only installs what is missing or changed.
+# Create .venv (Python 3.11+) and install exactly the versions in a committed lock file.
+#   bash scripts/setup.sh [dev]      # tests and tools: requirements/dev.lock, plus redis-server
+#   bash scripts/setup.sh showcase   # only what the showcase app needs: requirements/showcase.lock
+#   bash scripts/setup.sh latest     # .venv-latest: the newest releases pyproject.toml allows
+# Safe to run repeatedly: an environment that already matches is left as it is.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+target="${1:-dev}"
 
 pick_python() {
     for candidate in python3.13 python3.12 python3.11 python3; do
@@ -14,20 +18,45 @@ pick_python() {
     echo "gobstopper needs Python 3.11 or newer" >&2; return 1
 }
 
-if [ ! -x .venv/bin/python ]; then
-    "$(pick_python)" -m venv .venv
-fi
-stamp=.venv/.gobstopper-installed
-if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
-    .venv/bin/python -m pip install --quiet --upgrade pip
-    .venv/bin/python -m pip install --quiet -e '.[all,dev]'
-    touch "$stamp"
-fi
+# A venv with uv in it, at the version dev.lock pins; uv then installs everything else.
+make_venv() {
+    local venv="$1" uv_pin
+    if [ ! -x "$venv/bin/python" ]; then
+        "$(pick_python)" -m venv "$venv"
+    fi
+    uv_pin="$(grep -E '^uv==' requirements/dev.lock)"
+    if [ "$("$venv/bin/uv" --version 2>/dev/null | cut -d' ' -f2)" != "${uv_pin#uv==}" ]; then
+        "$venv/bin/python" -m pip install --quiet --disable-pip-version-check "$uv_pin"
+    fi
+}
+
+# uv reads the system's CA store, as pip does here (a TLS-inspecting proxy needs it).
+export UV_NATIVE_TLS="${UV_NATIVE_TLS:-1}"
+case "$target" in
+    dev)
+        make_venv .venv
+        # sync: exactly the lock, nothing more (a package dropped from the lock is removed).
+        .venv/bin/uv pip sync --quiet --python .venv/bin/python requirements/dev.lock
+        ;;
+    showcase)
+        make_venv .venv
+        # install, not sync: a dev environment already here keeps its test tools.
+        .venv/bin/uv pip install --quiet --python .venv/bin/python -r requirements/showcase.lock
+        ;;
+    latest)
+        make_venv .venv-latest
+        .venv-latest/bin/uv pip install --quiet --upgrade --python .venv-latest/bin/python \
+            -e '.[all,dev]'
+        ;;
+    *)
+        echo "usage: scripts/setup.sh [dev|showcase|latest]" >&2; exit 2 ;;
+esac
+venv=.venv; [ "$target" = latest ] && venv=.venv-latest
 # An editable install is not byte-compiled the way a wheel install is; without this,
 # PYTHONDONTWRITEBYTECODE=1 environments recompile every module on every start.
-.venv/bin/python -m compileall -q src >/dev/null
+"$venv/bin/python" -m compileall -q src >/dev/null
 
-# redis-server backs the Redis session-storage tests; install it (Debian/Ubuntu) if missing.
+# redis-server backs the Redis tests (sessions, rate limits, backplane); the showcase needs none.
 install_redis_server() {
     local apt=()
     if [ "$(id -u)" -ne 0 ]; then apt=(sudo); fi
@@ -36,11 +65,11 @@ install_redis_server() {
     "${apt[@]}" install -y --no-install-recommends redis-server >/dev/null 2>&1 \
         || { "${apt[@]}" update -qq && "${apt[@]}" install -y --no-install-recommends redis-server; }
 }
-if ! command -v redis-server >/dev/null 2>&1; then
+if [ "$target" != showcase ] && ! command -v redis-server >/dev/null 2>&1; then
     if command -v apt-get >/dev/null 2>&1; then
         install_redis_server
     else
         echo "warning: redis-server not found and apt-get unavailable; install it to run" \
-            "the Redis session tests" >&2
+            "the Redis tests" >&2
     fi
 fi

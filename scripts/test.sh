@@ -1,7 +1,15 @@
 #!/usr/bin/env bash
 # Set everything up, then run ruff and the whole test suite (unit, examples and e2e).
+#   bash scripts/test.sh [pytest args]            # the locked versions (what CI runs)
+#   bash scripts/test.sh --latest [pytest args]   # the newest releases pyproject.toml allows;
+#       on a failure, names the upgraded dependencies that cause it (see scripts/drift.py)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/setup.sh
-.venv/bin/ruff check src tests benchmarks examples
+if [ "${1:-}" = --latest ]; then
+    shift
+    bash scripts/setup.sh latest
+    exec .venv-latest/bin/python scripts/drift.py "$@"
+fi
+bash scripts/setup.sh dev
+.venv/bin/ruff check src tests benchmarks examples scripts
 exec .venv/bin/python -m pytest "$@"
