@@ -10,9 +10,9 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 
 import pytest
 from redis.asyncio import Redis
+from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.asyncio.retry import Retry
 
 from gobstopper.testing import AsyncTestClient
 from gobstopper.websocket import Backplane, RedisBackplane, WebSocketManager
