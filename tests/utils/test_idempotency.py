@@ -86,6 +86,18 @@ def test_store_drops_expired_entries_on_writes(clock):
     assert len(store) == 100  # every old entry was swept by the new writes
 
 
+def test_store_is_bounded_in_bytes_evicting_the_oldest(clock):
+    store = IdempotencyStore(max_bytes=1000, clock=clock)
+    for name in "abc":
+        store.set(name, b"x" * 400)
+    assert store.size_bytes <= 1000
+    assert [store.get(name) is not None for name in "abc"] == [False, True, True]
+    store.set("huge", b"x" * 1001)  # larger than the whole store: not kept
+    assert store.get("huge") is None and store.size_bytes == 800
+    store.set("b", b"small")  # replacing a value gives its bytes back
+    assert store.size_bytes == 405
+
+
 def test_default_store_is_capped_by_the_module_constant():
     assert idempotency._DEFAULT_STORE.max_entries == MAX_ENTRIES
 
@@ -99,9 +111,16 @@ def test_ttl_must_be_positive(ttl, store):
 
 
 @pytest.mark.parametrize("size", [0, -1, 2.5, True])
-def test_max_entries_must_be_a_positive_int(size):
+def test_max_entries_and_bytes_must_be_positive_ints(size):
     with pytest.raises(ValueError, match="max_entries"):
         IdempotencyStore(max_entries=size)
+    with pytest.raises(ValueError, match="max_bytes"):
+        IdempotencyStore(max_bytes=size)
+
+
+def test_a_store_without_the_backend_steps_is_refused():
+    with pytest.raises(TypeError, match="IdempotencyBackend"):
+        use_idempotency(store={})  # type: ignore[arg-type]
 
 
 def test_remember_and_get_use_the_default_store(monkeypatch, clock):
@@ -289,8 +308,10 @@ def test_path_and_body_parameters_are_still_injected(store):
         expected = {"shop": 4, "item": "gum", "qty": 3}
         assert client.post("/shops/4/orders", json=body, headers=key("k")).json() == expected
         assert client.post("/shops/4/orders", json=body, headers=key("k")).json() == expected
-        # The same key on another resource's path is a different request.
-        assert client.post("/shops/5/orders", json=body, headers=key("k")).json()["shop"] == 5
+        # The same key sent for another resource's path is a client error, not a replay.
+        other = client.post("/shops/5/orders", json=body, headers=key("k"))
+        assert other.status_code == 422 and "different request" in other.json()["error"]
+        assert client.post("/shops/5/orders", json=body, headers=key("k2")).json()["shop"] == 5
         assert client.post("/shops/4/orders", json={"item": "gum"},
                            headers=key("new")).status_code == 422
     assert calls == [4, 5]
@@ -360,7 +381,7 @@ async def test_concurrent_requests_with_one_key_run_the_handler_once(store):
     assert calls == [1]
     assert first.json() == second.json() == {"run": 1}
     assert [r.headers.get("idempotent-replayed") for r in (first, second)] == [None, "true"]
-    assert store._running == {}
+    assert store._claims == {}
 
 
 async def test_a_waiter_runs_the_handler_itself_when_the_first_fails(store):
@@ -371,7 +392,7 @@ async def test_a_waiter_runs_the_handler_itself_when_the_first_fails(store):
     assert (first.status_code, second.status_code) == (500, 200)
     assert second.json() == {"run": 2}
     assert len(calls) == 2
-    assert store._running == {}
+    assert store._claims == {}
 
 
 async def test_concurrent_requests_with_different_keys_both_run(store):
@@ -381,3 +402,53 @@ async def test_concurrent_requests_with_different_keys_both_run(store):
                                              client.post("/pay", headers=key("b")))
     assert [first.json(), second.json()] == [{"run": 1}, {"run": 2}]
     assert len(calls) == 2
+
+
+# -- scope: a key belongs to one caller -------------------------------------------------
+
+def test_a_key_replays_only_to_the_caller_that_sent_it(store):
+    app, calls = counting_app(store)
+    alice = {"Idempotency-Key": "k", "Authorization": "Bearer alice"}
+    mallory = {"Idempotency-Key": "k", "Authorization": "Bearer mallory"}
+    with TestClient(app) as client:
+        assert client.post("/orders", headers=alice).json() == {"order": 1}
+        assert client.post("/orders", headers=mallory).json() == {"order": 2}
+        assert client.post("/orders", headers=key("k")).json() == {"order": 3}  # by ip
+        assert client.post("/orders", headers=alice).json() == {"order": 1}
+    assert calls == ["orders"] * 3
+
+
+def test_the_caller_function_decides_the_scope(store):
+    app = Gobstopper(__name__)
+    calls: list[str] = []
+
+    @app.post("/orders")
+    @use_idempotency(store=store, caller=lambda request: request.headers.get("x-tenant", ""))
+    async def create(request):
+        calls.append(request.headers["authorization"])
+        return {"order": len(calls)}
+
+    with TestClient(app) as client:
+        tenant = {"Idempotency-Key": "k", "X-Tenant": "acme"}
+        client.post("/orders", headers={**tenant, "Authorization": "one"})
+        replay = client.post("/orders", headers={**tenant, "Authorization": "two"})
+    assert replay.json() == {"order": 1} and calls == ["one"]
+
+
+def test_a_replay_sends_no_cookies_but_the_first_answer_keeps_them(store):
+    app = Gobstopper(__name__)
+
+    @app.post("/login")
+    @use_idempotency(store=store)
+    async def login(request):
+        response = Response("welcome")
+        response.set_cookie("session", "secret-session-id", secure=False)
+        response.headers["Set-Cookie"] = "raw=1"
+        return response
+
+    with TestClient(app) as client:
+        first = client.post("/login", headers=key("k"))
+        replay = client.post("/login", headers=key("k"))
+    cookies = first.headers.get_all("set-cookie")
+    assert cookies[0] == "raw=1" and "secret-session-id" in cookies[1]
+    assert replay.text == "welcome" and "set-cookie" not in replay.headers

@@ -4,123 +4,89 @@ A client retrying a POST (after a timeout or a dropped connection) sends the sam
 key in the ``Idempotency-Key`` header (or as ``?idempotency_key=``).
 ``@use_idempotency()`` runs the handler for the first request and answers repeats
 within ``ttl_seconds`` with the stored response, marked ``Idempotent-Replayed: true``.
-Requests without a key run normally.
+Requests without a key run normally. The rules follow the IETF draft
+(draft-ietf-httpapi-idempotency-key-header) and Stripe's practice:
 
-- Scope: results are stored per decorated handler, HTTP method, path and key, so a
-  key reused on another endpoint (or for another resource's path) runs that handler
-  rather than returning a foreign result. Keys are not tied to a client: like
-  Stripe's, they must be unguessable (a UUID).
-- Concurrency: a request whose key is being handled waits for the first one and gets
+- Scope: a key belongs to one caller and one handler. The caller is ``caller(request)``
+  (default ``caller_identity``: the ``Authorization`` credential and the session id
+  when present, else the client ip), so the same key from another user runs the
+  handler for that user instead of replaying a stranger's response.
+- Fingerprint: the first request's method, path and body are fingerprinted; a
+  repeat of the key with a different request is a 422, never a replay.
+- Concurrency: a repeat whose key is being handled waits for the first one and gets
   its response. If the first raises, nothing is stored and the waiting request runs
   the handler itself: a failure is not a result.
-- What is stored: a snapshot of the response, built from the return value as the
-  pipeline would, taken before any hook runs; every replay gets its own copy, so
-  hooks that change headers or add cookies never alter later replays. Exceptions
-  (``abort(409)`` included) and streamed responses (a generator runs once) are not
-  stored.
-- Memory: expired entries are dropped when looked up and from the oldest end, and at
-  most ``MAX_ENTRIES`` are kept, the oldest evicted first.
+- What is stored: the status, headers and body of the response built from the return
+  value, before any hook runs; never its cookies (a replay sends no ``Set-Cookie``).
+  Exceptions (``abort(409)`` included), streamed and file responses are not stored.
+- Where: ``store`` is an ``IdempotencyBackend``; the default ``IdempotencyStore`` lives
+  in this process (bounded in entries and bytes). Several workers or machines share
+  ``RedisIdempotencyStore`` (``gobstopper.utils.redis_idempotency``).
 
-Single process only: with several workers a retry reaching another worker runs the
-handler again; that needs a shared store (Redis is the project's choice for it).
-``remember_idempotency``/``get_idempotent`` use the same default store, without the
-per-handler scope.
+``remember_idempotency``/``get_idempotent`` use the default store directly, without
+scope or fingerprint.
 """
 
 from __future__ import annotations
 
 import asyncio
-import copy
 import functools
-import math
-import threading
-import time
-from collections import OrderedDict
+import hashlib
 from collections.abc import Awaitable, Callable, Hashable
 from typing import Any, TypeVar, cast
 
+import msgspec
+
 from gobstopper.core.pipeline import is_async_callable
 from gobstopper.http.coercion import to_response
-from gobstopper.http.errors import BadRequest
-from gobstopper.http.response import BaseResponse, StreamResponse
+from gobstopper.http.errors import BadRequest, UnprocessableEntity
+from gobstopper.http.response import FileResponse, Response, StreamResponse
+from gobstopper.utils.idempotency_store import (
+    MAX_BYTES,
+    MAX_ENTRIES,
+    IdempotencyBackend,
+    IdempotencyStore,
+    checked_ttl,
+)
+
+__all__ = [
+    "MAX_BYTES",
+    "MAX_ENTRIES",
+    "MAX_KEY_LENGTH",
+    "IdempotencyBackend",
+    "IdempotencyStore",
+    "caller_identity",
+    "get_idempotent",
+    "idempotency_key",
+    "remember_idempotency",
+    "use_idempotency",
+]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-#: Most entries the default store keeps; beyond it the oldest are evicted.
-MAX_ENTRIES = 10_000
 #: Longest key accepted (as Stripe); longer is a 400, so keys cannot eat memory.
 MAX_KEY_LENGTH = 255
-#: Most expired entries dropped per store write (amortised O(1), no long pause).
-SWEEP_BATCH = 8
+#: How long a claim lasts before another caller may take it (a holder that died).
+LEASE_SECONDS = 60.0
 HEADER = "idempotency-key"
 QUERY_ARG = "idempotency_key"
 REPLAYED_HEADER = "Idempotent-Replayed"
-_MISSING: Any = object()
-
-
-def _checked_ttl(ttl_seconds: float) -> float:
-    if isinstance(ttl_seconds, bool) or not isinstance(ttl_seconds, (int, float)) \
-            or not (math.isfinite(ttl_seconds) and ttl_seconds > 0):
-        raise ValueError(f"ttl_seconds must be a positive finite number, got {ttl_seconds!r}")
-    return ttl_seconds
-
-
-class IdempotencyStore:
-    """Values by key, each with its own time to live; at most ``max_entries``.
-
-    Thread-safe. ``clock`` (seconds, monotonic) is injectable for tests.
-    """
-
-    def __init__(self, max_entries: int = MAX_ENTRIES, *,
-                 clock: Callable[[], float] = time.monotonic) -> None:
-        if isinstance(max_entries, bool) or not isinstance(max_entries, int) or max_entries < 1:
-            raise ValueError(f"max_entries must be an int of at least 1, got {max_entries!r}")
-        self.max_entries = max_entries
-        self._clock = clock
-        self._entries: OrderedDict[Hashable, tuple[float, Any]] = OrderedDict()
-        # Keys being handled now, and the event their waiters wait on (event loop only).
-        self._running: dict[Hashable, asyncio.Event] = {}
-        self._lock = threading.Lock()
-
-    def __len__(self) -> int:
-        """How many entries are held (expired ones not yet dropped included)."""
-        return len(self._entries)
-
-    def get(self, key: Hashable, default: Any = None) -> Any:
-        """The value stored under ``key``, or ``default`` if missing or expired."""
-        with self._lock:
-            entry = self._entries.get(key)
-            if entry is None:
-                return default
-            if entry[0] <= self._clock():
-                del self._entries[key]
-                return default
-            return entry[1]
-
-    def set(self, key: Hashable, value: Any, ttl_seconds: float = 60.0) -> None:
-        """Store ``value`` under ``key`` for ``ttl_seconds``, replacing any previous one."""
-        ttl = _checked_ttl(ttl_seconds)
-        with self._lock:
-            now = self._clock()
-            self._entries[key] = (now + ttl, value)
-            self._entries.move_to_end(key)
-            self._drop_old(now)
-
-    def _drop_old(self, now: float) -> None:
-        """Drop up to SWEEP_BATCH expired entries from the oldest end, then any excess."""
-        entries = self._entries
-        for _ in range(SWEEP_BATCH):
-            if not entries:
-                break
-            oldest = next(iter(entries))
-            if entries[oldest][0] > now:
-                break
-            del entries[oldest]
-        while len(entries) > self.max_entries:
-            entries.popitem(last=False)
-
+_NOT_REPLAYED = frozenset({"set-cookie", REPLAYED_HEADER.lower()})
 
 _DEFAULT_STORE = IdempotencyStore()
+
+
+class _Record(msgspec.Struct, array_like=True):
+    """A stored response, with the fingerprint of the request that produced it."""
+
+    fingerprint: bytes
+    status: int
+    headers: list[tuple[str, str]]
+    body: bytes
+
+
+_encode_record = msgspec.msgpack.Encoder().encode
+_decode_record = msgspec.msgpack.Decoder(_Record).decode
 
 
 def idempotency_key(request: Any) -> str | None:
@@ -134,29 +100,49 @@ def idempotency_key(request: Any) -> str | None:
         return None
     if len(key) > MAX_KEY_LENGTH:
         raise BadRequest(f"Idempotency key too long (at most {MAX_KEY_LENGTH} characters)")
-    return key
+    return cast(str, key)
+
+
+def caller_identity(request: Any) -> str:
+    """Who is calling: the Authorization credential (hashed) and session id when
+    present, else the client ip (``request.client_ip``, proxy trust applied)."""
+    parts = []
+    credential = request.headers.get("authorization")
+    if credential:
+        parts.append("auth:" + hashlib.sha256(credential.encode()).hexdigest())
+    session_id = request.session_id
+    if session_id:
+        parts.append("session:" + session_id)
+    return "|".join(parts) if parts else "ip:" + request.client_ip
 
 
 def use_idempotency(
-    ttl_seconds: float = 60.0, *, store: IdempotencyStore | None = None
+    ttl_seconds: float = 60.0,
+    *,
+    store: IdempotencyBackend | None = None,
+    caller: Callable[[Any], str] = caller_identity,
 ) -> Callable[[F], F]:
-    """Run the decorated handler once per idempotency key; replay its response.
+    """Run the decorated handler once per caller and idempotency key; replay its response.
 
     Put it under the route decorator. The handler's first positional argument must
     be the request; its signature stays visible, so path and body parameters are
     still injected. A sync handler runs in a thread. ``store`` defaults to the
-    module's store (shared with ``remember_idempotency``).
+    module's in-memory store; ``caller`` maps a request to the identity its keys
+    belong to (see ``caller_identity``).
 
     >>> @app.post("/payments")
     ... @use_idempotency(ttl_seconds=3600)
     ... async def pay(request, payment: Payment): ...
     """
-    ttl = _checked_ttl(ttl_seconds)
+    ttl = checked_ttl(ttl_seconds)
     target = _DEFAULT_STORE if store is None else store
+    if not isinstance(target, IdempotencyBackend):
+        raise TypeError(f"store must be an IdempotencyBackend, got {type(store).__name__}")
 
     def decorate(handler: F) -> F:
         call = handler if is_async_callable(handler) else _in_thread(handler)
-        scope = object()  # this handler's namespace in the store
+        # Stable across processes, so a shared store scopes keys to this handler.
+        namespace = f"{handler.__module__}.{handler.__qualname__}"
 
         @functools.wraps(handler)
         async def idempotent(*args: Any, **kwargs: Any) -> Any:
@@ -164,8 +150,10 @@ def use_idempotency(
             key = idempotency_key(request)
             if key is None:
                 return await call(*args, **kwargs)
-            slot = (scope, request.method, request.path, key)
-            return await _once(target, slot, ttl, functools.partial(call, *args, **kwargs))
+            slot = _slot(namespace, caller(request), key)
+            fingerprint = await _fingerprint(request)
+            run = functools.partial(call, *args, **kwargs)
+            return await _once(target, slot, fingerprint, ttl, run)
         return cast(F, idempotent)
     return decorate
 
@@ -176,37 +164,66 @@ def _in_thread(handler: Callable[..., Any]) -> Callable[..., Awaitable[Any]]:
     return run
 
 
-async def _once(store: IdempotencyStore, slot: Hashable, ttl: float,
-                run: Callable[[], Awaitable[Any]]) -> BaseResponse:
+def _slot(namespace: str, caller: str, key: str) -> str:
+    """One fixed-length slot name per handler, caller and key."""
+    text = "\x1f".join((namespace, caller, key))
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+async def _fingerprint(request: Any) -> bytes:
+    """Digest of what makes two requests the same: method, path and body (not the
+    query, which may carry the key itself)."""
+    digest = hashlib.sha256()
+    for part in (request.method, request.path):
+        digest.update(part.encode("utf-8", "surrogatepass") + b"\x00")
+    digest.update(await request.get_data())
+    return digest.digest()
+
+
+async def _once(store: IdempotencyBackend, slot: str, fingerprint: bytes, ttl: float,
+                run: Callable[[], Awaitable[Any]]) -> Any:
     """The response stored for ``slot``, else ``run()``'s (stored for ``ttl``)."""
     while True:
-        stored = store.get(slot, _MISSING)
-        if stored is not _MISSING:
-            return _copy(stored, replayed=True)
-        running = store._running.get(slot)
-        if running is None:
+        record = await store.result(slot)
+        if record is not None:
+            return _replay(_decode_record(record), fingerprint)
+        if await store.claim(slot, LEASE_SECONDS):
             break
-        await running.wait()  # then look again: stored, or the first one failed
-    done = store._running[slot] = asyncio.Event()
+        await store.wait(slot, LEASE_SECONDS)  # then look again: stored, or it failed
     try:
         response = to_response(await run())
-        if not isinstance(response, StreamResponse):
-            store.set(slot, _copy(response), ttl)  # a private snapshot, before any hook runs
-        return response
-    finally:
-        del store._running[slot]
-        done.set()
+    except BaseException:
+        await store.release(slot)
+        raise
+    record = _record_of(response, fingerprint)
+    if record is None:
+        await store.release(slot)
+    else:
+        await store.complete(slot, record, ttl)
+    return response
 
 
-def _copy(response: BaseResponse, replayed: bool = False) -> BaseResponse:
-    """A copy of ``response`` whose headers and cookies can change independently."""
-    clone = copy.copy(response)
-    clone.headers = dict(response.headers)
-    if response._cookies is not None:
-        clone._cookies = list(response._cookies)
-    if replayed:
-        clone.headers[REPLAYED_HEADER] = "true"
-    return clone
+def _record_of(response: Any, fingerprint: bytes) -> bytes | None:
+    """The stored form of ``response``; None for streams and files (they run once)."""
+    if not isinstance(response, Response) or isinstance(response, (StreamResponse,
+                                                                   FileResponse)):
+        return None
+    body = response.body
+    headers = [(k, v) for k, v in response.headers.items() if k.lower() not in _NOT_REPLAYED]
+    data = body.encode() if isinstance(body, str) else bytes(body)
+    return _encode_record(_Record(fingerprint, response.status, headers, data))
+
+
+def _replay(record: _Record, fingerprint: bytes) -> Response:
+    """A fresh response from ``record``; 422 if it answered a different request."""
+    if record.fingerprint != fingerprint:
+        raise UnprocessableEntity(
+            "Idempotency-Key was already used for a different request "
+            "(method, path or body differ)"
+        )
+    headers = dict(record.headers)
+    headers[REPLAYED_HEADER] = "true"
+    return Response(record.body, record.status, headers)
 
 
 def remember_idempotency(key: Hashable, value: Any, ttl_seconds: float = 60.0) -> None:
