@@ -16,6 +16,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 
 from gobstopper.testing import AsyncTestClient
 from gobstopper.websocket import Backplane, RedisBackplane, WebSocketManager
+from tests.servers import free_port
 from tests.websocket.test_manager import room_app
 
 DEADLINE = 10.0
@@ -129,6 +130,41 @@ async def test_publish_right_after_attach_is_delivered_locally(redis_client: Red
     await backplane.publish("r", "first")  # waits for the subscription, not lost
     assert await inbox.wait(1) == [("r", "first")]
     await backplane.close()
+
+
+async def test_a_ready_manager_gets_the_first_broadcast_of_another_process(
+        redis_client: Redis, second_client: Redis, channel: str):
+    # Process B is ready (as at app startup) before anyone publishes; A's very first
+    # broadcast, published the moment A itself subscribed, reaches B's member.
+    inbox = Inbox()
+    here = WebSocketManager(backplane=RedisBackplane(second_client, channel))
+    here._deliver = inbox  # type: ignore[method-assign]
+    assert await here.ready() is True
+    there = WebSocketManager(backplane=RedisBackplane(redis_client, channel))
+    await there.broadcast_to_room("r", "first")
+    assert await inbox.wait(1) == [("r", "first")]
+    await here.close_all()
+    await there.close_all()
+
+
+async def test_ready_gives_up_with_a_warning_naming_the_server(
+        channel: str, caplog: pytest.LogCaptureFixture):
+    client = Redis(host="127.0.0.1", port=free_port(), socket_connect_timeout=0.2)
+    backplane = RedisBackplane(client, channel)
+    backplane.attach(Inbox())
+    try:
+        with caplog.at_level(logging.WARNING, logger=LOGGER):
+            assert await backplane.ready(timeout=0.3) is False
+        assert f"redis://127.0.0.1:{client.connection_pool.connection_kwargs['port']}/0" \
+            in caplog.text
+        assert "lost until it does" in caplog.text
+    finally:
+        await backplane.close()
+        await client.aclose()
+
+
+async def test_the_in_process_backplane_is_ready_at_once():
+    assert await WebSocketManager().ready() is True
 
 
 async def test_publish_before_attach_and_attach_twice_raise(redis_client: Redis, channel: str):

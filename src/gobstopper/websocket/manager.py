@@ -110,6 +110,19 @@ class WebSocketManager:
         self._attach()
         await self.backplane.publish(None, message)
 
+    async def ready(self) -> bool:
+        """Start the backplane and wait until it carries broadcasts; True once it does.
+
+        The app awaits this for ``app.websocket_manager`` at startup, so a process
+        receives other processes' broadcasts before it serves its first request (a
+        member joined here is not missed by the first broadcast after a deploy).
+        Await it in a startup hook for any other manager. Backplanes without a
+        ``ready()`` (the in-process one) are ready at once.
+        """
+        self._attach()
+        wait = getattr(self.backplane, "ready", None)
+        return True if wait is None else bool(await wait())
+
     def _attach(self) -> None:
         if not self._attached:
             self._attached = True

@@ -89,6 +89,23 @@ class RedisBackplane:
         self._task = asyncio.get_running_loop().create_task(
             self._listen(deliver, self._subscribed), name=f"RedisBackplane({self.channel!r})")
 
+    async def ready(self, timeout: float = SUBSCRIBE_WAIT) -> bool:
+        """Wait until the listener is subscribed; False (and a warning) after ``timeout``.
+
+        A backplane that is not ready keeps trying in the background: local
+        broadcasts work, those of other processes are lost until Redis is reachable.
+        """
+        if self._subscribed is None:
+            raise RuntimeError("RedisBackplane.ready() before attach()")
+        try:
+            await asyncio.wait_for(self._subscribed.wait(), timeout)
+        except TimeoutError:
+            logger.warning("Redis backplane could not subscribe to %r on %s within %gs: "
+                           "broadcasts from other processes are lost until it does",
+                           self.channel, _address(self.client), timeout)
+            return False
+        return True
+
     async def publish(self, room: str | None, message: str | bytes) -> None:
         """PUBLISH ``message`` for ``room`` (``None``: everyone) to every process.
 
@@ -186,3 +203,12 @@ class RedisBackplane:
     def __repr__(self) -> str:
         state = "closed" if self._closed else "attached" if self._task else "detached"
         return f"<RedisBackplane channel={self.channel!r} {state}>"
+
+
+def _address(client: Redis) -> str:
+    """Where ``client`` connects, for log lines (never its password)."""
+    kwargs = client.connection_pool.connection_kwargs
+    if "path" in kwargs:
+        return f"unix:{kwargs['path']}"
+    host, port = kwargs.get("host", "localhost"), kwargs.get("port", 6379)
+    return f"redis://{host}:{port}/{kwargs.get('db', 0)}"
