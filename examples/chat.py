@@ -12,7 +12,9 @@ http://127.0.0.1:8000/ in two browser tabs.
 - ``GET /rooms`` lists the rooms and how many are in each.
 
 Room and user names are checked in a ``before_websocket`` hook, which refuses
-the handshake (HTTP 403) before the connection is accepted.
+the handshake (HTTP 403) before the connection is accepted. A browser cannot
+read why a handshake failed, so the page checks room names itself (the input's
+``pattern``, the same rule) and explains a refused room on the page.
 """
 
 from __future__ import annotations
@@ -26,7 +28,8 @@ import msgspec
 from gobstopper import FileResponse, Gobstopper
 
 HERE = Path(__file__).resolve().parent
-ROOM_NAME = re.compile(r"^[A-Za-z0-9_-]{1,32}$")
+# fullmatch, not ^...$: "$" also matches before a trailing newline ("lobby\n").
+ROOM_NAME = re.compile(r"[A-Za-z0-9_-]{1,32}")
 MAX_TEXT = 500
 
 app = Gobstopper(__name__)
@@ -43,7 +46,7 @@ def event(**fields: object) -> str:
 def check_names(websocket):
     """Refuse bad room names; give every user a display name."""
     room = websocket.path_params.get("room", "")
-    if not ROOM_NAME.match(room):
+    if not ROOM_NAME.fullmatch(room):
         return False
     name = (websocket.query_params.get("name") or "").strip()[:24]
     websocket.user_name = name or f"guest-{uuid.uuid4().hex[:4]}"

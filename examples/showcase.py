@@ -38,6 +38,12 @@ class NewNote(msgspec.Struct):
     body: str = ""
 
 
+class CountRequest(msgspec.Struct):
+    """The body of ``POST /api/tasks/count``: a typed parameter, validated (422) before the call."""
+
+    text: str
+
+
 NOTES: dict[int, dict[str, object]] = {}
 
 
@@ -138,9 +144,8 @@ async def count_words(text: str) -> dict[str, int]:
 
 
 @api.post("/tasks/count")
-async def queue_count(request):
-    payload = await request.json()
-    task_id = await app.add_background_task("count_words", text=str(payload.get("text", "")))
+async def queue_count(request, body: CountRequest):
+    task_id = await app.add_background_task("count_words", text=body.text)
     return {"task_id": task_id}, 202
 
 

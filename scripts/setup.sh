@@ -56,20 +56,29 @@ venv=.venv; [ "$target" = latest ] && venv=.venv-latest
 # PYTHONDONTWRITEBYTECODE=1 environments recompile every module on every start.
 "$venv/bin/python" -m compileall -q src >/dev/null
 
-# redis-server backs the Redis tests (sessions, rate limits, backplane); the showcase needs none.
-install_redis_server() {
+# The tests' real peers from Debian's packages: redis-server (sessions, rate limits,
+# backplane, idempotency) and headless Chromium with its driver (pages). The showcase needs none.
+system_packages() {
+    command -v redis-server >/dev/null 2>&1 || echo redis-server
+    command -v chromium >/dev/null 2>&1 || echo chromium
+    command -v chromedriver >/dev/null 2>&1 || echo chromium-driver
+}
+install_system_packages() {
     local apt=()
     if [ "$(id -u)" -ne 0 ]; then apt=(sudo); fi
     apt+=(env DEBIAN_FRONTEND=noninteractive apt-get)
     # Try the current package lists first; refresh them only if that fails (fresh machine).
-    "${apt[@]}" install -y --no-install-recommends redis-server >/dev/null 2>&1 \
-        || { "${apt[@]}" update -qq && "${apt[@]}" install -y --no-install-recommends redis-server; }
+    "${apt[@]}" install -y --no-install-recommends "$@" >/dev/null 2>&1 \
+        || { "${apt[@]}" update -qq && "${apt[@]}" install -y --no-install-recommends "$@"; }
 }
-if [ "$target" != showcase ] && ! command -v redis-server >/dev/null 2>&1; then
-    if command -v apt-get >/dev/null 2>&1; then
-        install_redis_server
-    else
-        echo "warning: redis-server not found and apt-get unavailable; install it to run" \
-            "the Redis tests" >&2
+if [ "$target" != showcase ]; then
+    mapfile -t missing < <(system_packages)
+    if [ "${#missing[@]}" -gt 0 ]; then
+        if command -v apt-get >/dev/null 2>&1; then
+            install_system_packages "${missing[@]}"
+        else
+            echo "warning: ${missing[*]} missing and apt-get unavailable; install them to" \
+                "run the Redis and browser tests" >&2
+        fi
     fi
 fi

@@ -7,6 +7,7 @@ import re
 import httpx
 import pytest
 
+from gobstopper.sessions.storage import session_digest
 from tests.servers import granian_server
 
 pytestmark = pytest.mark.e2e
@@ -22,6 +23,7 @@ def server(tmp_path_factory):
 
 
 def session_files(server) -> set[str]:
+    """The ids' digests of the sessions stored on disk (their file names)."""
     return {path.stem for path in server.sessions.glob("*.session")}
 
 
@@ -38,19 +40,24 @@ def test_login_flow_with_form_csrf_and_session_cookie(server):
         )
         token = re.search(r'name="csrf_token" value="([^"]+)"', page.text)[1]
         anonymous_id = client.cookies["session_id"].partition(".")[0]
-        assert session_files(server) == {anonymous_id}
+        assert session_files(server) == {session_digest(anonymous_id)}
 
         credentials = {"username": "alice", "password": "wonderland"}
         refused = client.post("/login", data=credentials)
         assert refused.status_code == 403
-        assert refused.text == "CSRF token missing or invalid"
+        assert refused.json() == {"error": "CSRF token missing or invalid", "status": 403}
+        refused_page = client.post("/login", data=credentials, headers={"accept": "text/html"})
+        assert refused_page.status_code == 403
+        assert refused_page.headers["content-type"] == "text/html; charset=utf-8"
+        assert "<title>403 Forbidden</title>" in refused_page.text
+        assert "CSRF token missing or invalid" in refused_page.text
 
         logged_in = client.post("/login", data={**credentials, "csrf_token": token})
         assert logged_in.status_code == 200
         assert logged_in.json() == {"user": "alice"}
         new_id = client.cookies["session_id"].partition(".")[0]
         assert new_id != anonymous_id  # regenerated: no session fixation
-        assert session_files(server) == {new_id}
+        assert session_files(server) == {session_digest(new_id)}
         assert client.get("/me").json() == {"user": "alice", "session_id": new_id}
 
         tampered = client.cookies["session_id"][:-1] + "A"

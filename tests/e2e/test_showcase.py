@@ -103,3 +103,18 @@ def test_showcase_api_cors_idempotency_and_rate_limit(showcase):
         assert 429 in statuses and statuses[0] == 201
         limited = client.post("/api/notes", json={"title": "late"})
         assert limited.status_code == 429 and int(limited.headers["retry-after"]) >= 1
+
+
+@pytest.mark.parametrize(("body", "message"), [
+    (None, "Request body required (CountRequest)"),
+    ([1, 2], "Expected `object`, got `array`"),
+    ("string", "Expected `object`, got `str`"),
+    ({"words": "one"}, "Object missing required field `text`"),
+    ({"text": 3}, "Expected `str`, got `int` - at `$.text`"),
+])
+def test_showcase_answers_a_bad_task_body_with_a_422_naming_the_problem(showcase, body, message):
+    with httpx.Client(base_url=showcase, timeout=10) as client:
+        response = client.post("/api/tasks/count", json=body) if body is not None \
+            else client.post("/api/tasks/count")
+    assert response.status_code == 422
+    assert message in response.json()["error"]

@@ -62,3 +62,21 @@ def test_body_validation_error_carries_field_errors():
     assert isinstance(exc, errors.BadRequest)
     assert exc.errors == [{"loc": ["a"], "msg": "required"}]
     assert errors.BodyValidationError(status_code=422).status_code == 422
+
+
+@pytest.mark.parametrize(("cls", "status"), CLASSES)
+def test_the_title_is_the_http_status_phrase_whatever_the_class_name(cls, status):
+    from http import HTTPStatus
+
+    assert cls().title == HTTPStatus(status).phrase
+
+
+def test_titles_of_custom_descriptions_statuses_and_subclasses():
+    class PaymentNeeded(HTTPException):
+        status_code = 402
+
+    assert errors.NotFound("No such user").title == "Not Found"
+    assert errors.MethodNotAllowed(["GET"]).title == "Method Not Allowed"
+    assert PaymentNeeded().title == "Payment Required"
+    assert HTTPException(status_code=418).title == "I'm a Teapot"
+    assert HTTPException(status_code=499).title == "Error"  # no registered phrase

@@ -138,3 +138,45 @@ def test_redirect_defaults_and_errors():
         redirect("/x", status=200)
     with pytest.raises(HeaderInjectionError):
         redirect("/x\r\nSet-Cookie: a=b")
+
+
+# -- the class hierarchy the reference documents ---------------------------------
+def test_every_documented_response_subclass_is_a_response_in_an_after_request_hook(tmp_path):
+    """JSONResponse and FileResponse are "Bases: Response" in the reference."""
+    from gobstopper import Gobstopper
+    from gobstopper.http.response import FileResponse
+    from gobstopper.testing import TestClient
+
+    page = tmp_path / "page.txt"
+    page.write_text("file body")
+    app = Gobstopper(__name__)
+    seen: dict[str, bool] = {}
+
+    @app.get("/json")
+    async def json_route(request):
+        return JSONResponse({"ok": True})
+
+    @app.get("/file")
+    async def file_route(request):
+        return FileResponse(page)
+
+    @app.after_request
+    async def record(request, response):
+        seen[request.path] = isinstance(response, Response)
+        response.headers["x-hooked"] = "1"
+
+    with TestClient(app) as client:
+        for path in ("/json", "/file"):
+            assert client.get(path).headers["x-hooked"] == "1"
+        assert client.get("/file").content == b"file body"
+    assert seen == {"/json": True, "/file": True}
+
+
+def test_a_file_response_is_a_response_with_an_empty_body_sent_from_disk(tmp_path):
+    from gobstopper.http.response import FileResponse
+
+    page = tmp_path / "page.txt"
+    page.write_text("on disk")
+    response = FileResponse(page)
+    assert isinstance(response, Response) and response.body == b""
+    assert sent(response).calls == ["response_file"]

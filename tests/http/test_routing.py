@@ -139,6 +139,36 @@ def test_embedded_parameters_inside_a_segment():
         router.match("GET", "/vX.1/x")
 
 
+UUID = "123e4567-e89b-12d3-a456-426614174000"
+# (embedded pattern rule, typed rule, a path both match, a path only the pattern matches)
+PATTERN_VS_TYPED = [
+    ("/x/<a>-<b>", "/x/<uuid:u>", f"/x/{UUID}", "/x/left-right"),
+    ("/x/<a>-<b>", "/x/<date:d>", "/x/2024-01-31", "/x/left-right"),
+    ("/x/<int:a>.<int:b>", "/x/<float:f>", "/x/1.5", None),
+    ("/x/<a>0", "/x/<int:n>", "/x/10", "/x/a0"),
+]
+
+
+@pytest.mark.parametrize(("pattern", "typed", "both", "pattern_only"), PATTERN_VS_TYPED)
+@pytest.mark.parametrize("typed_first", [False, True], ids=["pattern-first", "typed-first"])
+def test_typed_converters_beat_embedded_patterns_in_either_registration_order(
+    pattern, typed, both, pattern_only, typed_first
+):
+    """docs/decisions.md: uuid/date, int, float, then embedded patterns, then str, then path."""
+    router = Router()
+    rules = [(typed, "typed"), (pattern, "pattern")]
+    for rule, name in rules if typed_first else rules[::-1]:
+        router.add(rule, ["GET"], name)
+    router.add("/x/<s>", ["GET"], "str")
+    router.add("/x/<path:p>", ["GET"], "path")
+    assert router.match("GET", both)[0] == "typed"
+    if pattern_only is not None:
+        assert router.match("GET", pattern_only)[0] == "pattern"
+    assert router.match("GET", "/x/plain")[0] == "str"
+    assert router.match("GET", "/x/a/b")[0] == "path"
+    assert router.conflicts == []
+
+
 def test_conversion_failure_is_400_but_other_methods_win_as_405():
     router = Router()
     router.add("/u/<int:id>", ["GET"], "user")

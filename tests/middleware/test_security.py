@@ -12,9 +12,14 @@ import pytest
 
 from gobstopper import Gobstopper, Response
 from gobstopper.http.errors import Forbidden
+from gobstopper.middleware.csrf import CSRFError
 from gobstopper.middleware.security import SecurityMiddleware
 from gobstopper.middleware.security_settings import default_session_dir
-from gobstopper.sessions.storage import AsyncBaseSessionStorage, MemorySessionStorage
+from gobstopper.sessions.storage import (
+    AsyncBaseSessionStorage,
+    MemorySessionStorage,
+    session_digest,
+)
 from gobstopper.testing import TestClient
 from tests.http.test_body_examples import BOUNDARY, multipart_body
 
@@ -448,7 +453,7 @@ def test_default_storage_is_a_private_folder_created_on_first_use(tmp_path, monk
     with TestClient(app) as client:
         assert set_cookies(client.get("/session")) == []
         client.get("/set/a/1")
-        session_file = folder / f"{client.cookies.values['session_id']}.session"
+        session_file = folder / f"{session_digest(client.cookies.values['session_id'])}.session"
         assert session_file.is_file()
         assert stat.S_IMODE(folder.stat().st_mode) == 0o700
         assert client.get("/session").json()["data"] == {"a": "1"}
@@ -525,10 +530,40 @@ def test_csrf_failures_are_403_and_skip_the_handler(method, case):
         }[case]
         response = client.request(method, "/submit", **kwargs)
         assert response.status_code == 403
-        assert response.text == "CSRF token missing or invalid"
-        assert response.headers["content-type"].startswith("text/plain")
+        assert response.json() == {"error": "CSRF token missing or invalid", "status": 403}
         assert response.headers["x-frame-options"] == "DENY"
         assert app.handled == []
+
+
+def test_a_csrf_failure_is_the_themed_error_page_for_browsers_and_json_for_apis():
+    app, _ = build()
+    with TestClient(app) as client:
+        login_token(client)
+        page = client.post("/submit", data={"name": "ann"}, headers={"accept": "text/html"})
+        api = client.post("/submit", json={}, headers={"accept": "application/json"})
+    assert page.status_code == api.status_code == 403
+    assert page.headers["content-type"] == "text/html; charset=utf-8"
+    assert "<title>403 Forbidden</title>" in page.text
+    assert "<p>CSRF token missing or invalid</p>" in page.text
+    assert page.headers["content-security-policy"] == "default-src 'self'; object-src 'none'"
+    assert api.headers["content-type"] == "application/json"
+    assert api.json() == {"error": "CSRF token missing or invalid", "status": 403}
+    assert app.handled == []
+
+
+def test_an_app_error_handler_for_403_renders_csrf_failures():
+    app, _ = build()
+
+    @app.error_handler(403)
+    async def forbidden(request, exc):
+        return {"refused": exc.description, "csrf": isinstance(exc, CSRFError)}
+
+    with TestClient(app) as client:
+        login_token(client)
+        response = client.post("/submit")
+    assert response.status_code == 403
+    assert response.json() == {"refused": "CSRF token missing or invalid", "csrf": True}
+    assert response.headers["x-frame-options"] == "DENY"
 
 
 def test_a_non_ascii_token_is_refused_not_an_error():

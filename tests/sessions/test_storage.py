@@ -24,6 +24,7 @@ from gobstopper.sessions.storage import (
     MemorySessionStorage,
     is_valid_session_id,
     maybe_await,
+    session_digest,
 )
 
 SID = "abcdefghijklmnop_-0123456789ABCD"
@@ -75,29 +76,61 @@ def test_valid_ids_are_accepted(session_id: str, store: BaseSessionStorage):
     assert store.load(session_id) is None
 
 
-@pytest.mark.parametrize("session_id", [*INVALID_IDS, None, 12345678901234567, b"a" * 16])
-def test_invalid_ids_load_none_and_cannot_be_saved_or_deleted(
-    session_id: Any, store: BaseSessionStorage
+# Ids the middleware never issues, but a storage's public API accepts (the reference: ``str``).
+HOSTILE_IDS = [
+    *INVALID_IDS, "../../etc/passwd", "/etc/passwd", "a/b", "a\\b", "..", ".", "\x00",
+    "x" * 100_000, "ünïcødé ✓ 会话", "\ud800lone-surrogate", "*", "session:x", "CON", "a\r\nb",
+]
+
+
+@pytest.mark.parametrize("session_id", HOSTILE_IDS)
+def test_any_str_is_a_session_id_through_the_public_api(
+    session_id: str, store: BaseSessionStorage
 ):
-    assert not is_valid_session_id(session_id)
+    store.save(session_id, {"n": 1})
+    store.save(SID, {"n": 2})
+    assert store.load(session_id) == {"n": 1}
+    store.delete(session_id)
     assert store.load(session_id) is None
-    with pytest.raises(ValueError, match="invalid session id"):
-        store.save(session_id, {"n": 1})
-    with pytest.raises(ValueError, match="invalid session id"):
-        store.delete(session_id)
+    assert store.load(SID) == {"n": 2}
 
 
-@pytest.mark.parametrize("session_id", INVALID_IDS)
+def test_ids_differing_only_in_unsafe_characters_are_different_sessions(
+    store: BaseSessionStorage
+):
+    ids = ["a/b", "a_b", "a\\b", "a\x00b", "a.b", "ab", "AB", "a b"]
+    for n, session_id in enumerate(ids):
+        store.save(session_id, {"n": n})
+    assert [store.load(session_id) for session_id in ids] == [{"n": n} for n in range(len(ids))]
+
+
+@pytest.mark.parametrize("session_id", [None, 12345678901234567, b"a" * 16, ["a" * 16]])
+def test_ids_that_are_not_str_are_a_type_error(session_id: Any, store: BaseSessionStorage):
+    for call in (store.load, store.delete, lambda sid: store.save(sid, {"n": 1})):
+        with pytest.raises(TypeError, match="session id must be a str"):
+            call(session_id)
+
+
+@pytest.mark.parametrize("session_id", HOSTILE_IDS)
 def test_file_storage_never_touches_a_path_outside_its_directory(
     session_id: str, tmp_path: Path
 ):
     directory = tmp_path / "a" / "b" / "sessions"
     store = FileSessionStorage(directory)
-    before = sorted(tmp_path.rglob("*"))
-    with pytest.raises(ValueError):
-        store.save(session_id, {"n": 1})
-    assert store.load(session_id) is None
-    assert sorted(tmp_path.rglob("*")) == before
+    store.save(session_id, {"n": 1})
+    assert [p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("*") if p.is_file()] \
+        == [f"a/b/sessions/{session_digest(session_id)}.session"]
+    assert store.load(session_id) == {"n": 1}
+    store.delete(session_id)
+    assert list(directory.iterdir()) == []
+
+
+def test_the_digest_is_sha256_hex_of_the_utf8_id():
+    import hashlib
+
+    assert session_digest(SID) == hashlib.sha256(SID.encode()).hexdigest()
+    assert len(session_digest("")) == 64 and session_digest("") != session_digest(" ")
+    assert is_valid_session_id(session_digest("\ud800"))  # lone surrogates hash too
 
 
 # --- data ----------------------------------------------------------------------------------
@@ -261,7 +294,7 @@ def test_the_default_clock_is_wall_time(tmp_path: Path):
 # --- FileSessionStorage on disk ------------------------------------------------------------
 
 def session_file(directory: Path, session_id: str = SID) -> Path:
-    return directory / f"{session_id}.session"
+    return directory / f"{session_digest(session_id)}.session"
 
 
 def test_missing_directory_is_created_private(tmp_path: Path):
@@ -285,7 +318,7 @@ def test_each_session_is_one_private_json_file(tmp_path: Path, clock: Clock):
         store.save(SID, {"n": 1})
     finally:
         os.umask(old_umask)
-    assert [p.name for p in tmp_path.iterdir()] == [f"{SID}.session"]
+    assert [p.name for p in tmp_path.iterdir()] == [f"{session_digest(SID)}.session"]
     path = session_file(tmp_path)
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
     assert path.read_bytes() == b'{"expires":%r,"data":{"n":1}}' % (T0 + TTL)
@@ -323,7 +356,7 @@ def test_a_corrupt_file_loads_none_with_a_warning_and_cleanup_removes_it(
     with caplog.at_level(logging.WARNING, logger="gobstopper.sessions"):
         assert store.load(SID) is None
     assert "corrupt session file" in caplog.text
-    assert SID in caplog.text
+    assert session_digest(SID) in caplog.text and SID not in caplog.text  # ids stay secret
     assert store.cleanup() == 1
     assert not session_file(tmp_path).exists()
 
@@ -351,7 +384,7 @@ def test_a_failed_write_keeps_the_old_session_and_leaves_no_temp_file(
         store.save(SID, {"version": 2})
     monkeypatch.undo()
     assert store.load(SID) == {"version": 1}
-    assert [p.name for p in tmp_path.iterdir()] == [f"{SID}.session"]
+    assert [p.name for p in tmp_path.iterdir()] == [session_file(tmp_path).name]
 
 
 def test_save_recreates_a_directory_removed_underneath_it(tmp_path: Path):
@@ -376,6 +409,19 @@ def test_cleanup_removes_stale_temp_files_and_ignores_other_files(tmp_path: Path
     assert not stale.exists()
     assert fresh.exists()
     assert all(path.exists() for path in bystanders)
+
+
+def test_files_named_by_the_former_id_scheme_are_not_loaded_and_expire_in_cleanup(
+    tmp_path: Path, clock: Clock
+):
+    """Before ids were hashed a session lived in ``<id>.session``: it is left to expire."""
+    store = FileSessionStorage(tmp_path, ttl=TTL, clock=clock)
+    legacy = tmp_path / f"{SID}.session"
+    legacy.write_bytes(b'{"expires":%r,"data":{"n":1}}' % (T0 + TTL))
+    assert store.load(SID) is None
+    assert store.cleanup() == 0 and legacy.exists()
+    clock.now += TTL
+    assert store.cleanup() == 1 and not legacy.exists()
 
 
 # --- MemorySessionStorage ------------------------------------------------------------------

@@ -123,10 +123,17 @@ def test_bucket_rejects_bad_costs(cost):
         limiter.retry_after("a", cost=cost)
 
 
-def test_cost_above_capacity_is_an_error_not_a_refusal():
-    limiter = TokenBucketLimiter(rate=1, capacity=5)
-    with pytest.raises(ValueError, match="never be allowed"):
-        limiter.allow("a", cost=6)
+@pytest.mark.parametrize("make", [
+    lambda: TokenBucketLimiter(rate=1, capacity=5),
+    lambda: RateLimiter(max_requests=5, window=1),
+], ids=["bucket", "window"])
+def test_cost_above_the_limit_is_a_refusal_not_an_error(make):
+    """The reference types ``allow`` as ``-> bool``: a call it can never allow is False."""
+    limiter = make()
+    assert limiter.allow("a", cost=6) is False
+    assert limiter.allow("a", cost=1e300) is False
+    assert limiter.retry_after("a", cost=6) == math.inf
+    assert len(limiter) == 0  # the refusal remembered nothing
     assert limiter.allow("a", cost=5)
 
 
@@ -258,10 +265,10 @@ def test_window_rejects_bad_arguments(kwargs):
         RateLimiter(**kwargs)
 
 
-def test_window_rejects_impossible_costs():
+def test_window_rejects_non_positive_costs():
     limiter = RateLimiter(max_requests=5, window=1)
-    with pytest.raises(ValueError, match="never be allowed"):
-        limiter.allow("a", cost=6)
+    with pytest.raises(ValueError, match="cost"):
+        limiter.allow("a", cost=0)
     with pytest.raises(ValueError, match="cost"):
         limiter.retry_after("a", cost=0)
 
@@ -388,9 +395,12 @@ def test_cost_per_call(clock):
         assert client.get("/limited").headers["retry-after"] == "2"
 
 
-def test_impossible_cost_fails_at_decoration():
+@pytest.mark.parametrize("limiter", [TokenBucketLimiter(rate=1, capacity=2),
+                                     RateLimiter(max_requests=2, window=1)],
+                         ids=["bucket", "window"])
+def test_impossible_cost_fails_at_decoration(limiter):
     with pytest.raises(ValueError, match="never be allowed"):
-        rate_limit(TokenBucketLimiter(rate=1, capacity=2), cost=3)
+        rate_limit(limiter, cost=3)
 
 
 def test_handlers_sharing_a_limiter_share_the_budget(clock):

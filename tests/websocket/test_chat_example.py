@@ -79,7 +79,7 @@ def test_blank_and_bad_messages_are_ignored_and_long_ones_refused(chat):
 
 def test_bad_room_names_are_refused_and_names_default(chat):
     with TestClient(chat.app) as client:
-        for room in ("a" * 33, "no%20spaces", "semi;colon"):
+        for room in ("a" * 33, "no%20spaces", "semi;colon", "lobby%0A", "%0Alobby"):
             with pytest.raises(WebSocketRejected) as refused:
                 client.websocket_connect(f"/ws/chat/{room}")
             assert refused.value.status_code == 403

@@ -63,7 +63,7 @@ def default_response(request: Request, exc: HTTPException, debug: bool,
             payload["exception"] = f"{type(original).__name__}: {original}"
         response = Response(dumps(payload), status=status, content_type="application/json")
     else:
-        response = Response(render_error_page(status, _title(exc), exc.description), status=status)
+        response = Response(render_error_page(status, exc.title, exc.description), status=status)
     response.headers.update(exc.headers)
     return response
 
@@ -74,11 +74,6 @@ def _add_missing_headers(target: dict[str, str], extra: dict[str, str]) -> None:
     for name, value in extra.items():
         if name.lower() not in present:
             target[name] = value
-
-
-def _title(exc: HTTPException) -> str:
-    return f"{exc.status_code} {type(exc).__name__}" if type(exc) is not HTTPException \
-        else str(exc.status_code)
 
 
 class ErrorHandlers:

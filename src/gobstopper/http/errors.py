@@ -33,6 +33,11 @@ class HTTPException(Exception):
         self.headers: dict[str, str] = dict(headers) if headers else {}
         super().__init__(self.description)
 
+    @property
+    def title(self) -> str:
+        """The status's reason phrase ("Not Found"), the title of its error page."""
+        return _reason(self.status_code)
+
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.status_code}, {self.description!r})"
 
@@ -172,8 +177,9 @@ _BY_STATUS: dict[int, type[HTTPException]] = {
 
 
 def _reason(status: int) -> str:
-    # PERF: lazy — http.HTTPStatus costs ~1 ms at import; only an exception built
-    # with a status_code and no description needs a reason phrase.
+    """``http.HTTPStatus``'s phrase for ``status``; "Error" for unregistered codes."""
+    # PERF: lazy — http.HTTPStatus costs ~1 ms at import; only error pages and
+    # exceptions built with a status_code and no description need a reason phrase.
     from http import HTTPStatus
 
     try:

@@ -291,10 +291,12 @@ _NOT_FOR_304 = frozenset({"content-type", "content-length", "content-disposition
                           "content-encoding", "content-range"})
 
 
-class FileResponse(BaseResponse):
+class FileResponse(Response):
     """Serve a file from disk through ``proto.response_file`` (read by Rust).
 
-    ``filename`` (default: the path's basename) is announced in
+    A ``Response`` (as the reference documents) whose ``body`` stays empty:
+    the content is read from ``file_path`` by Rust when sending. ``filename``
+    (default: the path's basename) is announced in
     ``Content-Disposition: attachment`` (``as_attachment=False`` sends
     ``inline`` when a filename was given, else no disposition). The MIME
     type comes from the extension unless ``content_type`` is given. A
@@ -329,7 +331,9 @@ class FileResponse(BaseResponse):
         self.filename = filename or os.path.basename(self.file_path) or "download"
         guessed = (mimetypes.guess_type(self.filename)[0]
                    or mimetypes.guess_type(self.file_path)[0] or _OCTET)
-        super().__init__(status, _with_content_type(headers, content_type, guessed))
+        # NOTE: not Response.__init__: the body is on disk, and the headers are merged here.
+        BaseResponse.__init__(self, status, _with_content_type(headers, content_type, guessed))
+        self.body = b""
         disposition = "attachment" if as_attachment else ("inline" if filename else None)
         if disposition and not any(k.lower() == "content-disposition" for k in self.headers):
             self.headers["content-disposition"] = content_disposition(disposition, self.filename)
@@ -436,6 +440,8 @@ class StreamResponse(BaseResponse):
     returning one, or a plain iterable (which must not block). When the
     client disconnects the generator is closed — its ``finally`` blocks run —
     even while it is waiting for its next chunk, and nothing is logged.
+    Not a ``Response`` (the reference gives it ``Bases: object``): it has no
+    ``body`` to read or replace.
     """
 
     __slots__ = ("generator",)

@@ -3,8 +3,9 @@
 Rules look like ``/users/<int:user_id>/posts/<slug>``. A parameter may fill a
 whole segment or sit inside one (``/files/<name>.txt``). Matching never scans
 all routes: a static path is one dict lookup; dynamic paths walk a segment
-trie whose children are tried in a fixed precedence (static, then typed
-converters, then ``str``, then ``path``), backtracking when a branch fails.
+trie whose children are tried in a fixed precedence (static, then the typed
+converters uuid/date, int, float, then embedded patterns such as ``<name>.txt``,
+then ``str``, then ``path``), backtracking when a branch fails.
 
 Paths arrive percent-decoded from Granian; parameters therefore hold decoded
 text. A parameter that fails conversion (``<int:id>`` given ``abc``) is a 400
@@ -31,10 +32,17 @@ MAX_PATH_LENGTH = 8192
 SLASH_POLICIES = ("strict", "redirect", "tolerant")
 
 
+#: Trie weight of a segment with embedded parameters (``<a>-<b>``, ``<name>.txt``):
+#: after the typed converters, whose values are narrower (a uuid or a date also
+#: matches ``<a>-<b>``), and before a bare ``<str>``, which matches anything.
+PATTERN_WEIGHT = 20
+
+
 class Converter:
     """Turn one path segment into a Python value and back.
 
-    ``weight`` orders siblings in the trie: lower is tried first.
+    ``weight`` orders siblings in the trie: lower is tried first; siblings of
+    equal weight keep their registration order.
     """
 
     weight = 50
@@ -200,7 +208,7 @@ class _Segment(NamedTuple):
     def weight(self) -> int:
         if self.param is not None:
             return self.param.converter.weight
-        return 3  # embedded patterns are more specific than a bare <str>
+        return PATTERN_WEIGHT
 
 
 def _make_converter(kind: str | None, rule: str) -> Converter:

@@ -3,7 +3,9 @@
 A token is a random string kept in the session under ``csrf_token``. An
 unsafe request (anything but GET, HEAD, OPTIONS, TRACE) must echo it in the
 ``X-CSRF-Token`` (or ``X-CSRFToken``) header, or in a ``csrf_token`` form
-field of an urlencoded or multipart body.
+field of an urlencoded or multipart body. A request that does not is refused
+with ``CSRFError``, a 403 answered like any other error: the themed page or
+JSON by ``Accept``, or the app's ``error_handler(403)``.
 """
 
 from __future__ import annotations
@@ -13,8 +15,8 @@ import secrets
 from typing import Any
 
 from gobstopper.http.body import FORM_URLENCODED, MULTIPART_FORM, media_type
+from gobstopper.http.errors import Forbidden
 from gobstopper.http.request import Request
-from gobstopper.http.response import Response
 
 #: The session key and form field holding the token.
 CSRF_FIELD = "csrf_token"
@@ -24,7 +26,12 @@ CSRF_HEADERS = ("x-csrf-token", "x-csrftoken")
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
 
 _FORM_TYPES = (FORM_URLENCODED, MULTIPART_FORM)
-_FAILURE = "CSRF token missing or invalid"
+
+
+class CSRFError(Forbidden):
+    """403: an unsafe request did not echo its session's CSRF token."""
+
+    description = "CSRF token missing or invalid"
 
 
 def session_token(session: dict[str, Any]) -> str:
@@ -65,8 +72,3 @@ async def request_is_trusted(request: Request) -> bool:
     return sent is not None and hmac.compare_digest(
         expected.encode(), sent.encode("utf-8", "surrogatepass")
     )
-
-
-def csrf_failure() -> Response:
-    """The 403 answered instead of calling the handler."""
-    return Response(_FAILURE, status=403, content_type="text/plain; charset=utf-8")

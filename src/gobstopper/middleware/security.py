@@ -49,7 +49,7 @@ from gobstopper.http.cookies import build_set_cookie
 from gobstopper.http.errors import HTTPException
 from gobstopper.http.request import Request
 from gobstopper.http.response import BaseResponse
-from gobstopper.middleware.csrf import csrf_failure, request_is_trusted, session_token
+from gobstopper.middleware.csrf import CSRFError, request_is_trusted, session_token
 from gobstopper.middleware.security_settings import (
     cookie_flags,
     default_session_dir,
@@ -95,10 +95,12 @@ class SecurityMiddleware:
     ``secret_key`` signs session ids (required under ``ENV=production``; a
     random one otherwise, with a warning unless ``debug``). ``enable_csrf``
     makes every unsafe request echo ``generate_csrf_token(request.session)``
-    (403 otherwise). ``enable_security_headers`` adds HSTS, CSP, Referrer-,
-    COOP and COEP policies, ``nosniff`` and ``X-Frame-Options: DENY`` to
-    responses that do not set them. The ``cookie_*`` arguments shape the
-    session cookie (``SameSite=None`` needs ``cookie_secure``).
+    (otherwise ``CSRFError``, a 403 rendered like other errors: HTML or JSON by
+    ``Accept``, or ``@app.error_handler(403)``). ``enable_security_headers``
+    adds HSTS, CSP, Referrer-, COOP and COEP policies, ``nosniff`` and
+    ``X-Frame-Options: DENY`` to responses that do not set them. The
+    ``cookie_*`` arguments shape the session cookie (``SameSite=None`` needs
+    ``cookie_secure``).
     """
 
     def __init__(
@@ -208,7 +210,7 @@ class SecurityMiddleware:
     ) -> BaseResponse:
         if self.enable_csrf and not await request_is_trusted(request):
             logger.warning("CSRF check failed for %s %r", request.method, request.path)
-            return csrf_failure()
+            raise CSRFError()
         response = await call_next(request)
         await self._commit(request, response, arrival)
         return response

@@ -1,8 +1,10 @@
 """Session storage in Redis, for apps running several workers or hosts.
 
-Each session is one key, ``key_prefix + session_id``, holding the session's JSON
-and an expiry set by Redis (``SET ... EX ttl``), so Redis itself removes expired
-sessions and :meth:`cleanup` has nothing to do. Expiry counts from the last save.
+Each session is one key, ``key_prefix + session_digest(session_id)`` (the id's
+SHA-256 hex digest: any str id is safe, and keys do not reveal ids), holding the
+session's JSON and an expiry set by Redis (``SET ... EX ttl``), so Redis itself
+removes expired sessions and :meth:`cleanup` has nothing to do. Expiry counts from
+the last save.
 """
 
 from __future__ import annotations
@@ -17,8 +19,7 @@ from gobstopper.sessions.storage import (
     _check_ttl,
     _decode_data,
     _encode_data,
-    _require_id,
-    is_valid_session_id,
+    session_digest,
 )
 
 if TYPE_CHECKING:
@@ -38,11 +39,9 @@ class AsyncRedisSessionStorage(AsyncBaseSessionStorage):
         self.ttl = _check_ttl(ttl)
 
     def _key(self, session_id: str) -> str:
-        return self.key_prefix + session_id
+        return self.key_prefix + session_digest(session_id)
 
     async def load(self, session_id: str) -> dict[str, Any] | None:
-        if not is_valid_session_id(session_id):
-            return None
         key = self._key(session_id)
         try:
             raw = await self.client.get(key)  # decode_responses=True fails here on non-UTF-8
@@ -52,11 +51,11 @@ class AsyncRedisSessionStorage(AsyncBaseSessionStorage):
             return None
 
     async def save(self, session_id: str, data: dict[str, Any]) -> None:
-        key = self._key(_require_id(session_id))
+        key = self._key(session_id)
         await self.client.set(key, _encode_data(data), ex=self.ttl)
 
     async def delete(self, session_id: str) -> None:
-        await self.client.delete(self._key(_require_id(session_id)))
+        await self.client.delete(self._key(session_id))
 
 
 def _logger() -> Any:

@@ -1,7 +1,10 @@
 """Session storage backends: the storage interfaces, file storage and in-memory storage.
 
-Session ids arrive in client cookies, so every backend checks one with
-:func:`is_valid_session_id` before it becomes part of a path or key. Session data
+A storage accepts any ``str`` as a session id. File and Redis storages never put
+the id itself in a path or key: they use its SHA-256 digest (:func:`session_digest`),
+so no id can reach outside the directory or onto another key, and the stored names
+do not reveal the ids (bearer credentials). The middleware's own ids are stricter
+(:func:`is_valid_session_id`), checked where cookies arrive. Session data
 is a dict of JSON types, stored as JSON (msgspec) and decoded afresh on every load,
 so mutating a loaded dict changes nothing until it is saved again. A session
 expires ``ttl`` seconds after its last save (the default matches the session
@@ -10,6 +13,7 @@ cookie's lifetime); loading an expired session returns ``None`` and removes it.
 
 from __future__ import annotations
 
+import hashlib
 import math
 import os
 import re
@@ -48,14 +52,29 @@ _decode_record = msgspec.json.Decoder(_Record).decode
 
 
 def is_valid_session_id(session_id: object) -> bool:
-    """Whether ``session_id`` is 16-128 URL-safe base64 characters (``[A-Za-z0-9_-]``)."""
+    """Whether ``session_id`` is 16-128 URL-safe base64 characters (``[A-Za-z0-9_-]``).
+
+    The format of the ids the middleware issues and accepts from cookies; storages
+    themselves accept any str.
+    """
     return isinstance(session_id, str) and _SESSION_ID.fullmatch(session_id) is not None
 
 
-def _require_id(session_id: str) -> str:
-    if not is_valid_session_id(session_id):
-        raise ValueError("invalid session id: expected 16-128 characters from [A-Za-z0-9_-]")
+def _checked_id(session_id: str) -> str:
+    """``session_id`` if it is a str (any str); TypeError otherwise."""
+    if not isinstance(session_id, str):
+        raise TypeError(f"session id must be a str, not {type(session_id).__name__}")
     return session_id
+
+
+def session_digest(session_id: str) -> str:
+    """The SHA-256 hex digest naming ``session_id``'s file or Redis key.
+
+    Any str (empty, ``../x``, NUL, lone surrogates, megabytes) maps to 64
+    characters of ``[0-9a-f]``: a safe file name and a fixed-size key.
+    """
+    raw = _checked_id(session_id).encode("utf-8", "surrogatepass")
+    return hashlib.sha256(raw).hexdigest()
 
 
 def _check_ttl(ttl: int) -> int:
@@ -119,11 +138,11 @@ class BaseSessionStorage(ABC):
 
     @abstractmethod
     def load(self, session_id: str) -> dict[str, Any] | None:
-        """The session's data, or None if it is missing, expired, corrupt or the id is invalid."""
+        """The session's data, or None if it is missing, expired or corrupt."""
 
     @abstractmethod
     def save(self, session_id: str, data: dict[str, Any]) -> None:
-        """Store ``data`` for the session (ValueError: bad id; TypeError: not JSON data)."""
+        """Store ``data`` for the session (TypeError: not JSON data, or an id not a str)."""
 
     @abstractmethod
     def delete(self, session_id: str) -> None:
@@ -139,11 +158,11 @@ class AsyncBaseSessionStorage(ABC):
 
     @abstractmethod
     async def load(self, session_id: str) -> dict[str, Any] | None:
-        """The session's data, or None if it is missing, expired, corrupt or the id is invalid."""
+        """The session's data, or None if it is missing, expired or corrupt."""
 
     @abstractmethod
     async def save(self, session_id: str, data: dict[str, Any]) -> None:
-        """Store ``data`` for the session (ValueError: bad id; TypeError: not JSON data)."""
+        """Store ``data`` for the session (TypeError: not JSON data, or an id not a str)."""
 
     @abstractmethod
     async def delete(self, session_id: str) -> None:
@@ -168,8 +187,7 @@ class MemorySessionStorage(BaseSessionStorage):
         self._lock = threading.Lock()  # load-then-expire must not drop a concurrent save
 
     def load(self, session_id: str) -> dict[str, Any] | None:
-        if not is_valid_session_id(session_id):
-            return None
+        _checked_id(session_id)
         with self._lock:
             entry = self._sessions.get(session_id)
             if entry is None:
@@ -182,11 +200,11 @@ class MemorySessionStorage(BaseSessionStorage):
     def save(self, session_id: str, data: dict[str, Any]) -> None:
         entry = (self._clock() + self.ttl, _encode_data(data))
         with self._lock:
-            self._sessions[_require_id(session_id)] = entry
+            self._sessions[_checked_id(session_id)] = entry
 
     def delete(self, session_id: str) -> None:
         with self._lock:
-            self._sessions.pop(_require_id(session_id), None)
+            self._sessions.pop(_checked_id(session_id), None)
 
     def cleanup(self) -> int:
         """Drop every expired session; returns how many were dropped."""
@@ -201,10 +219,11 @@ class MemorySessionStorage(BaseSessionStorage):
 class FileSessionStorage(BaseSessionStorage):
     """One JSON file per session in ``directory``: survives restarts, shared by workers.
 
-    The directory is created with mode 0o700 and files are 0o600, since session
-    data may be sensitive. Each save writes a temporary file in the same
-    directory and renames it into place, so readers and crashes never see half a
-    session. The expiry time is stored in the file, not inferred from its mtime.
+    A session's file is ``<session_digest(id)>.session``. The directory is
+    created with mode 0o700 and files are 0o600, since session data may be
+    sensitive. Each save writes a temporary file in the same directory and
+    renames it into place, so readers and crashes never see half a session.
+    The expiry time is stored in the file, not inferred from its mtime.
     An unreadable or corrupt file loads as None; :meth:`cleanup` removes it.
     """
 
@@ -221,7 +240,7 @@ class FileSessionStorage(BaseSessionStorage):
         self.directory.mkdir(mode=0o700, parents=True, exist_ok=True)
 
     def _path(self, session_id: str) -> Path:
-        return self.directory / f"{session_id}{_SUFFIX}"
+        return self.directory / f"{session_digest(session_id)}{_SUFFIX}"
 
     def _read(self, path: Path) -> _Record | None:
         """The record in ``path``; None if missing, or unreadable/corrupt (logged)."""
@@ -239,8 +258,6 @@ class FileSessionStorage(BaseSessionStorage):
             return None
 
     def load(self, session_id: str) -> dict[str, Any] | None:
-        if not is_valid_session_id(session_id):
-            return None
         path = self._path(session_id)
         record = self._read(path)
         if record is None:
@@ -251,7 +268,7 @@ class FileSessionStorage(BaseSessionStorage):
         return record.data
 
     def save(self, session_id: str, data: dict[str, Any]) -> None:
-        path = self._path(_require_id(session_id))
+        path = self._path(session_id)
         payload = _encode(_Record(self._clock() + self.ttl, _check_data(data)))
         try:
             fd, temp = tempfile.mkstemp(prefix=_TEMP_PREFIX, dir=self.directory)  # mode 0o600
@@ -267,7 +284,7 @@ class FileSessionStorage(BaseSessionStorage):
             raise
 
     def delete(self, session_id: str) -> None:
-        self._path(_require_id(session_id)).unlink(missing_ok=True)
+        self._path(session_id).unlink(missing_ok=True)
 
     def cleanup(self) -> int:
         """Remove expired and corrupt session files (and stale temp files); returns the count.
@@ -283,6 +300,7 @@ class FileSessionStorage(BaseSessionStorage):
         for path in paths:
             if path.name.startswith(_TEMP_PREFIX):
                 self._remove_stale_temp(path, now)
+            # Digest names match, and so do names of the former ``<id>.session`` scheme.
             elif path.suffix == _SUFFIX and is_valid_session_id(path.stem):
                 record = self._read(path)
                 if record is None or record.expires <= now:

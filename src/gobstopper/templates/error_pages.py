@@ -51,10 +51,13 @@ def _document(title: str, body: str) -> str:
 def render_error_page(status: int, title: str, message: str) -> str:
     """Return a themed HTML page for an HTTP error status.
 
-    ``title`` is the short reason ("Not Found"), ``message`` a sentence for the visitor.
+    ``title`` is the status's reason phrase ("Not Found"): the page is titled
+    "404 Not Found" and shows the status above the phrase. ``message`` is a
+    sentence for the visitor, left out when it only repeats the title.
     """
-    code = escape(str(status))
-    body = f'<p class="status">{code}</p>\n<h1>{escape(title)}</h1>\n<p>{escape(message)}</p>'
+    body = f'<p class="status">{escape(str(status))}</p>\n<h1>{escape(title)}</h1>'
+    if message != title:
+        body += f"\n<p>{escape(message)}</p>"
     return _document(f"{status} {title}", body)
 
 

@@ -84,26 +84,44 @@ class _PerKeyState(ABC):
             del state[oldest]
 
 
-class TokenBucketPolicy:
+class _CostPolicy:
+    """The most one call may cost (``capacity``, ``max_requests``), and checks against it.
+
+    A cost above it is a refusal when a call asks (``allow`` is False, ``retry_after``
+    is ``math.inf``), as for any other call over the limit, but an error where a cost
+    is configured once (``rate_limit``), since such a route could never be served.
+    """
+
+    _largest_cost: float
+    _largest_cost_name: str
+
+    def payable(self, cost: float) -> bool:
+        """Could ``cost`` ever be allowed? ``ValueError`` if it is not a positive number."""
+        return _positive("cost", cost) <= self._largest_cost
+
+    def validate_cost(self, cost: float) -> float:
+        """``cost``, or ``ValueError`` if it is not positive or could never be paid."""
+        if not self.payable(cost):
+            raise ValueError(f"cost {cost!r} exceeds {self._largest_cost_name} "
+                             f"{self._largest_cost!r}: it would never be allowed")
+        return cost
+
+
+class TokenBucketPolicy(_CostPolicy):
     """A token bucket's validated parameters: ``rate`` tokens a second, ``capacity`` at most.
 
     The in-memory and the Redis token buckets share it, so both accept, refuse and
     cost-check the same arguments.
     """
 
+    _largest_cost_name = "capacity"
+
     def __init__(self, rate: float, capacity: float) -> None:
         self.rate = _positive("rate", rate)
         if _positive("capacity", capacity) < 1:
             raise ValueError(f"capacity must be at least 1, got {capacity!r}")
-        self.capacity = capacity
+        self.capacity = self._largest_cost = capacity
         self._refill_seconds = capacity / rate
-
-    def validate_cost(self, cost: float) -> float:
-        """``cost``, or ``ValueError`` if it is not positive or could never be paid."""
-        if _positive("cost", cost) > self.capacity:
-            raise ValueError(f"cost {cost!r} exceeds capacity {self.capacity!r}: "
-                             "it would never be allowed")
-        return cost
 
 
 class TokenBucketLimiter(TokenBucketPolicy, _PerKeyState):
@@ -121,8 +139,13 @@ class TokenBucketLimiter(TokenBucketPolicy, _PerKeyState):
         _PerKeyState.__init__(self, clock)
 
     def allow(self, key: Hashable, cost: float = 1.0) -> bool:
-        """Take ``cost`` tokens from ``key``'s bucket; False, taking none, if too few."""
-        wait = self.validate_cost(cost) / self.rate
+        """Take ``cost`` tokens from ``key``'s bucket; False, taking none, if too few.
+
+        A ``cost`` above ``capacity`` is always False: the bucket never holds that many.
+        """
+        if not self.payable(cost):
+            return False
+        wait = cost / self.rate
         with self._lock:
             now = self._clock()
             self._sweep(now)
@@ -133,8 +156,10 @@ class TokenBucketLimiter(TokenBucketPolicy, _PerKeyState):
             return True
 
     def retry_after(self, key: Hashable, cost: float = 1.0) -> float:
-        """Seconds until ``allow(key, cost)`` would succeed; 0.0 if it would now."""
-        wait = self.validate_cost(cost) / self.rate
+        """Seconds until ``allow(key, cost)`` would succeed: 0.0 now, ``math.inf`` never."""
+        if not self.payable(cost):
+            return math.inf
+        wait = cost / self.rate
         with self._lock:
             now = self._clock()
             full_at = max(self._state.get(key, now), now) + wait
@@ -144,26 +169,21 @@ class TokenBucketLimiter(TokenBucketPolicy, _PerKeyState):
         return entry <= now
 
 
-class SlidingWindowPolicy:
+class SlidingWindowPolicy(_CostPolicy):
     """A sliding window's validated parameters: ``max_requests`` per ``window`` seconds.
 
     The in-memory and the Redis window limiters share it: the same argument checks,
     and the same answer to "how long until this cost fits?".
     """
 
+    _largest_cost_name = "max_requests"
+
     def __init__(self, max_requests: int, window: float) -> None:
         if isinstance(max_requests, bool) or not isinstance(max_requests, int) \
                 or max_requests < 1:
             raise ValueError(f"max_requests must be an int of at least 1, got {max_requests!r}")
-        self.max_requests = max_requests
+        self.max_requests = self._largest_cost = max_requests
         self.window = _positive("window", window)
-
-    def validate_cost(self, cost: float) -> float:
-        """``cost``, or ``ValueError`` if it is not positive or above ``max_requests``."""
-        if _positive("cost", cost) > self.max_requests:
-            raise ValueError(f"cost {cost!r} exceeds max_requests {self.max_requests}: "
-                             "it would never be allowed")
-        return cost
 
     def _retry_after(self, previous: float, current: float, elapsed: float,
                      cost: float) -> float:
@@ -199,8 +219,12 @@ class RateLimiter(SlidingWindowPolicy, _PerKeyState):
         return self.allow(key)
 
     def allow(self, key: Hashable, cost: float = 1.0) -> bool:
-        """Count ``cost`` requests for ``key`` if within the limit; False, counting none, if not."""
-        self.validate_cost(cost)
+        """Count ``cost`` requests for ``key`` if within the limit; False, counting none, if not.
+
+        A ``cost`` above ``max_requests`` is always False.
+        """
+        if not self.payable(cost):
+            return False
         with self._lock:
             now = self._clock()
             self._sweep(now)
@@ -212,8 +236,9 @@ class RateLimiter(SlidingWindowPolicy, _PerKeyState):
             return True
 
     def retry_after(self, key: Hashable, cost: float = 1.0) -> float:
-        """Seconds until ``allow(key, cost)`` would succeed; 0.0 if it would now."""
-        self.validate_cost(cost)
+        """Seconds until ``allow(key, cost)`` would succeed: 0.0 now, ``math.inf`` never."""
+        if not self.payable(cost):
+            return math.inf
         with self._lock:
             index, elapsed = self._position(self._clock())
             previous, current = self._counts(key, index)

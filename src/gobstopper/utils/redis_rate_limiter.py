@@ -25,6 +25,7 @@ decide how long a call waits before counting as an outage.
 from __future__ import annotations
 
 import hashlib
+import math
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -171,13 +172,20 @@ class RedisTokenBucketLimiter(TokenBucketPolicy, _RedisLimit):
         self._most = self._refill_seconds + _EPSILON
 
     async def allow(self, key: str, cost: float = 1.0) -> bool:
-        """Take ``cost`` tokens from ``key``'s bucket; False, taking none, if too few."""
-        reply = await self._run(key, self.validate_cost(cost) / self.rate, self._most, 1)
+        """Take ``cost`` tokens from ``key``'s bucket; False, taking none, if too few.
+
+        A ``cost`` above ``capacity`` is False at once, without a round trip.
+        """
+        if not self.payable(cost):
+            return False
+        reply = await self._run(key, cost / self.rate, self._most, 1)
         return reply is None or reply[0] == 1
 
     async def retry_after(self, key: str, cost: float = 1.0) -> float:
-        """Seconds until ``allow(key, cost)`` would succeed; 0.0 if it would now."""
-        reply = await self._run(key, self.validate_cost(cost) / self.rate, self._most, 0)
+        """Seconds until ``allow(key, cost)`` would succeed: 0.0 now, ``math.inf`` never."""
+        if not self.payable(cost):
+            return math.inf
+        reply = await self._run(key, cost / self.rate, self._most, 0)
         return 0.0 if reply is None else max(0.0, float(reply[1]) - self._refill_seconds)
 
 
@@ -203,13 +211,20 @@ class RedisRateLimiter(SlidingWindowPolicy, _RedisLimit):
         return await self.allow(key)
 
     async def allow(self, key: str, cost: float = 1.0) -> bool:
-        """Count ``cost`` requests for ``key`` if within the limit; False, counting none, if not."""
-        reply = await self._run(key, self.validate_cost(cost), self._most, self.window, 1)
+        """Count ``cost`` requests for ``key`` if within the limit; False, counting none, if not.
+
+        A ``cost`` above ``max_requests`` is False at once, without a round trip.
+        """
+        if not self.payable(cost):
+            return False
+        reply = await self._run(key, cost, self._most, self.window, 1)
         return reply is None or reply[0] == 1
 
     async def retry_after(self, key: str, cost: float = 1.0) -> float:
-        """Seconds until ``allow(key, cost)`` would succeed; 0.0 if it would now."""
-        reply = await self._run(key, self.validate_cost(cost), self._most, self.window, 0)
+        """Seconds until ``allow(key, cost)`` would succeed: 0.0 now, ``math.inf`` never."""
+        if not self.payable(cost):
+            return math.inf
+        reply = await self._run(key, cost, self._most, self.window, 0)
         if reply is None:
             return 0.0
         previous, current, elapsed = (float(value) for value in reply[1:])
