@@ -12,7 +12,7 @@ import pytest
 
 from gobstopper import Gobstopper
 from gobstopper.core.dispatch import HTTPDispatcher
-from gobstopper.core.lifecycle import Lifecycle, cancel_tasks_running
+from gobstopper.core.lifecycle import STARTUP_FAILED_EXIT, Lifecycle, cancel_tasks_running
 from gobstopper.testing import AsyncTestClient, FakeHTTPProtocol, TestClient, build_request
 from tests.core.stuck import start_stuck_request
 
@@ -190,6 +190,8 @@ def test_shutdown_runs_the_task_queue_after_user_hooks():
     order: list[str] = []
 
     class Queue:
+        enabled = True
+
         async def shutdown(self):
             order.append("queue")
 
@@ -198,6 +200,27 @@ def test_shutdown_runs_the_task_queue_after_user_hooks():
     with TestClient(app):
         pass
     assert order == ["user", "queue"]
+
+
+def test_shutdown_closes_websockets_opened_before_a_late_registration():
+    """Registering a route recompiles the dispatchers; open sockets must not be forgotten."""
+    app = Gobstopper("late")
+
+    @app.websocket("/ws")
+    async def echo(websocket):
+        await websocket.accept()
+        await websocket.send_text("hello")
+        async for _ in websocket:
+            pass
+
+    client = TestClient(app)
+    with client:
+        ws = client.websocket_connect("/ws")
+        assert ws.receive_text() == "hello"
+        app.get("/late")(lambda request: "late")
+        assert client.get("/late").text == "late"  # served by the rebuilt dispatcher
+        client.run(app.shutdown(timeout=1))
+        assert ws.wait_closed() == 1001
 
 
 def test_rsgi_init_starts_and_rsgi_del_shuts_down():
@@ -218,31 +241,63 @@ def test_rsgi_init_starts_and_rsgi_del_shuts_down():
         loop.close()
 
 
-def test_rsgi_init_logs_a_failing_startup_and_leaves_it_for_the_first_request(caplog):
+def test_a_startup_failure_in_rsgi_init_stops_the_worker(caplog):
+    """Granian boots a worker with ``__rsgi_init__``: a failing hook must end it."""
     app = Gobstopper("rsgi-fail")
     attempts: list[int] = []
 
     @app.on_startup
-    def flaky():
+    def broken():
         attempts.append(1)
-        if len(attempts) == 1:
-            raise RuntimeError("first start fails")
+        raise RuntimeError("database is on fire")
 
     app.get("/")(lambda request: "ok")
     loop = asyncio.new_event_loop()
     previous = {sig: signal.getsignal(sig) for sig in (signal.SIGTERM, signal.SIGINT)}
     try:
-        with caplog.at_level(logging.ERROR):
+        with caplog.at_level(logging.ERROR), pytest.raises(SystemExit) as stopped:
             app.__rsgi_init__(loop)
-        assert "retried" in caplog.text
-        scope, body = build_request("GET", "/")
-        proto = FakeHTTPProtocol(body)
-        loop.run_until_complete(app.__rsgi__(scope, proto))
-        assert proto.status == 200 and len(attempts) == 2
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
         loop.close()
+    assert stopped.value.code == STARTUP_FAILED_EXIT != 0
+    assert isinstance(stopped.value.__cause__, RuntimeError)
+    assert "startup failed" in caplog.text and "database is on fire" in caplog.text
+    assert attempts == [1] and not app.lifecycle.started
+
+
+def test_rsgi_init_in_a_running_loop_leaves_startup_for_the_first_request():
+    """Granian's embedded server calls ``__rsgi_init__`` inside its running loop."""
+    app = Gobstopper("embedded")
+    calls: list[str] = []
+    app.on_startup(lambda: calls.append("up"))
+    app.get("/")(lambda request: "ok")
+
+    async def serve() -> int:
+        app.__rsgi_init__(asyncio.get_running_loop())
+        assert calls == []  # nothing can be awaited inside a running loop
+        scope, body = build_request("GET", "/")
+        proto = FakeHTTPProtocol(body)
+        await app.__rsgi__(scope, proto)
+        return proto.status
+
+    assert asyncio.run(serve()) == 200
+    assert calls == ["up"]
+
+
+def test_a_failing_startup_hook_raises_out_of_the_test_client():
+    app = Gobstopper("client-fail")
+
+    @app.on_startup
+    async def broken():
+        raise ConnectionError("no database")
+
+    client = TestClient(app)
+    with pytest.raises(ConnectionError, match="no database"):
+        with client:
+            pass
+    client.close()
 
 
 def test_a_stop_signal_refuses_new_requests_and_cancels_stragglers(monkeypatch):

@@ -224,7 +224,7 @@ async def test_second_process_fails_at_startup_and_loses_nothing(
     with database_held_by_another_process(db_path):
         with pytest.raises(TaskStorageLockedError, match="run one worker process"):
             await queue.start_workers()
-        with pytest.raises(TaskStorageLockedError, match="Redis"):
+        with pytest.raises(TaskStorageLockedError, match="another worker of the same server"):
             await queue.add_task("job", "default", TaskPriority.NORMAL, 0, "x")
         assert queue.workers == {}
     # The other process is gone: the same queue starts and runs the stored task.

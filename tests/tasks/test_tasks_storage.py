@@ -233,9 +233,15 @@ def test_second_process_gets_a_clear_lock_error(db_path: Path) -> None:
             store.get_tasks()
     message = str(caught.value)
     assert "locked by another process" in message
-    assert "run one worker process" in message
-    assert "Redis" in message
+    # The causes: another instance, the tasks CLI, or several workers.
+    assert "second instance" in message and "`gobstopper tasks`" in message
+    assert "more than one worker" in message
+    # The fixes: one worker per file, or another file; no backend that does not exist.
+    assert "run one worker process per task database file" in message
+    assert "TaskStorage('other.duckdb')" in message
+    assert "Redis" not in message
     assert str(db_path) in message
+    assert "PID" in message  # DuckDB's own detail names the holder
     assert store.get_tasks() == []  # the holder is gone: the file opens now
     store.close()
 

@@ -60,6 +60,7 @@ class Gobstopper(TemplatingMixin, BackgroundTasksMixin, Scaffold):
         self._logger: logging.Logger | None = None
         self.proxy_trust = _proxy_trust(trust_forwarded_headers, trusted_proxies)
         self.lifecycle = Lifecycle()
+        self.lifecycle.startup_checks.append(self._warn_if_tasks_disabled)
         self.error_handlers = ErrorHandlers()
         self._mounts: list[tuple[str, Gobstopper]] = []
         self._mounted_at: tuple[Gobstopper, str] | None = None
@@ -228,8 +229,10 @@ class Gobstopper(TemplatingMixin, BackgroundTasksMixin, Scaffold):
 
     async def _close_websockets(self) -> None:
         """Close this app's (and mounted apps') open WebSockets with 1001."""
-        if self._ws is not None:
-            await self._ws.close_all()
+        if self.lifecycle.websockets:
+            from gobstopper.core.ws_dispatch import close_all
+
+            await close_all(self.lifecycle.websockets)
         for _, sub_app in self._mounts:
             await sub_app._close_websockets()
 
@@ -253,15 +256,18 @@ class Gobstopper(TemplatingMixin, BackgroundTasksMixin, Scaffold):
     def __rsgi_init__(self, loop: asyncio.AbstractEventLoop) -> None:
         """Granian calls this in each worker before serving: compile and start.
 
-        It also watches SIGTERM/SIGINT so that a stopping worker answers new
-        requests with 503 and gives in-flight ones ``WOPR_SHUTDOWN_TIMEOUT``.
+        A failing startup hook stops the worker, and with it the server (see
+        ``Lifecycle.start_worker``). It also watches SIGTERM/SIGINT so that a
+        stopping worker answers new requests with 503 and gives in-flight ones
+        ``WOPR_SHUTDOWN_TIMEOUT``.
         """
         http = self._compile()
         self.lifecycle.watch_signals(loop, type(http).__call__.__code__, self._close_websockets)
-        try:
-            loop.run_until_complete(self.startup())
-        except Exception:
-            self.logger.exception("startup failed; it will be retried on the first request")
+        if loop.is_running():
+            # NOTE: Granian's embedded server calls this inside its running loop, where
+            # nothing can be awaited: startup then runs on the first request, as documented.
+            return
+        self.lifecycle.start_worker(loop, self.startup)
 
     def __rsgi_del__(self, loop: asyncio.AbstractEventLoop) -> None:
         """Granian calls this when the worker stops: graceful shutdown."""

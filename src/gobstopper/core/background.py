@@ -78,6 +78,28 @@ class BackgroundTasksMixin:
         """Start ``worker_count`` workers for ``category``."""
         await self.task_queue.start_workers(category, worker_count)
 
+    def _warn_if_tasks_disabled(self) -> None:
+        """Warn, once the app has started, about task setup a disabled queue ignores.
+
+        ``task`` and ``start_task_workers`` quietly do nothing while tasks are
+        off, so without this the mistake would first show as a 500 from
+        ``add_background_task``.
+        """
+        queue = self._task_queue
+        if queue is None or queue.enabled:
+            return
+        ignored = [*(f"task {name!r}" for name in sorted(queue.task_functions)),
+                   *(f"workers for {name!r}" for name in sorted(queue.ignored_starts))]
+        if ignored:
+            import logging  # loaded already: startup runs in an event loop
+
+            from gobstopper.tasks.queue import ENABLE_HINT
+
+            logging.getLogger("gobstopper.tasks").warning(
+                "background tasks are disabled, so %s will never run: %s",
+                ", ".join(ignored), ENABLE_HINT,
+            )
+
     def _shutdown_cleanups(self) -> list[Callable[[], Any]]:
         """Cleanups run after the user's shutdown hooks."""
         cleanups: list[Callable[[], Any]] = []

@@ -28,6 +28,8 @@ class Blueprint(Scaffold):
     is added to the app's template search path (after the app's own folder).
     """
 
+    _rules_complete = False
+
     def __init__(
         self,
         name: str,

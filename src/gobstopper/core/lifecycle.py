@@ -1,11 +1,11 @@
 """Startup once, in-flight accounting, and graceful shutdown.
 
-Startup hooks run once before the first request (or from Granian's
-``__rsgi_init__``), under a lock; if one fails, startup resumes from that hook
-on the next request. Shutdown refuses new requests (503), waits for in-flight
-ones up to a timeout (``WOPR_SHUTDOWN_TIMEOUT``, default 10 s), then runs
-shutdown hooks — even when the wait timed out — logging and continuing past
-failures.
+Startup hooks run once before the first request, under a lock; if one fails,
+startup resumes from that hook on the next request. Under Granian they run
+before the worker serves, where a failure stops the worker and the server
+(``start_worker``). Shutdown refuses new requests (503), waits for in-flight
+ones up to ``WOPR_SHUTDOWN_TIMEOUT`` (default 10 s), then runs shutdown hooks
+— even when the wait timed out — logging and continuing past failures.
 
 Under Granian, SIGTERM first makes the Rust server stop accepting and wait,
 with no time limit, for every open request; only then is ``__rsgi_del__``
@@ -28,8 +28,14 @@ if TYPE_CHECKING:
     import asyncio
     import logging
 
+    from gobstopper.websocket.connection import WebSocket
+
 #: Deepest ``await`` chain inspected when looking for request tasks.
 _MAX_AWAIT_DEPTH = 256
+
+#: A worker's exit status when startup fails: gunicorn's WORKER_BOOT_ERROR (its
+#: arbiter halts instead of respawning) and uvicorn's startup-failure status.
+STARTUP_FAILED_EXIT = 3
 
 
 def _logger() -> logging.Logger:
@@ -40,11 +46,15 @@ def _logger() -> logging.Logger:
 
 
 class Lifecycle:
-    """Startup/shutdown hooks and the in-flight request counter."""
+    """Startup/shutdown hooks, in-flight requests and open WebSockets."""
 
     def __init__(self) -> None:
         self.startup_hooks: list[Callable[[], Any]] = []
         self.shutdown_hooks: list[Callable[[], Any]] = []
+        #: The framework's configuration checks, run after the startup hooks.
+        self.startup_checks: list[Callable[[], None]] = []
+        #: Open WebSockets, closed at shutdown; here so that a recompile keeps them.
+        self.websockets: set[WebSocket] = set()
         self.started = False
         self.closing = False
         self.closed = False
@@ -84,7 +94,26 @@ class Lifecycle:
             while self._hooks_done < len(self.startup_hooks):
                 await resolved(self.startup_hooks[self._hooks_done]())
                 self._hooks_done += 1
+            for check in self.startup_checks:
+                check()
             self.started = True
+
+    def start_worker(
+        self, loop: asyncio.AbstractEventLoop, startup: Callable[[], Awaitable[None]]
+    ) -> None:
+        """Run ``startup()`` on ``loop`` as a server worker boots; stop it on failure.
+
+        A worker whose startup failed would answer every request with 500: the
+        error is logged and ``SystemExit(STARTUP_FAILED_EXIT)`` ends the worker.
+        Granian then stops the server with status 1 (``--respawn-failed-workers``
+        respawns it once, then stops at Granian's crash-loop check).
+        """
+        try:
+            loop.run_until_complete(startup())
+        except Exception as exc:
+            _logger().critical("startup failed, stopping this worker (exit status %d): %s",
+                               STARTUP_FAILED_EXIT, exc, exc_info=exc)
+            raise SystemExit(STARTUP_FAILED_EXIT) from exc
 
     def _reset(self) -> None:
         self.closing = False
@@ -163,7 +192,7 @@ class Lifecycle:
 
         def handler(signum: int, frame: FrameType | None) -> None:
             loop.call_soon_threadsafe(self._signalled, loop, entry, on_signal)
-            chained = previous[signum]
+            chained = previous[signal.Signals(signum)]
             if callable(chained):
                 chained(signum, frame)
 

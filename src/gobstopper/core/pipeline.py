@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import inspect
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from typing import Any
 
 from gobstopper.core.awaiting import resolved
@@ -50,17 +50,39 @@ def _without_params(handler: Callable[..., Any], dropped: tuple[str, ...]) -> Ca
     and read the value from ``request.view_args``.
     """
     if is_async_callable(handler):
+        @functools.wraps(handler)
         async def trimmed_async(request: Request, **params: Any) -> Any:
             for name in dropped:
                 params.pop(name, None)
             return await handler(request, **params)
         return trimmed_async
 
+    @functools.wraps(handler)
     def trimmed(request: Request, **params: Any) -> Any:
         for name in dropped:
             params.pop(name, None)
         return handler(request, **params)
     return trimmed
+
+
+def _coerce_sync(handler: Callable[..., Any], returned: Any) -> BaseResponse:
+    """``to_response`` for a plain def's return value, naming a missing ``await``.
+
+    A plain def that returns a coroutine (``return load()`` for an async
+    ``load``) cannot be coerced; the TypeError then says so. The coroutine is
+    closed, so Python does not also warn that it was never awaited.
+    """
+    try:
+        return to_response(returned)
+    except TypeError:
+        if not isinstance(returned, Coroutine):
+            raise
+        returned.close()
+        name = getattr(handler, "__qualname__", None) or type(handler).__name__
+        raise TypeError(
+            f"handler {name} is a plain def but returned a coroutine: did you forget await? "
+            "Define it with `async def` and `await` the call (a plain def runs in a thread)"
+        ) from None
 
 
 def bind_handler(handler: Callable[..., Any], path_params: Sequence[str] = ()) -> Endpoint:
@@ -85,7 +107,7 @@ def bind_handler(handler: Callable[..., Any], path_params: Sequence[str] = ()) -
 
     async def call_sync(request: Request) -> BaseResponse:
         bound = functools.partial(handler, request, **request.view_args)
-        return to_response(await asyncio.to_thread(bound))
+        return _coerce_sync(handler, await asyncio.to_thread(bound))
     return call_sync
 
 
@@ -101,7 +123,7 @@ def _bind_with_body(handler: Callable[..., Any], param: BodyParameter) -> Endpoi
     async def call_sync_body(request: Request) -> BaseResponse:
         value = await load_body(request, param)
         bound = functools.partial(handler, request, **request.view_args, **{name: value})
-        return to_response(await asyncio.to_thread(bound))
+        return _coerce_sync(handler, await asyncio.to_thread(bound))
     return call_sync_body
 
 

@@ -14,6 +14,7 @@ from typing import Any, NamedTuple
 
 from gobstopper.core.pipeline import Endpoint, compile_route, direct_handler
 from gobstopper.core.scaffold import Scaffold
+from gobstopper.core.signatures import check_handler
 from gobstopper.http.routing import Router, Rule
 
 logger = logging.getLogger("gobstopper.routing")
@@ -96,6 +97,8 @@ def _add_scaffold(table: RouteTable, scaffold: Scaffold, scope: _Scope) -> None:
         name = scope.name_prefix + spec.name
         chain = scope.middleware + spec.middleware
         params = Rule.compile(rule).param_names
+        if not scaffold._rules_complete:
+            check_handler(rule, spec.handler, params)
         route = CompiledRoute(
             compile_route(spec.handler, chain, scope.before, scope.after, params),
             name, rule, spec.methods, tuple(_name(m) for m in chain),
@@ -106,6 +109,8 @@ def _add_scaffold(table: RouteTable, scaffold: Scaffold, scope: _Scope) -> None:
     for ws in scaffold._websocket_routes:
         rule = join_paths(scope.prefix, ws.rule)
         name = scope.name_prefix + ws.name
+        if not scaffold._rules_complete:
+            check_handler(rule, ws.handler, Rule.compile(rule).param_names, websocket=True)
         compiled_rule = table.websocket.add(
             rule, ["GET"], CompiledWebSocketRoute(ws.handler, name, rule, scope.before_ws)
         )

@@ -12,6 +12,7 @@ import itertools
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar
 
+from gobstopper.core.signatures import check_handler
 from gobstopper.http.routing import Rule
 
 if TYPE_CHECKING:
@@ -60,16 +61,19 @@ class MiddlewareSpec(NamedTuple):
         return cls((-priority, next(_sequence)), middleware, priority)
 
 
-def _check_rule(rule: str) -> str:
+def _check_rule(rule: str) -> Rule:
     """Validate ``rule`` now: a typo fails at registration, not later."""
     if not isinstance(rule, str) or not rule.startswith("/"):
         raise ValueError(f"route path must be a string starting with '/', got {rule!r}")
-    Rule.compile(rule)
-    return rule
+    return Rule.compile(rule)
 
 
 class Scaffold:
     """Records routes, middleware, hooks and nested blueprints."""
+
+    #: Whether a registered rule is the whole path. False for a blueprint, whose
+    #: prefix may add path parameters (its handlers are checked again on compile).
+    _rules_complete = True
 
     def __init__(self) -> None:
         self._routes: list[RouteSpec] = []
@@ -92,14 +96,20 @@ class Scaffold:
         name: str | None = None,
         middleware: list[Middleware] | tuple[Middleware, ...] = (),
     ) -> None:
-        """Register ``handler`` for ``path`` and ``methods`` (default GET)."""
+        """Register ``handler`` for ``path`` and ``methods`` (default GET).
+
+        Raises ``TypeError`` when ``handler`` cannot be called as
+        ``handler(request, **path_params)`` (see ``signatures.check_handler``).
+        """
         wanted = tuple(m.upper() for m in (methods or ["GET"]))
         unknown = set(wanted) - _HTTP_METHODS
         if unknown:
             raise ValueError(f"unknown HTTP method(s) {sorted(unknown)} for {path!r}")
-        self._routes.append(RouteSpec(
-            _check_rule(path), wanted, handler, name or handler.__name__, tuple(middleware)
-        ))
+        rule = _check_rule(path)
+        check_handler(path, handler, rule.param_names, complete=self._rules_complete)
+        self._routes.append(
+            RouteSpec(path, wanted, handler, name or handler.__name__, tuple(middleware))
+        )
         self._changed()
 
     def route(
@@ -146,10 +156,14 @@ class Scaffold:
     def add_websocket_rule(
         self, path: str, handler: Callable[..., Any], name: str | None = None
     ) -> None:
-        """Register a WebSocket ``handler(websocket, **params)`` for ``path``."""
-        self._websocket_routes.append(
-            WebSocketSpec(_check_rule(path), handler, name or handler.__name__)
-        )
+        """Register a WebSocket ``handler(websocket, **params)`` for ``path``.
+
+        Raises ``TypeError`` when ``handler`` cannot be called that way.
+        """
+        rule = _check_rule(path)
+        check_handler(path, handler, rule.param_names, websocket=True,
+                      complete=self._rules_complete)
+        self._websocket_routes.append(WebSocketSpec(path, handler, name or handler.__name__))
         self._changed()
 
     def websocket(self, path: str, name: str | None = None) -> Callable[[F], F]:

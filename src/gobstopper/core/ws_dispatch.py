@@ -46,8 +46,8 @@ class WebSocketDispatcher:
         self.send_chunk_bytes = config.ws_send_chunk_bytes()
         if self.max_message_bytes < 1 or self.send_chunk_bytes < 1:
             raise ValueError("MAX_WS_MESSAGE_BYTES and WS_SEND_CHUNK_BYTES must be at least 1")
-        #: Connections whose handler is running (closed by ``close_all``).
-        self.open: set[WebSocket] = set()
+        #: Connections whose handler is running (the app's, closed by ``close_all``).
+        self.open: set[WebSocket] = app.lifecycle.websockets
 
     async def __call__(self, scope: Any, proto: Any) -> None:
         if self.mounts:
@@ -130,11 +130,13 @@ class WebSocketDispatcher:
         else:
             await websocket.close(POLICY_VIOLATION)
 
-    async def close_all(self, code: int = GOING_AWAY, reason: str = "Server shutdown") -> None:
-        """Close every connection whose handler is still running (shutdown)."""
-        for websocket in list(self.open):
-            if not websocket.closed:
-                await websocket.close(code, reason)
+
+async def close_all(websockets: set[WebSocket], code: int = GOING_AWAY,
+                    reason: str = "Server shutdown") -> None:
+    """Close every connection in ``websockets`` still open (shutdown)."""
+    for websocket in list(websockets):
+        if not websocket.closed:
+            await websocket.close(code, reason)
 
 
 def _http_status(status: int, default: int) -> int:

@@ -44,7 +44,7 @@ from .payload import storable_arguments, storable_result
 from .progress import ProgressRecorder, reporting_to
 from .recovery import find_recoverable
 
-__all__ = ["NoopStorage", "TaskPriority", "TaskQueue"]
+__all__ = ["ENABLE_HINT", "NoopStorage", "TaskPriority", "TaskQueue"]
 
 logger = logging.getLogger("gobstopper.tasks")
 
@@ -52,6 +52,13 @@ F = TypeVar("F", bound=Callable[..., Any])
 QueueEntry = tuple[int, int, str]
 
 _STATS_WINDOW = 1000
+
+#: How to turn tasks on, spelled as the reference documents it.
+ENABLE_HINT = (
+    "set WOPR_TASKS_ENABLED=1 in the environment (read when the queue is created), or create "
+    "the queue with TaskQueue(enabled=True); for an app, assign app.task_queue = "
+    "TaskQueue(enabled=True) before registering tasks"
+)
 
 
 class NoopStorage:
@@ -83,6 +90,8 @@ class TaskQueue:
         workers: Category name to its list of worker ``asyncio.Task``.
         shutdown_event: Set when ``shutdown()`` begins.
         task_functions: Task name to its registered function.
+        ignored_starts: Categories whose ``start_workers`` did nothing
+            because the queue is disabled (the app warns at startup).
     """
 
     def __init__(
@@ -107,6 +116,7 @@ class TaskQueue:
         self.workers: dict[str, list[asyncio.Task[None]]] = {}
         self.shutdown_event = asyncio.Event()
         self.task_functions: dict[str, Callable[..., Any]] = {}
+        self.ignored_starts: set[str] = set()
         self._task_categories: dict[str, str] = {}
         self._storage: Any = None
         self._storage_factory = storage_factory
@@ -303,6 +313,7 @@ class TaskQueue:
             TaskStorageLockedError: another process holds the task database.
         """
         if not self.enabled:
+            self.ignored_starts.add(category)
             return
         if worker_count < 1:
             raise ValueError("worker_count must be at least 1")
@@ -351,9 +362,7 @@ class TaskQueue:
 
     def _check_open(self) -> None:
         if not self.enabled:
-            raise RuntimeError(
-                "the task queue is disabled: set WOPR_TASKS_ENABLED=1 or pass enabled=True"
-            )
+            raise RuntimeError(f"the task queue is disabled: {ENABLE_HINT}")
         if self._stopping:
             raise RuntimeError("the task queue is shutting down")
         if self.shutdown_event.is_set():

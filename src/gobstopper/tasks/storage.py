@@ -78,17 +78,20 @@ _decode = msgspec.json.Decoder().decode
 class TaskStorageLockedError(RuntimeError):
     """The task database is held by another process.
 
-    DuckDB allows one process to open a database file for writing. Raised
-    when a second process (for example a second server worker) opens it.
+    DuckDB lets one process at a time open a database file. Raised when a
+    second one tries: a second instance of the app, a ``gobstopper tasks``
+    command while the app runs, or another worker of the same server.
     """
 
     def __init__(self, db_path: str | Path, detail: str) -> None:
         super().__init__(
-            f"Task database {str(db_path)!r} is locked by another process. DuckDB lets only "
-            "one process open it, so background tasks cannot run in several worker processes "
-            "at once. Fix: run one worker process (for example `granian --workers 1`), start "
-            "task workers and queue tasks from a single process only, or use the Redis task "
-            f"backend when it is available. DuckDB said: {detail}"
+            f"Task database {str(db_path)!r} is locked by another process: DuckDB lets only "
+            "one process open it, and another one holds it: a second instance of the app, "
+            "another worker of the same server (more than one worker process), or a "
+            "`gobstopper tasks` command. Fix: run one worker process per task database file "
+            "(`gobstopper run --workers 1`, `granian --workers 1`), stop the other process, or "
+            "give each instance its own file with TaskQueue(storage_factory=lambda: "
+            f"TaskStorage('other.duckdb')). DuckDB said: {detail}"
         )
 
 
@@ -124,7 +127,7 @@ class TaskStorage:
                 connection = duckdb.connect(str(self.db_path))
             except duckdb.IOException as exc:
                 if "lock" in str(exc).lower():
-                    raise TaskStorageLockedError(self.db_path, str(exc)) from exc
+                    raise TaskStorageLockedError(self.db_path.absolute(), str(exc)) from exc
                 raise
             connection.execute(_SCHEMA)
             for column in _INDEXED:
