@@ -60,7 +60,8 @@ class Gobstopper(TemplatingMixin, BackgroundTasksMixin, Scaffold):
         self._logger: logging.Logger | None = None
         self.proxy_trust = _proxy_trust(trust_forwarded_headers, trusted_proxies)
         self.lifecycle = Lifecycle()
-        self.lifecycle.startup_checks.append(self._warn_if_tasks_disabled)
+        self.lifecycle.startup_checks += [self._warn_if_tasks_disabled,
+                                          self._ready_websocket_rooms]
         self.error_handlers = ErrorHandlers()
         self._mounts: list[tuple[str, Gobstopper]] = []
         self._mounted_at: tuple[Gobstopper, str] | None = None

@@ -100,6 +100,12 @@ class BackgroundTasksMixin:
                 ", ".join(ignored), ENABLE_HINT,
             )
 
+    async def _ready_websocket_rooms(self) -> None:
+        """Subscribe the app's room backplane before the first request is served,
+        so a member here gets the first broadcast another process sends."""
+        if self._websocket_manager is not None:
+            await self._websocket_manager.ready()
+
     def _shutdown_cleanups(self) -> list[Callable[[], Any]]:
         """Cleanups run after the user's shutdown hooks."""
         cleanups: list[Callable[[], Any]] = []

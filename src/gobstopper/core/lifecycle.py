@@ -51,8 +51,9 @@ class Lifecycle:
     def __init__(self) -> None:
         self.startup_hooks: list[Callable[[], Any]] = []
         self.shutdown_hooks: list[Callable[[], Any]] = []
-        #: The framework's configuration checks, run after the startup hooks.
-        self.startup_checks: list[Callable[[], None]] = []
+        #: The framework's own startup steps (checks, readiness; sync or async),
+        #: run after the user's startup hooks.
+        self.startup_checks: list[Callable[[], Any]] = []
         #: Open WebSockets, closed at shutdown; here so that a recompile keeps them.
         self.websockets: set[WebSocket] = set()
         self.started = False
@@ -95,7 +96,7 @@ class Lifecycle:
                 await resolved(self.startup_hooks[self._hooks_done]())
                 self._hooks_done += 1
             for check in self.startup_checks:
-                check()
+                await resolved(check())
             self.started = True
 
     def start_worker(
