@@ -31,7 +31,7 @@ make_venv() {
 }
 
 # uv reads the system's CA store, as pip does here (a TLS-inspecting proxy needs it).
-export UV_NATIVE_TLS="${UV_NATIVE_TLS:-1}"
+export UV_SYSTEM_CERTS="${UV_SYSTEM_CERTS:-1}"
 case "$target" in
     dev)
         make_venv .venv

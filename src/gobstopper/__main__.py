@@ -2,4 +2,6 @@
 
 from gobstopper.cli import main
 
-raise SystemExit(main())
+# Guarded: Granian's spawned workers (--reload) import this module again by name.
+if __name__ == "__main__":
+    raise SystemExit(main())

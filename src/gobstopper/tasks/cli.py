@@ -3,8 +3,9 @@
 ``add_tasks_commands(subparsers)`` adds a ``tasks`` parser whose
 sub-commands (list, show, retry, cancel, stats, cleanup) each set
 ``func``: the top-level CLI runs ``args.func(args)`` and exits with the
-integer it returns (0 success, 1 failure). Every sub-command takes
-``--db PATH`` (default ``wopr_tasks.duckdb``).
+integer it returns (0 success, 1 failure). Every sub-command finds the
+database from ``--app module:app`` (the file that app's task queue is
+configured with) or ``--db PATH`` (default ``wopr_tasks.duckdb``).
 
 DuckDB lets one process open the database, so while an app with task
 workers is running these commands fail with a message saying so.
@@ -24,30 +25,45 @@ from .models import TaskInfo, TaskStatus
 from .storage import TaskStorage, TaskStorageLockedError
 
 DEFAULT_DB = "wopr_tasks.duckdb"
+TASK_ID = "the task's id, as printed by list"
 
 Handler = Callable[[TaskStorage, argparse.Namespace], int]
 
 
 def add_tasks_commands(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add the ``tasks`` command and its sub-commands to ``subparsers``."""
-    tasks = subparsers.add_parser("tasks", help="inspect and manage background tasks")
+    tasks = subparsers.add_parser(
+        "tasks", help="inspect and manage background tasks",
+        description="Inspect and manage the tasks stored in an app's DuckDB task database "
+                    "(stop the app first: DuckDB lets one process open it).",
+    )
     commands = tasks.add_subparsers(dest="tasks_command", metavar="COMMAND", required=True)
 
     listing = _command(commands, "list", "list tasks, newest first", _list)
-    listing.add_argument("--category", help="only tasks in this category")
-    listing.add_argument("--status", choices=[s.value for s in TaskStatus], help="only this status")
-    listing.add_argument("--limit", type=_count, default=50, help="at most N tasks (default 50)")
-    listing.add_argument("--offset", type=_count, default=0, help="skip the first N tasks")
+    listing.add_argument("--category", help="only tasks in this category (default: all)")
+    listing.add_argument("--status", choices=[s.value for s in TaskStatus],
+                         help="only tasks in this status (default: all)")
+    listing.add_argument("--limit", type=_count, default=50,
+                         help="at most N tasks (default: %(default)s)")
+    listing.add_argument("--offset", type=_count, default=0,
+                         help="skip the first N tasks (default: %(default)s)")
 
-    _command(commands, "show", "show one task as JSON", _show).add_argument("id")
-    _command(commands, "retry", "queue a FAILED task again", _retry).add_argument("id")
-    _command(commands, "cancel", "cancel a PENDING task", _cancel).add_argument("id")
+    for name, help_text, handler in (
+        ("show", "show one task as JSON", _show),
+        ("retry", "queue a FAILED task again", _retry),
+        ("cancel", "cancel a PENDING task", _cancel),
+    ):
+        _command(commands, name, help_text, handler).add_argument("id", help=TASK_ID)
     _command(commands, "stats", "count tasks by status and category", _stats)
 
-    cleanup = _command(commands, "cleanup", "delete old finished tasks", _cleanup)
-    cleanup.add_argument("--days", type=_count, help="keep tasks finished in the last N days")
-    cleanup.add_argument("--months", type=_count, help="... plus N months (30 days each)")
-    cleanup.add_argument("--years", type=_count, help="... plus N years (365 days each)")
+    cleanup = _command(
+        commands, "cleanup",
+        "delete finished tasks older than --days + --months + --years (give at least one)",
+        _cleanup,
+    )
+    cleanup.add_argument("--days", type=_count, help="keep N days (default: 0)")
+    cleanup.add_argument("--months", type=_count, help="plus N months of 30 days (default: 0)")
+    cleanup.add_argument("--years", type=_count, help="plus N years of 365 days (default: 0)")
 
 
 def _command(
@@ -57,7 +73,14 @@ def _command(
     handler: Handler,
 ) -> argparse.ArgumentParser:
     parser = commands.add_parser(name, help=help_text, description=help_text)
-    parser.add_argument("--db", default=DEFAULT_DB, help=f"task database (default {DEFAULT_DB})")
+    source = parser.add_mutually_exclusive_group()
+    source.add_argument(
+        "--app", metavar="MODULE:APP",
+        help="read the database this app's task queue is configured with, instead of --db "
+             "(default: none)",
+    )
+    source.add_argument("--db", default=DEFAULT_DB, metavar="PATH",
+                        help="task database file (default: %(default)s)")
     parser.set_defaults(func=lambda args: _run(handler, args))
     return parser
 
@@ -70,10 +93,11 @@ def _count(text: str) -> int:
 
 
 def _run(handler: Handler, args: argparse.Namespace) -> int:
-    if not Path(args.db).exists():
-        print(f"error: no task database at {args.db}", file=sys.stderr)
+    path, origin = _database(args)
+    if not path.exists():
+        print(f"error: no task database at {path.resolve()} ({origin})", file=sys.stderr)
         return 1
-    storage = TaskStorage(args.db)
+    storage = TaskStorage(path)
     try:
         return handler(storage, args)
     except TaskStorageLockedError as exc:
@@ -81,6 +105,37 @@ def _run(handler: Handler, args: argparse.Namespace) -> int:
         return 1
     finally:
         storage.close()
+
+
+def _database(args: argparse.Namespace) -> tuple[Path, str]:
+    """The database file to open, and where its path came from (for errors)."""
+    if args.app is not None:
+        return _app_database(args.app), (
+            f"configured by {args.app}; the app creates it when it stores its first task"
+        )
+    if args.db == DEFAULT_DB:
+        return Path(args.db), "the default; give --db PATH or --app MODULE:APP"
+    return Path(args.db), "given by --db"
+
+
+def _app_database(target: str) -> Path:
+    """The file ``target``'s task queue stores its tasks in.
+
+    The queue is switched on here before its storage is built: the storage
+    is only constructed, never opened, and ``WOPR_TASKS_ENABLED`` is usually
+    set where the app runs, not in the shell running this command.
+    """
+    from gobstopper.cli import CLIError, load_app_quietly
+
+    queue = load_app_quietly(target).task_queue
+    queue.enabled = True
+    db_path = getattr(queue.storage, "db_path", None)
+    if db_path is None:
+        raise CLIError(
+            f"the task storage of {target} ({type(queue.storage).__name__}) is not a DuckDB "
+            "file; gobstopper tasks reads DuckDB task databases only"
+        )
+    return Path(db_path)
 
 
 def _list(storage: TaskStorage, args: argparse.Namespace) -> int:
