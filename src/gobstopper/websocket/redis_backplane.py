@@ -92,8 +92,8 @@ class RedisBackplane:
     async def ready(self, timeout: float = SUBSCRIBE_WAIT) -> bool:
         """Wait until the listener is subscribed; False (and a warning) after ``timeout``.
 
-        A backplane that is not ready keeps trying in the background: local
-        broadcasts work, those of other processes are lost until Redis is reachable.
+        A backplane that is not ready keeps trying in the background; until Redis
+        is reachable, broadcasts (local ones too: they travel through Redis) fail.
         """
         if self._subscribed is None:
             raise RuntimeError("RedisBackplane.ready() before attach()")
