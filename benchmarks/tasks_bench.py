@@ -1,12 +1,20 @@
-"""Background task throughput through DuckDB storage.
+"""Background task throughput: DuckDB, the Redis backend, and arq beside it.
 
 Run: ``python benchmarks/tasks_bench.py`` (``--help`` for options).
 
-Runs N no-op tasks end to end on an enabled TaskQueue with DuckDB storage in
-a temporary directory: ``producers`` coroutines call ``add_task`` (like
-concurrent request handlers) while ``workers`` run the tasks. The clock
-stops when every task's SUCCESS is committed (``shutdown`` flushes the last
-saves), and the stored SUCCESS count is checked. Prints one JSON line.
+- ``duckdb``: one process. ``producers`` coroutines call ``add_task`` (like
+  concurrent request handlers) while ``workers`` coroutines run the tasks;
+  the clock stops when every SUCCESS is committed (``shutdown`` flushes the
+  last saves), and the stored SUCCESS count is checked.
+- ``redis``: 1 and 2 worker processes (``workers`` coroutines each) on a
+  throwaway redis-server; this process queues the tasks from ``producers``
+  coroutines. The clock stops when the workers have counted every run.
+- ``arq``: the same on the same redis-server, arq's worker with
+  ``max_jobs=workers`` and ``poll_delay=0.01``, installed in its own venv
+  (``benchmarks/.venvs/arq``, created on first use).
+
+CPU is the sum over every process involved (producer and workers) from the
+moment they are ready, per 1,000 tasks. Prints one JSON line per run.
 """
 
 from __future__ import annotations
@@ -14,35 +22,62 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import platform
-import statistics
+import shutil
+import socket
+import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
-import duckdb
-
-from gobstopper.tasks import TaskQueue, TaskStorage
+BENCH = Path(__file__).resolve().parent
+ROLES = BENCH / "tasks_bench_roles.py"
+ARQ_VENV = BENCH / ".venvs" / "arq"
+ARQ_REQUIREMENT = "arq==0.28.0"
+SRC = BENCH.parent / "src"
 
 
 def _parse() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--tasks", type=int, default=5000, help="tasks to run (default 5000)")
-    parser.add_argument("--workers", type=int, default=32, help="queue workers (default 32)")
+    parser.add_argument("--tasks", type=int, default=5000, help="tasks per run (default 5000)")
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=10,
+        help="worker coroutines per process (arq: max_jobs; default 10)",
+    )
     parser.add_argument("--producers", type=int, default=64, help="concurrent add_task callers")
+    parser.add_argument("--backend", choices=["duckdb", "redis", "arq", "all"], default="all")
+    parser.add_argument("--processes", default="1,2", help="worker processes (redis, arq)")
     return parser.parse_args()
 
 
-async def _produce(queue: TaskQueue, count: int, latencies: list[float]) -> None:
+async def _produce(add: object, count: int, latencies: list[float]) -> None:
     for _ in range(count):
         began = time.perf_counter()
-        await queue.add_task("noop")
+        await add("noop")  # type: ignore[operator]
         latencies.append(time.perf_counter() - began)
 
 
-async def run_noop_tasks(db_path: Path, tasks: int, workers: int, producers: int) -> dict:
-    """Run ``tasks`` no-op tasks and return the measurements."""
+def _shares(tasks: int, producers: int) -> list[int]:
+    return [
+        share for i in range(producers) if (share := tasks // producers + (i < tasks % producers))
+    ]
+
+
+def _p50_ms(latencies: list[float]) -> float:
+    return round(sorted(latencies)[len(latencies) // 2] * 1000, 2)
+
+
+async def run_duckdb(folder: Path, tasks: int, workers: int, producers: int) -> dict:
+    """Run ``tasks`` no-op tasks through DuckDB in this process."""
+    from gobstopper.tasks import TaskQueue, TaskStorage
+
+    db_path = folder / "bench.duckdb"
     queue = TaskQueue(enabled=True, storage_factory=lambda: TaskStorage(db_path))
     finished = asyncio.Event()
     done = 0
@@ -56,46 +91,239 @@ async def run_noop_tasks(db_path: Path, tasks: int, workers: int, producers: int
 
     await queue.start_workers(worker_count=workers)
     latencies: list[float] = []
-    shares = [tasks // producers + (i < tasks % producers) for i in range(producers)]
-    began = time.perf_counter()
-    await asyncio.gather(*(_produce(queue, share, latencies) for share in shares if share))
-    enqueued = time.perf_counter() - began
+    cpu, began = time.process_time(), time.perf_counter()
+    await asyncio.gather(
+        *(_produce(queue.add_task, n, latencies) for n in _shares(tasks, producers))
+    )
     await asyncio.wait_for(finished.wait(), timeout=max(60.0, tasks / 20))
     await queue.shutdown()
-    elapsed = time.perf_counter() - began
-
+    elapsed, cpu = time.perf_counter() - began, time.process_time() - cpu
     summary = TaskStorage(db_path)
     stored = summary.summarize()["by_status"].get("success", 0)
     summary.close()
-    cuts = statistics.quantiles(latencies, n=100)
-    return {
+    return _figures(tasks, elapsed, cpu, stored, latencies)
+
+
+def _figures(
+    tasks: int, elapsed: float, cpu: float, ran: int, latencies: list[float] | None = None
+) -> dict:
+    figures = {
         "seconds": round(elapsed, 3),
         "tasks_per_second": round(tasks / elapsed, 1),
-        "enqueue_seconds": round(enqueued, 3),
-        "enqueue_p50_ms": round(cuts[49] * 1000, 2),
-        "enqueue_p99_ms": round(cuts[98] * 1000, 2),
-        "stored_success": stored,
+        "cpu_s_per_1000_tasks": round(cpu / tasks * 1000, 3),
+        "ran": ran,
     }
+    if latencies:
+        figures["enqueue_p50_ms"] = _p50_ms(latencies)
+    return figures
+
+
+@contextmanager
+def _redis_server(folder: Path) -> Iterator[str]:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    server = subprocess.Popen(
+        [
+            "redis-server",
+            "--port",
+            str(port),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--dir",
+            str(folder),
+        ],
+        stdout=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+                break
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.02)
+        yield f"redis://127.0.0.1:{port}/0"
+    finally:
+        server.terminate()
+        server.wait(10)
+
+
+@contextmanager
+def _workers(command: list[str], count: int) -> Iterator[list[subprocess.Popen[str]]]:
+    env = {**os.environ, "PYTHONPATH": str(SRC)}
+    procs = [
+        subprocess.Popen(command, stdout=subprocess.PIPE, text=True, env=env) for _ in range(count)
+    ]
+    try:
+        for proc in procs:
+            assert proc.stdout is not None and proc.stdout.readline() == "ready\n"
+        yield procs
+    finally:
+        for proc in procs:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait(10)
+
+
+def _stop(procs: list[subprocess.Popen[str]]) -> float:
+    """SIGTERM the workers; return the CPU seconds they report."""
+    cpu = 0.0
+    for proc in procs:
+        proc.terminate()
+    for proc in procs:
+        out, _ = proc.communicate(timeout=30)
+        cpu += json.loads(out.strip().splitlines()[-1])["cpu_s"]
+    return cpu
+
+
+def _wait_done(url: str, tasks: int) -> None:
+    from redis import Redis
+
+    client = Redis.from_url(url)
+    deadline = time.monotonic() + max(60.0, tasks / 20)
+    while int(client.get("done") or 0) < tasks:
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"only {client.get('done')} of {tasks} tasks ran")
+        time.sleep(0.002)
+    client.close()
+
+
+def _ran(url: str) -> int:
+    from redis import Redis
+
+    client = Redis.from_url(url)
+    try:
+        return int(client.get("done") or 0)
+    finally:
+        client.flushdb()
+        client.close()
+
+
+def run_redis(url: str, tasks: int, workers: int, producers: int, processes: int) -> dict:
+    """Gobstopper's Redis backend: ``processes`` worker processes, producers here."""
+    from gobstopper.tasks import TaskQueue
+    from gobstopper.tasks.redis_storage import RedisTaskStorage
+
+    prefix = f"bench{processes}"
+    command = [sys.executable, str(ROLES), "gobstopper-worker", url, prefix, str(workers)]
+    with _workers(command, processes) as procs:
+        queue = TaskQueue(
+            enabled=True, storage_factory=lambda: RedisTaskStorage(url, prefix=prefix)
+        )
+        queue.register_task("noop")(lambda: None)
+        latencies: list[float] = []
+
+        async def produce() -> None:
+            await asyncio.gather(
+                *(_produce(queue.add_task, n, latencies) for n in _shares(tasks, producers))
+            )
+            await queue.shutdown()
+
+        cpu, began = time.process_time(), time.perf_counter()
+        asyncio.run(produce())
+        cpu = time.process_time() - cpu
+        _wait_done(url, tasks)
+        elapsed = time.perf_counter() - began
+        cpu += _stop(procs)
+    return _figures(tasks, elapsed, cpu, _ran(url), latencies)
+
+
+def ensure_arq() -> Path:
+    """Create ``benchmarks/.venvs/arq`` with arq installed, once."""
+    python = ARQ_VENV / "bin" / "python"
+    stamp = ARQ_VENV / ".bench-requirements"
+    if python.exists() and stamp.exists() and stamp.read_text() == ARQ_REQUIREMENT:
+        return python
+    subprocess.run([sys.executable, "-m", "venv", "--clear", str(ARQ_VENV)], check=True)
+    subprocess.run(
+        [
+            str(python),
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--disable-pip-version-check",
+            ARQ_REQUIREMENT,
+        ],
+        check=True,
+        timeout=900,
+    )
+    stamp.write_text(ARQ_REQUIREMENT)
+    return python
+
+
+def run_arq(url: str, tasks: int, workers: int, producers: int, processes: int) -> dict:
+    """arq: ``processes`` worker processes and one producer process."""
+    python = ensure_arq()
+    with _workers([str(python), str(ROLES), "arq-worker", url, str(workers)], processes) as procs:
+        began = time.perf_counter()
+        out = subprocess.run(
+            [str(python), str(ROLES), "arq-produce", url, str(tasks), str(producers)],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        cpu = json.loads(out.stdout.strip().splitlines()[-1])["cpu_s"]
+        _wait_done(url, tasks)
+        elapsed = time.perf_counter() - began
+        cpu += _stop(procs)
+    return _figures(tasks, elapsed, cpu, _ran(url))
 
 
 def main() -> int:
-    """Run the benchmark, print its JSON line; 1 if tasks went missing."""
+    """Run the selected benchmarks; print one JSON line each; 1 if tasks went missing."""
     args = _parse()
-    with tempfile.TemporaryDirectory() as folder:
-        result = asyncio.run(
-            run_noop_tasks(Path(folder) / "bench.duckdb", args.tasks, args.workers, args.producers)
-        )
-    line = {
-        "benchmark": "tasks_noop_end_to_end",
+    common = {
         "tasks": args.tasks,
         "workers": args.workers,
         "producers": args.producers,
-        **result,
         "python": platform.python_version(),
-        "duckdb": duckdb.__version__,
     }
-    print(json.dumps(line))
-    return 0 if result["stored_success"] == args.tasks else 1
+    lines = []
+    with tempfile.TemporaryDirectory() as folder:
+        if args.backend in ("duckdb", "all"):
+            import duckdb
+
+            figures = asyncio.run(
+                run_duckdb(Path(folder), args.tasks, args.workers, args.producers)
+            )
+            lines.append(
+                {
+                    "benchmark": "tasks_noop",
+                    "backend": "duckdb",
+                    "processes": 1,
+                    "duckdb": duckdb.__version__,
+                    **common,
+                    **figures,
+                }
+            )
+        if args.backend != "duckdb":
+            if shutil.which("redis-server") is None:
+                raise SystemExit("redis-server is not installed")
+            with _redis_server(Path(folder)) as url:
+                for processes in (int(n) for n in args.processes.split(",")):
+                    for backend, run in (("redis", run_redis), ("arq", run_arq)):
+                        if args.backend in (backend, "all"):
+                            figures = run(url, args.tasks, args.workers, args.producers, processes)
+                            lines.append(
+                                {
+                                    "benchmark": "tasks_noop",
+                                    "backend": backend,
+                                    "processes": processes,
+                                    **common,
+                                    **figures,
+                                }
+                            )
+    for line in lines:
+        print(json.dumps(line), flush=True)
+    return 0 if all(line["ran"] == args.tasks for line in lines) else 1
 
 
 if __name__ == "__main__":

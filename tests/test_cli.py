@@ -329,13 +329,13 @@ def test_tasks_error_names_the_path_it_looked_at(tasks_project, capsys):
     assert main(["tasks", "stats"]) == 1
     err = capsys.readouterr().err
     assert f"no task database at {tasks_project / 'wopr_tasks.duckdb'}" in err
-    assert "--db PATH or --app MODULE:APP" in err
+    assert "--db PATH, --redis URL or --app MODULE:APP" in err
     assert not (tasks_project / "wopr_tasks.duckdb").exists()
 
 
 def test_tasks_refuses_a_storage_that_is_not_a_duckdb_file(tasks_project, capsys):
     assert main(["tasks", "list", "--app", "tasks_app:other_storage"]) == 2
-    assert "not a DuckDB file" in capsys.readouterr().err
+    assert "neither a DuckDB file nor Redis" in capsys.readouterr().err
 
 
 def test_tasks_app_and_db_are_exclusive(tasks_project, capsys):

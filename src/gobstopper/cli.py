@@ -173,6 +173,12 @@ def _run(args: argparse.Namespace) -> int:
     check_port_free(args.host, args.port)
     target = args.target if ":" in args.target else f"{args.target}:app"
     app = load_app(target)  # fail fast, with a clear import error, before spawning workers
+    if args.workers > 1:
+        from gobstopper.tasks.multiprocess import refuse_duckdb_with_many_workers
+
+        refusal = refuse_duckdb_with_many_workers(app, args.workers)
+        if refusal is not None:
+            raise CLIError(refusal)
     if args.reload:
         # Forked workers would inherit the app imported above, so a reload would serve the
         # old code again: spawned ones import it afresh from disk.
@@ -200,6 +206,12 @@ def _routes(args: argparse.Namespace) -> int:
     app = load_app_quietly(args.target)
     print("\n".join(app.routing_report()))
     return 0
+
+
+def _openapi(args: argparse.Namespace) -> int:
+    from gobstopper.openapi.cli import openapi_command
+
+    return openapi_command(args.target)
 
 
 TARGET_HELP = "the app to load, as module:attribute (the attribute defaults to app)"
@@ -248,6 +260,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     routes.add_argument("target", help=TARGET_HELP)
     routes.set_defaults(func=_routes)
+
+    openapi = commands.add_parser(
+        "openapi", help="print the OpenAPI 3.1 document of module:app",
+        description="Print the OpenAPI 3.1 document of module:app as indented JSON, for "
+                    "CI diffs and client generators.",
+    )
+    openapi.add_argument("target", help=TARGET_HELP)
+    openapi.set_defaults(func=_openapi)
 
     from gobstopper.tasks.cli import add_tasks_commands
 

@@ -111,7 +111,7 @@ def test_a_second_server_on_the_same_task_database_exits_with_the_fix(tmp_path):
     assert "TaskStorageLockedError" in output
     assert f"'{tmp_path.resolve() / 'wopr_tasks.duckdb'}' is locked" in output
     assert "second instance" in output and "run one worker process per task database" in output
-    assert "Redis" not in output
+    assert "RedisTaskStorage(" in output  # the fix for several processes
 
 
 def test_disabled_tasks_are_reported_when_the_server_boots(tmp_path):

@@ -159,3 +159,39 @@ def test_locked_database_explains_the_fix(db: str, capsys: pytest.CaptureFixture
         assert run("stats", "--db", db) == 1
     err = capsys.readouterr().err
     assert "locked by another process" in err and "run one worker process" in err
+
+
+def test_every_command_works_on_a_redis_store(
+        redis_url: str, capsys: pytest.CaptureFixture[str]) -> None:
+    import uuid
+
+    from gobstopper.tasks.redis_storage import RedisTaskStorage
+
+    prefix = f"test:cli:{uuid.uuid4().hex}"
+    storage = RedisTaskStorage(redis_url, prefix=prefix)
+    try:
+        storage.save_task(_task("p1", TaskStatus.PENDING, 1))
+        storage.save_task(_task("f1", TaskStatus.FAILED, 2, error="boom",
+                                completed_at=utc_now()))
+    finally:
+        storage.close()
+    where = ("--redis", redis_url, "--prefix", prefix)
+    assert run("list", *where) == 0
+    assert [line.split()[0] for line in capsys.readouterr().out.splitlines()] == ["f1", "p1"]
+    assert run("show", "f1", *where) == 0
+    assert json.loads(capsys.readouterr().out)["error"] == "boom"
+    assert run("retry", "f1", *where) == 0
+    assert "is queued again" in capsys.readouterr().out
+    assert run("cancel", "p1", *where) == 0
+    assert run("cancel", "p1", *where) == 1
+    assert "only pending tasks" in capsys.readouterr().err
+    assert run("stats", *where) == 0
+    out = capsys.readouterr().out
+    assert "  pending: 1" in out and "  cancelled: 1" in out
+
+
+def test_an_unreachable_redis_store_is_one_line(capsys: pytest.CaptureFixture[str]) -> None:
+    from tests.servers import free_port
+
+    assert run("list", "--redis", f"redis://127.0.0.1:{free_port()}/0") == 1
+    assert capsys.readouterr().err.startswith("error: ")

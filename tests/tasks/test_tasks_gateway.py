@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
-from collections.abc import Iterable
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 from unittest.mock import Mock
@@ -27,11 +27,10 @@ class ThreadRecordingStorage(TaskStorage):
         self.threads: set[int] = set()
         self.batches: list[int] = []
 
-    def save_tasks(self, tasks: Iterable[TaskInfo]) -> None:
-        batch = list(tasks)
+    def write(self, inserted: Sequence[TaskInfo], updated: Sequence[TaskInfo]) -> None:
         self.threads.add(threading.get_ident())
-        self.batches.append(len(batch))
-        super().save_tasks(batch)
+        self.batches.append(len(inserted) + len(updated))
+        super().write(inserted, updated)
 
     def get_task(self, task_id: str) -> TaskInfo | None:
         self.threads.add(threading.get_ident())
@@ -111,11 +110,10 @@ class StartedSaveFails(TaskStorage):
 
     broken = True
 
-    def save_tasks(self, tasks: Iterable[TaskInfo]) -> None:
-        batch = list(tasks)
-        if self.broken and any(task.status is TaskStatus.STARTED for task in batch):
+    def write(self, inserted: Sequence[TaskInfo], updated: Sequence[TaskInfo]) -> None:
+        if self.broken and any(task.status is TaskStatus.STARTED for task in updated):
             raise OSError("disk hiccup")
-        super().save_tasks(batch)
+        super().write(inserted, updated)
 
 
 async def test_task_is_not_run_when_started_cannot_be_stored(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import math
 import threading
-from collections.abc import Iterable
+from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
@@ -101,11 +101,10 @@ class CountingStorage(TaskStorage):
         super().__init__(db_path)
         self.writes: dict[str, int] = {}
 
-    def save_tasks(self, tasks: Iterable[TaskInfo]) -> None:
-        batch = list(tasks)
-        for task in batch:
+    def write(self, inserted: Sequence[TaskInfo], updated: Sequence[TaskInfo]) -> None:
+        for task in (*inserted, *updated):
             self.writes[task.id] = self.writes.get(task.id, 0) + 1
-        super().save_tasks(batch)
+        super().write(inserted, updated)
 
 
 async def test_chatty_task_does_not_flood_storage(make_queue: MakeQueue, db_path: Path) -> None:

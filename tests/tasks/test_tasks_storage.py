@@ -101,6 +101,33 @@ def test_save_tasks_batch_last_record_wins(storage: TaskStorage) -> None:
     assert first is not None and first.status is TaskStatus.FAILED
 
 
+def test_write_inserts_and_updates_in_one_transaction(storage: TaskStorage) -> None:
+    storage.write([_task("a"), _task("b")], [])
+    done = _task(
+        "a",
+        status=TaskStatus.SUCCESS,
+        result={"n": 1},
+        progress=100.0,
+        name="renamed",
+        completed_at=datetime(2025, 1, 2),
+    )
+    storage.write([_task("c")], [done])
+    stored = storage.get_task("a")
+    assert stored is not None
+    assert (stored.status, stored.result, stored.progress) == (TaskStatus.SUCCESS, {"n": 1}, 100.0)
+    assert stored.name == "process_data"  # fixed at queue time: not rewritten
+    assert {t.id for t in storage.get_tasks()} == {"a", "b", "c"}
+
+
+def test_failed_write_is_rolled_back(storage: TaskStorage) -> None:
+    storage.write([_task("a")], [])
+    with pytest.raises(Exception, match=r"(?i)constraint|duplicate"):
+        storage.write([_task("new"), _task("a")], [_task("a", status=TaskStatus.FAILED)])
+    assert storage.get_task("new") is None
+    stored = storage.get_task("a")
+    assert stored is not None and stored.status is TaskStatus.PENDING
+
+
 def test_failed_batch_is_rolled_back(storage: TaskStorage) -> None:
     bad = _task("bad", result=object())
     with pytest.raises(TypeError):
@@ -236,10 +263,10 @@ def test_second_process_gets_a_clear_lock_error(db_path: Path) -> None:
     # The causes: another instance, the tasks CLI, or several workers.
     assert "second instance" in message and "`gobstopper tasks`" in message
     assert "more than one worker" in message
-    # The fixes: one worker per file, or another file; no backend that does not exist.
+    # The fixes: the Redis backend for many processes, one worker per file, or another file.
+    assert "Redis task backend" in message and "RedisTaskStorage('redis://" in message
     assert "run one worker process per task database file" in message
     assert "TaskStorage('other.duckdb')" in message
-    assert "Redis" not in message
     assert str(db_path) in message
     assert "PID" in message  # DuckDB's own detail names the holder
     assert store.get_tasks() == []  # the holder is gone: the file opens now

@@ -4,11 +4,13 @@
 sub-commands (list, show, retry, cancel, stats, cleanup) each set
 ``func``: the top-level CLI runs ``args.func(args)`` and exits with the
 integer it returns (0 success, 1 failure). Every sub-command finds the
-database from ``--app module:app`` (the file that app's task queue is
-configured with) or ``--db PATH`` (default ``wopr_tasks.duckdb``).
+store from ``--app module:app`` (the DuckDB file or Redis server that app's
+task queue is configured with), ``--redis URL`` or ``--db PATH`` (default
+``wopr_tasks.duckdb``).
 
 DuckDB lets one process open the database, so while an app with task
-workers is running these commands fail with a message saying so.
+workers is running these commands fail with a message saying so; a Redis
+store is shared, and its tasks can be changed while apps run.
 """
 
 from __future__ import annotations
@@ -17,25 +19,27 @@ import argparse
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import msgspec
 
-from . import transitions
+from .admin import cancel_stored, retry_stored
 from .models import TaskInfo, TaskStatus
 from .storage import TaskStorage, TaskStorageLockedError
 
 DEFAULT_DB = "wopr_tasks.duckdb"
 TASK_ID = "the task's id, as printed by list"
 
-Handler = Callable[[TaskStorage, argparse.Namespace], int]
+#: A sub-command: it gets a DuckDB ``TaskStorage`` or a ``RedisTaskStorage``.
+Handler = Callable[[Any, argparse.Namespace], int]
 
 
 def add_tasks_commands(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add the ``tasks`` command and its sub-commands to ``subparsers``."""
     tasks = subparsers.add_parser(
         "tasks", help="inspect and manage background tasks",
-        description="Inspect and manage the tasks stored in an app's DuckDB task database "
-                    "(stop the app first: DuckDB lets one process open it).",
+        description="Inspect and manage the tasks stored in an app's task store: a DuckDB "
+                    "file (stop the app first: DuckDB lets one process open it) or Redis.",
     )
     commands = tasks.add_subparsers(dest="tasks_command", metavar="COMMAND", required=True)
 
@@ -81,6 +85,11 @@ def _command(
     )
     source.add_argument("--db", default=DEFAULT_DB, metavar="PATH",
                         help="task database file (default: %(default)s)")
+    source.add_argument("--redis", metavar="URL",
+                        help="the Redis task store at URL, e.g. redis://127.0.0.1:6379/0 "
+                             "(default: none)")
+    parser.add_argument("--prefix", default=None,
+                        help="key prefix of the Redis task store (default: the backend's)")
     parser.set_defaults(func=lambda args: _run(handler, args))
     return parser
 
@@ -93,52 +102,74 @@ def _count(text: str) -> int:
 
 
 def _run(handler: Handler, args: argparse.Namespace) -> int:
-    path, origin = _database(args)
-    if not path.exists():
-        print(f"error: no task database at {path.resolve()} ({origin})", file=sys.stderr)
+    storage = _storage(args)
+    if storage is None:
         return 1
-    storage = TaskStorage(path)
+    from redis.exceptions import ConnectionError as RedisConnectionError
+
     try:
         return handler(storage, args)
-    except TaskStorageLockedError as exc:
+    except (TaskStorageLockedError, RedisConnectionError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     finally:
         storage.close()
 
 
-def _database(args: argparse.Namespace) -> tuple[Path, str]:
-    """The database file to open, and where its path came from (for errors)."""
+def _storage(args: argparse.Namespace) -> Any:
+    """The store the arguments name; None (after printing why) if there is none."""
+    from .redis_storage import RedisTaskStorage
+
+    if args.redis is not None:
+        return _redis_storage(args.redis, args.prefix)
     if args.app is not None:
-        return _app_database(args.app), (
-            f"configured by {args.app}; the app creates it when it stores its first task"
-        )
-    if args.db == DEFAULT_DB:
-        return Path(args.db), "the default; give --db PATH or --app MODULE:APP"
-    return Path(args.db), "given by --db"
+        storage = _app_storage(args.app)
+        if isinstance(storage, RedisTaskStorage):
+            return storage
+        path = Path(storage.db_path)
+        origin = f"configured by {args.app}; the app creates it when it stores its first task"
+    else:
+        path, origin = _database(args.db)
+    if not path.exists():
+        print(f"error: no task database at {path.resolve()} ({origin})", file=sys.stderr)
+        return None
+    return TaskStorage(path)
 
 
-def _app_database(target: str) -> Path:
-    """The file ``target``'s task queue stores its tasks in.
+def _redis_storage(url: str, prefix: str | None) -> Any:
+    from .redis_storage import RedisTaskStorage
 
-    The queue is switched on here before its storage is built: the storage
-    is only constructed, never opened, and ``WOPR_TASKS_ENABLED`` is usually
-    set where the app runs, not in the shell running this command.
+    return RedisTaskStorage(url) if prefix is None else RedisTaskStorage(url, prefix=prefix)
+
+
+def _database(db: str) -> tuple[Path, str]:
+    """The database file ``--db`` names, and where its path came from (for errors)."""
+    if db == DEFAULT_DB:
+        return Path(db), "the default; give --db PATH, --redis URL or --app MODULE:APP"
+    return Path(db), "given by --db"
+
+
+def _app_storage(target: str) -> Any:
+    """The storage ``target``'s task queue is configured with (built, not opened).
+
+    The queue is switched on first (``storage_of``): ``WOPR_TASKS_ENABLED`` is
+    usually set where the app runs, not in the shell running this command.
     """
     from gobstopper.cli import CLIError, load_app_quietly
 
-    queue = load_app_quietly(target).task_queue
-    queue.enabled = True
-    db_path = getattr(queue.storage, "db_path", None)
-    if db_path is None:
+    from .admin import storage_of
+    from .redis_storage import RedisTaskStorage
+
+    storage = storage_of(load_app_quietly(target).task_queue)
+    if not isinstance(storage, RedisTaskStorage) and getattr(storage, "db_path", None) is None:
         raise CLIError(
-            f"the task storage of {target} ({type(queue.storage).__name__}) is not a DuckDB "
-            "file; gobstopper tasks reads DuckDB task databases only"
+            f"the task storage of {target} ({type(storage).__name__}) is neither a DuckDB "
+            "file nor Redis; gobstopper tasks reads those only"
         )
-    return Path(db_path)
+    return storage
 
 
-def _list(storage: TaskStorage, args: argparse.Namespace) -> int:
+def _list(storage: Any, args: argparse.Namespace) -> int:
     tasks = storage.get_tasks(args.category, args.status, args.limit, args.offset)
     for info in tasks:
         print(
@@ -150,7 +181,7 @@ def _list(storage: TaskStorage, args: argparse.Namespace) -> int:
     return 0
 
 
-def _show(storage: TaskStorage, args: argparse.Namespace) -> int:
+def _show(storage: Any, args: argparse.Namespace) -> int:
     info = storage.get_task(args.id)
     if info is None:
         return _missing(args.id)
@@ -159,40 +190,37 @@ def _show(storage: TaskStorage, args: argparse.Namespace) -> int:
 
 
 def _change(
-    storage: TaskStorage,
-    task_id: str,
-    change: Callable[[TaskInfo], bool],
-    refusal: str,
+    outcome: tuple[TaskInfo | None, bool], task_id: str, refusal: str,
     success: Callable[[TaskInfo], str],
 ) -> int:
-    """Apply a status ``change`` to one stored task and report the outcome."""
-    info = storage.get_task(task_id)
+    """Report a status change made by ``cancel_stored``/``retry_stored``."""
+    info, changed = outcome
     if info is None:
         return _missing(task_id)
-    if not change(info):
+    if not changed:
         print(f"error: task {task_id} is {info.status.value}; {refusal}", file=sys.stderr)
         return 1
-    storage.save_task(info)
     print(success(info))
     return 0
 
 
-def _retry(storage: TaskStorage, args: argparse.Namespace) -> int:
+def _retry(storage: Any, args: argparse.Namespace) -> int:
+    when = ("it is queued again" if hasattr(storage, "requeue_failed")
+            else "it runs when workers start for {category!r}")
     return _change(
-        storage, args.id, transitions.reset_for_retry, "only failed tasks can be retried",
-        lambda info: f"task {args.id} is pending again; it runs when workers start for "
-                     f"{info.category!r}",
+        retry_stored(storage, args.id), args.id, "only failed tasks can be retried",
+        lambda info: f"task {args.id} is pending again; " + when.format(category=info.category),
     )
 
 
-def _cancel(storage: TaskStorage, args: argparse.Namespace) -> int:
+def _cancel(storage: Any, args: argparse.Namespace) -> int:
     return _change(
-        storage, args.id, transitions.cancel, "only pending tasks can be cancelled",
+        cancel_stored(storage, args.id), args.id, "only pending tasks can be cancelled",
         lambda info: f"task {args.id} cancelled",
     )
 
 
-def _stats(storage: TaskStorage, args: argparse.Namespace) -> int:
+def _stats(storage: Any, args: argparse.Namespace) -> int:
     summary = storage.summarize()
     print(f"total: {summary['total']}")
     for title in ("by_status", "by_category"):
@@ -202,7 +230,7 @@ def _stats(storage: TaskStorage, args: argparse.Namespace) -> int:
     return 0
 
 
-def _cleanup(storage: TaskStorage, args: argparse.Namespace) -> int:
+def _cleanup(storage: Any, args: argparse.Namespace) -> int:
     if args.days is None and args.months is None and args.years is None:
         print("error: give --days, --months and/or --years", file=sys.stderr)
         return 1

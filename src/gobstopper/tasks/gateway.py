@@ -1,10 +1,12 @@
-"""Run every storage call on one dedicated thread, batching saves.
+"""Run every storage call on one dedicated thread, group-committing saves.
 
 DuckDB calls block and a connection is not for concurrent use, so the queue
 never calls storage on the event loop: it goes through a single-thread
-executor. Saves are group-committed: saves requested while the thread is
-busy are written together in one transaction, and only the latest state of
-each task is written. A save's future resolves once its batch is committed.
+executor. Saves are group-committed: everything saved while the thread is
+busy is written together, in one transaction (``TaskStorage.write``: one
+multi-row INSERT for new tasks, one multi-row UPDATE for changed ones), and
+only the latest state of each task is written. A save's future resolves
+once its batch is committed.
 
 Every job runs in submission order, so a read submitted after a save sees
 that save (read-your-writes).
@@ -22,7 +24,7 @@ from typing import Any, TypeVar
 from .models import TaskInfo
 
 T = TypeVar("T")
-Waiter = tuple[asyncio.AbstractEventLoop, asyncio.Future[None]]
+Waiters = dict[asyncio.AbstractEventLoop, list[asyncio.Future[None]]]
 
 
 class StorageGateway:
@@ -31,8 +33,9 @@ class StorageGateway:
     def __init__(self, get_storage: Callable[[], Any]) -> None:
         self._get_storage = get_storage
         self._executor: ThreadPoolExecutor | None = None
-        self._batch: dict[str, TaskInfo] = {}
-        self._waiters: list[Waiter] = []
+        # Task id -> (latest snapshot, never stored before).
+        self._batch: dict[str, tuple[TaskInfo, bool]] = {}
+        self._waiters: Waiters = {}
         self._flush_queued = False
         # Saves add to the batch on the loop thread while the storage thread
         # swaps it out; the lock keeps a save from landing in a swapped batch.
@@ -51,35 +54,48 @@ class StorageGateway:
     def _apply(self, fn: Callable[[Any], T]) -> T:
         return fn(self._get_storage())
 
+    def insert(self, info: TaskInfo) -> asyncio.Future[None]:
+        """Queue a new task's first record; the future resolves on commit."""
+        return self._add(info, new=True)
+
     def save(self, info: TaskInfo) -> asyncio.Future[None]:
-        """Queue a snapshot of ``info``; the future resolves on commit."""
+        """Queue the new state of a stored task; the future resolves on commit."""
+        return self._add(info, new=False)
+
+    def _add(self, info: TaskInfo, *, new: bool) -> asyncio.Future[None]:
         loop = asyncio.get_running_loop()
         future: asyncio.Future[None] = loop.create_future()
         snapshot = copy.copy(info)
         with self._lock:
-            self._batch[info.id] = snapshot
-            self._waiters.append((loop, future))
+            queued = self._batch.get(info.id)
+            # Inserted and changed in one batch: still one insert, of the latest state.
+            self._batch[info.id] = (snapshot, new or (queued is not None and queued[1]))
+            self._waiters.setdefault(loop, []).append(future)
             submit, self._flush_queued = not self._flush_queued, True
         if submit:
             self._pool().submit(self._flush)
         return future
 
-    def _swap(self) -> tuple[list[TaskInfo], list[Waiter]]:
+    def _swap(self) -> tuple[list[TaskInfo], list[TaskInfo], Waiters]:
         with self._lock:
-            batch, waiters = list(self._batch.values()), self._waiters
-            self._batch, self._waiters, self._flush_queued = {}, [], False
-        return batch, waiters
+            batch, waiters = self._batch, self._waiters
+            self._batch, self._waiters, self._flush_queued = {}, {}, False
+        inserted = [info for info, new in batch.values() if new]
+        updated = [info for info, new in batch.values() if not new]
+        return inserted, updated, waiters
 
     def _flush(self) -> None:
-        batch, waiters = self._swap()
+        inserted, updated, waiters = self._swap()
         error: BaseException | None = None
         try:
-            _write(self._get_storage(), batch)
+            _write(self._get_storage(), inserted, updated)
         except Exception as exc:
             error = exc
-        for loop, future in waiters:
+        # PERF: one wake-up per loop per batch, not one per waiter: each
+        # call_soon_threadsafe writes to the loop's self-pipe (a syscall).
+        for loop, futures in waiters.items():
             try:
-                loop.call_soon_threadsafe(_settle, future, error)
+                loop.call_soon_threadsafe(_settle, futures, error)
             except RuntimeError:
                 # The loop that asked has closed; nobody is waiting any more.
                 pass
@@ -93,13 +109,17 @@ class StorageGateway:
         self._executor = None
 
 
-def _write(storage: Any, batch: list[TaskInfo]) -> None:
-    # A custom storage (a test double, say) may only have save_task; look the
-    # batch method up on the type so a Mock's auto-attributes are not mistaken.
-    if callable(getattr(type(storage), "save_tasks", None)):
-        storage.save_tasks(batch)
+def _write(storage: Any, inserted: list[TaskInfo], updated: list[TaskInfo]) -> None:
+    # A custom storage (a test double, say) may have only the documented
+    # save_task; look methods up on the type so a Mock's auto-attributes are
+    # not mistaken for them.
+    kind = type(storage)
+    if callable(getattr(kind, "write", None)):
+        storage.write(inserted, updated)
+    elif callable(getattr(kind, "save_tasks", None)):
+        storage.save_tasks([*inserted, *updated])
     else:
-        for info in batch:
+        for info in (*inserted, *updated):
             storage.save_task(info)
 
 
@@ -108,10 +128,11 @@ def _close_storage(storage: Any) -> None:
         storage.close()
 
 
-def _settle(future: asyncio.Future[None], error: BaseException | None) -> None:
-    if future.done():
-        return
-    if error is None:
-        future.set_result(None)
-    else:
-        future.set_exception(error)
+def _settle(futures: list[asyncio.Future[None]], error: BaseException | None) -> None:
+    for future in futures:
+        if future.done():
+            continue
+        if error is None:
+            future.set_result(None)
+        else:
+            future.set_exception(error)

@@ -3,18 +3,21 @@
 Tasks are grouped by category; each category has a priority queue (higher
 priority first, FIFO within a priority) and its own pool of asyncio workers.
 Async task functions run on the event loop; sync ones run in a thread pool.
-Every state change is written through one storage thread (see ``gateway``),
-so storage never blocks the event loop.
+Where tasks are kept and how workers get them is the backend's business
+(``backend.py``): in one process, an in-memory queue over DuckDB written by
+one storage thread (``local.py``); across processes, Redis streams
+(``redis_backend.py``), chosen with ``storage_factory=lambda:
+RedisTaskStorage(url)``.
 
 The queue is off unless ``TaskQueue(enabled=True)`` or ``WOPR_TASKS_ENABLED``
 is 1/true/True/yes. Off, it uses :class:`NoopStorage`: no file is created and
 DuckDB is never imported.
 
 Delivery is at-least-once. A task is stored PENDING before ``add_task``
-returns; when workers start for a category, its PENDING and RETRY tasks in
-storage are queued again, and tasks left STARTED by a process that died are
-re-run as a retry (or end FAILED as interrupted when no retries are left).
-Register task functions before ``start_workers`` so recovery can find them.
+returns, and STARTED before its function runs; a task left STARTED by a
+process that died is re-run as a retry (or ends FAILED as interrupted when no
+retries are left). Register task functions before ``start_workers`` so
+recovery can find them.
 """
 
 from __future__ import annotations
@@ -23,13 +26,12 @@ import asyncio
 import contextvars
 import functools
 import inspect
-import itertools
 import logging
 import threading
 import time
 import uuid
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
@@ -38,18 +40,17 @@ import msgspec
 
 from ..config import shutdown_timeout, tasks_enabled
 from . import transitions
-from .gateway import StorageGateway
+from .backend import TaskBackend
+from .local import LocalBackend
 from .models import TaskInfo, TaskPriority, TaskStatus
 from .payload import storable_arguments, storable_result
 from .progress import ProgressRecorder, reporting_to
-from .recovery import find_recoverable
 
 __all__ = ["ENABLE_HINT", "NoopStorage", "TaskPriority", "TaskQueue"]
 
 logger = logging.getLogger("gobstopper.tasks")
 
 F = TypeVar("F", bound=Callable[..., Any])
-QueueEntry = tuple[int, int, str]
 
 _STATS_WINDOW = 1000
 
@@ -85,7 +86,7 @@ class TaskQueue:
 
     Attributes:
         enabled: Whether the task system is on.
-        queues: Category name to ``asyncio.PriorityQueue`` of queued tasks.
+        queues: Category name to this process's queue of ready tasks.
         running_tasks: Task id to TaskInfo for tasks being executed.
         workers: Category name to its list of worker ``asyncio.Task``.
         shutdown_event: Set when ``shutdown()`` begins.
@@ -106,12 +107,13 @@ class TaskQueue:
         Args:
             enabled: Turn tasks on or off; None reads ``WOPR_TASKS_ENABLED``.
             storage_factory: Builds the storage; default ``TaskStorage()``
-                (DuckDB file ``wopr_tasks.duckdb`` in the working directory).
+                (DuckDB file ``wopr_tasks.duckdb`` in the working directory,
+                one process). ``RedisTaskStorage(url)`` selects the Redis
+                backend (many processes and machines).
             backoff: Seconds to wait before retry number n (n starts at 1);
                 default ``min(2**n, 60)``. Tests pass ``lambda n: 0``.
         """
         self.enabled = tasks_enabled() if enabled is None else bool(enabled)
-        self.queues: dict[str, asyncio.PriorityQueue[QueueEntry]] = {}
         self.running_tasks: dict[str, TaskInfo] = {}
         self.workers: dict[str, list[asyncio.Task[None]]] = {}
         self.shutdown_event = asyncio.Event()
@@ -122,14 +124,9 @@ class TaskQueue:
         self._storage_factory = storage_factory
         self._storage_lock = threading.Lock()
         self._backoff = backoff
-        self._gateway = StorageGateway(lambda: self.storage)
-        # Tasks this process holds: queued, waiting to retry, or running.
-        self._live: dict[str, TaskInfo] = {}
-        self._sequence = itertools.count()
+        self._backend: TaskBackend | None = None
         self._last_created = datetime.min
-        self._recovered: set[str] = set()
         self._busy: set[asyncio.Task[Any]] = set()
-        self._timers: set[asyncio.Task[None]] = set()
         self._thread_pool: ThreadPoolExecutor | None = None
         self._stopping = False
 
@@ -155,6 +152,27 @@ class TaskQueue:
         from .storage import TaskStorage  # imports duckdb: only when used
 
         return TaskStorage()
+
+    @property
+    def queues(self) -> Mapping[str, asyncio.Queue[Any]]:
+        """Category name to this process's queue of tasks ready to run."""
+        return {} if self._backend is None else self._backend.queues
+
+    @property
+    def backend(self) -> TaskBackend:
+        """The backend keeping and handing out tasks, built on first use.
+
+        A storage whose class has ``open_backend()`` (``RedisTaskStorage``)
+        supplies its own; any other storage gets the one-process
+        ``LocalBackend``.
+        """
+        if self._backend is None:
+            storage = self.storage
+            if callable(getattr(type(storage), "open_backend", None)):
+                self._backend = storage.open_backend()
+            else:
+                self._backend = LocalBackend(lambda: self.storage, self._task_categories.get)
+        return self._backend
 
     def register_task(self, name: str | None = None, category: str = "default") -> Callable[[F], F]:
         """Return a decorator registering a sync or async task function.
@@ -198,7 +216,8 @@ class TaskQueue:
         function. ``args=`` (a tuple or list) and ``kwargs=`` (a dict) are
         also accepted, Celery-style, and merged in. Arguments are checked and
         round-tripped through JSON here, so the function sees the same values
-        whether it runs now or after a restart.
+        whether it runs now or after a restart. Returns once the task is
+        committed to storage (group-committed with concurrent calls).
 
         Raises:
             RuntimeError: tasks are disabled or the queue is shutting down.
@@ -223,28 +242,21 @@ class TaskQueue:
             args=call_args,
             kwargs=call_kwargs,
         )
-        # Held before the save so a concurrent recovery does not queue it twice.
-        self._live[info.id] = info
-        try:
-            await self._gateway.save(info)
-        except BaseException:
-            del self._live[info.id]
-            raise
-        self._enqueue(info)
+        await self.backend.submit(info)
         return info.id
 
     async def get_task_info(self, task_id: str) -> TaskInfo | None:
         """Return a snapshot of the task, or None if unknown or disabled.
 
-        Tasks held by this process (queued, running, waiting to retry) are
-        answered from memory, with live progress; others from storage.
+        Tasks running in this process are answered from memory, with live
+        progress; others from the backend.
         """
         if not self.enabled:
             return None
-        info = self._live.get(task_id)
+        info = self.running_tasks.get(task_id)
         if info is not None:
             return msgspec.structs.replace(info)
-        return await self._gateway.call(lambda storage: storage.get_task(task_id))
+        return await self.backend.get(task_id)
 
     get_task = get_task_info
 
@@ -252,16 +264,7 @@ class TaskQueue:
         """Cancel a PENDING task; False if unknown, not PENDING or disabled."""
         if not self.enabled:
             return False
-        info = self._live.get(task_id)
-        if info is None:
-            info = await self._gateway.call(lambda storage: storage.get_task(task_id))
-            # Recovery may have queued it while storage was being read.
-            info = self._live.get(task_id, info)
-        if info is None or not transitions.cancel(info):
-            return False
-        self._live.pop(task_id, None)
-        await self._gateway.save(info)
-        return True
+        return await self.backend.cancel(task_id)
 
     async def retry_task(self, task_id: str) -> bool:
         """Queue a FAILED task again as PENDING, keeping its retry_count.
@@ -269,19 +272,11 @@ class TaskQueue:
         Returns False if the task is unknown, not FAILED, its function is not
         registered in this process, or tasks are disabled.
         """
-        if not self.enabled or task_id in self._live:
+        if not self.enabled:
             return False
-        info = await self._gateway.call(lambda storage: storage.get_task(task_id))
-        if info is None or task_id in self._live:
-            return False
-        if self._task_categories.get(info.name) != info.category:
-            return False
-        if not transitions.reset_for_retry(info):
-            return False
-        self._live[info.id] = info
-        await self._gateway.save(info)
-        self._enqueue(info)
-        return True
+        return await self.backend.retry(
+            task_id, lambda info: self._task_categories.get(info.name) == info.category
+        )
 
     async def get_task_stats(self) -> dict[str, Any]:
         """Return counts: total, by_status, by_category, running, queued.
@@ -292,21 +287,22 @@ class TaskQueue:
         """
         if not self.enabled:
             return {"total": 0, "by_status": {}, "by_category": {}, "running": 0, "queued": 0}
-        recent = await self._gateway.call(lambda storage: storage.get_tasks(limit=_STATS_WINDOW))
-        queued = sum(1 for info in self._live.values() if info.status is TaskStatus.PENDING)
+        backend = self.backend
+        recent = await backend.recent(_STATS_WINDOW)
         return {
             "total": len(recent),
             "by_status": dict(Counter(info.status.value for info in recent)),
             "by_category": dict(Counter(info.category for info in recent)),
             "running": len(self.running_tasks),
-            "queued": queued,
+            "queued": backend.queued(),
         }
 
     async def start_workers(self, category: str = "default", worker_count: int = 1) -> None:
         """Start ``worker_count`` more workers for ``category``.
 
-        The first call for a category first re-queues that category's
-        unfinished tasks from storage (see the module docstring).
+        The first call for a category first gets it ready: the one-process
+        backend re-queues that category's unfinished tasks from storage (see
+        the module docstring); the Redis backend joins its consumer group.
 
         Raises:
             ValueError: ``worker_count`` is less than 1.
@@ -318,17 +314,11 @@ class TaskQueue:
         if worker_count < 1:
             raise ValueError("worker_count must be at least 1")
         self._check_open()
-        if category not in self._recovered:
-            self._recovered.add(category)
-            try:
-                await self._recover(category)
-            except BaseException:
-                self._recovered.discard(category)
-                raise
-        self._queue(category)
+        backend = self.backend
+        await backend.prepare(category)
         pool = self.workers.setdefault(category, [])
         for _ in range(worker_count):
-            pool.append(asyncio.create_task(self._work(category)))
+            pool.append(asyncio.create_task(self._work(backend, category)))
 
     async def shutdown(self, timeout: float | None = None) -> None:
         """Stop workers, letting running tasks finish within ``timeout``.
@@ -345,19 +335,15 @@ class TaskQueue:
         self.shutdown_event.set()
         try:
             await self._stop_workers(shutdown_timeout() if timeout is None else timeout)
-            for timer in self._timers:
-                timer.cancel()
-            await asyncio.gather(*self._timers, return_exceptions=True)
-            await self._gateway.close()
+            if self._backend is not None:
+                await self._backend.close()
         finally:
             if self._thread_pool is not None:
                 self._thread_pool.shutdown(wait=False, cancel_futures=True)
                 self._thread_pool = None
-            self.queues, self.workers = {}, {}
-            self._live.clear()
+            self._backend = None
+            self.workers = {}
             self.running_tasks.clear()
-            self._recovered.clear()
-            self._timers.clear()
             self._stopping = False
 
     def _check_open(self) -> None:
@@ -378,94 +364,50 @@ class TaskQueue:
         self._last_created = now
         return now
 
-    def _queue(self, category: str) -> asyncio.PriorityQueue[QueueEntry]:
-        queue = self.queues.get(category)
-        if queue is None:
-            queue = self.queues[category] = asyncio.PriorityQueue()
-        return queue
-
-    def _enqueue(self, info: TaskInfo) -> None:
-        entry = (-info.priority.value, next(self._sequence), info.id)
-        self._queue(info.category).put_nowait(entry)
-
-    async def _recover(self, category: str) -> None:
-        found = await self._gateway.call(lambda storage: find_recoverable(storage, category))
-        runnable, changed = [], []
-        for info in found:
-            if info.id in self._live:
-                continue
-            if self._task_categories.get(info.name) != category:
-                logger.warning(
-                    "task %s left in storage: no function %r is registered in category %r "
-                    "(register task functions before start_workers)",
-                    info.id,
-                    info.name,
-                    category,
-                )
-                continue
-            if info.status is not TaskStatus.PENDING:
-                changed.append(info)
-                if info.status is TaskStatus.STARTED:
-                    if not transitions.recover_interrupted(info):
-                        continue
-                else:
-                    info.status = TaskStatus.PENDING  # RETRY: its backoff is over
-            runnable.append(info)
-        runnable.sort(key=lambda info: info.created_at)  # FIFO within each priority
-        for info in runnable:
-            self._live[info.id] = info
-            self._enqueue(info)
-        await asyncio.gather(*(self._gateway.save(info) for info in changed))
-        if runnable:
-            logger.info("re-queued %d unfinished %r tasks from storage", len(runnable), category)
-
-    async def _work(self, category: str) -> None:
-        queue = self._queue(category)
+    async def _work(self, backend: TaskBackend, category: str) -> None:
         worker = asyncio.current_task()
         assert worker is not None
         while not self.shutdown_event.is_set():
-            _, _, task_id = await queue.get()
-            info = self._live.get(task_id)
-            if info is None:
-                continue  # cancelled while queued
+            info = await backend.take(category)
             self._busy.add(worker)
             try:
-                await self._run(info)
-            except Exception:
-                # Storage failed before the function ran; the task is still
-                # PENDING in storage, so the next start_workers runs it.
-                self._live.pop(info.id, None)
-                logger.exception("task %s (%r): could not mark it started", info.id, info.name)
+                if await backend.start(info):
+                    await self._run(backend, info)
             finally:
                 self._busy.discard(worker)
 
-    async def _run(self, info: TaskInfo) -> None:
-        func = self.task_functions[info.name]
-        transitions.start(info)
+    async def _run(self, backend: TaskBackend, info: TaskInfo) -> None:
         self.running_tasks[info.id] = info
         try:
-            # STARTED is committed before the function runs, so a crash is seen.
-            # A storage error here propagates: the function has not run.
-            await self._gateway.save(info)
             began = time.perf_counter()
+            func = self.task_functions.get(info.name)
+            if func is None or self._task_categories[info.name] != info.category:
+                # Only another process's queue can hand out such a task.
+                error = (
+                    f"KeyError: no task {info.name!r} is registered in category "
+                    f"{info.category!r} in the worker process that took it"
+                )
+                self._fail(backend, info, error, 0.0, retryable=False)
+                return
             try:
-                result = await self._invoke(func, info)
+                result = await self._invoke(backend, func, info)
             except Exception as exc:
-                self._fail(info, transitions.describe_error(exc), time.perf_counter() - began)
+                elapsed = time.perf_counter() - began
+                self._fail(backend, info, transitions.describe_error(exc), elapsed)
             else:
-                self._succeed(info, result, time.perf_counter() - began)
+                self._succeed(backend, info, result, time.perf_counter() - began)
         except asyncio.CancelledError:
             if info.status is TaskStatus.STARTED:
                 # Shutdown ran out of time: store it PENDING so it runs again.
                 transitions.requeue(info)
-                self._save_in_background(info)
+                backend.release(info)
             raise
         finally:
             self.running_tasks.pop(info.id, None)
 
-    async def _invoke(self, func: Callable[..., Any], info: TaskInfo) -> Any:
+    async def _invoke(self, backend: TaskBackend, func: Callable[..., Any], info: TaskInfo) -> Any:
         loop = asyncio.get_running_loop()
-        recorder = ProgressRecorder(info, loop, self._gateway.save)
+        recorder = ProgressRecorder(info, loop, backend.record)
         with reporting_to(recorder):
             if inspect.iscoroutinefunction(func):
                 return await func(*info.args, **info.kwargs)
@@ -478,44 +420,36 @@ class TaskQueue:
             self._thread_pool = ThreadPoolExecutor(thread_name_prefix="gobstopper-task")
         return self._thread_pool
 
-    def _succeed(self, info: TaskInfo, result: Any, elapsed: float) -> None:
+    def _succeed(self, backend: TaskBackend, info: TaskInfo, result: Any, elapsed: float) -> None:
         try:
             stored = storable_result(result)
         except TypeError as exc:
             # Running it again cannot make the result storable: no retries.
-            self._fail(info, f"TypeError: {exc}", elapsed, retryable=False)
+            self._fail(backend, info, f"TypeError: {exc}", elapsed, retryable=False)
             return
         transitions.succeed(info, stored, elapsed)
-        self._live.pop(info.id, None)
-        self._save_in_background(info)
+        backend.record(info).add_done_callback(_log_failed_save)
 
-    def _fail(self, info: TaskInfo, error: str, elapsed: float, *, retryable: bool = True) -> None:
+    def _fail(
+        self,
+        backend: TaskBackend,
+        info: TaskInfo,
+        error: str,
+        elapsed: float,
+        *,
+        retryable: bool = True,
+    ) -> None:
         if transitions.fail(info, error, elapsed, retryable=retryable):
-            timer = asyncio.create_task(self._retry_later(info, self._backoff(info.retry_count)))
-            self._timers.add(timer)
-            timer.add_done_callback(self._timers.discard)
+            backend.retry_later(info, self._backoff(info.retry_count))
         else:
-            self._live.pop(info.id, None)
-        self._save_in_background(info)
-
-    def _save_in_background(self, info: TaskInfo) -> None:
-        # PERF: outcomes are not awaited, so the worker's next STARTED save joins
-        # the same commit: one commit wait per task instead of two. Order is
-        # kept (one storage thread) and shutdown flushes before closing.
-        self._gateway.save(info).add_done_callback(_log_failed_save)
-
-    async def _retry_later(self, info: TaskInfo, delay: float) -> None:
-        await asyncio.sleep(delay)
-        info.status = TaskStatus.PENDING
-        self._enqueue(info)
-        self._save_in_background(info)
+            backend.record(info).add_done_callback(_log_failed_save)
 
     async def _stop_workers(self, timeout: float) -> None:
         workers = [worker for pool in self.workers.values() for worker in pool]
         busy = [worker for worker in workers if worker in self._busy]
         for worker in workers:
             if worker not in self._busy:
-                worker.cancel()  # idle: waiting on an empty queue
+                worker.cancel()  # idle: waiting for a task
         if busy:
             _, late = await asyncio.wait(busy, timeout=timeout)
             for worker in late:

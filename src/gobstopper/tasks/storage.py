@@ -6,6 +6,15 @@ The file is created on first use, not when ``TaskStorage`` is built, and
 costs nothing. A ``TaskStorage`` is safe to share between threads (calls are
 serialised by a lock), but DuckDB lets only one *process* open the file:
 a second process gets ``TaskStorageLockedError``, which names the fix.
+
+PERF: DuckDB's cost is per statement and per bound parameter, not per row
+(duckdb 2.0.1, 2 cores: a one-row ``INSERT OR REPLACE`` costs 5.7-7 ms CPU,
+a 200-row one with 3,400 ``?`` parameters 49 ms). So rows travel as *one*
+JSON parameter (msgspec encodes the TaskInfo structs) that DuckDB unpacks
+with ``from_json``: 200 rows cost 10 ms, and a whole batch of transitions -
+new tasks inserted, changed tasks updated in place, no upsert - is one
+transaction of at most two statements (``write``): 200 inserts plus 400
+updates in 13-25 ms, against 4 ms for one row the old way.
 """
 
 from __future__ import annotations
@@ -13,7 +22,6 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime, timedelta
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +30,13 @@ import msgspec
 from .models import TERMINAL_STATUSES, TaskInfo, TaskPriority, TaskStatus
 from .transitions import utc_now
 
-__all__ = ["TaskStorage", "TaskStorageLockedError"]
+__all__ = ["REDIS_HINT", "TaskStorage", "TaskStorageLockedError"]
+
+#: How to select the task backend that works across processes and machines.
+REDIS_HINT = (
+    "TaskQueue(enabled=True, storage_factory=lambda: RedisTaskStorage('redis://host:6379/0')) "
+    "with RedisTaskStorage from gobstopper.tasks"
+)
 
 _COLUMNS = (
     "id",
@@ -66,10 +80,51 @@ CREATE TABLE IF NOT EXISTS tasks (
 )
 """
 _INDEXED = ("category", "status", "created_at", "priority")
-# PERF: one multi-row statement per chunk; DuckDB's per-statement cost dominates
-# single-row upserts (~4 ms each here); a 200-row statement costs ~0.2 ms a row.
-_CHUNK = 200
 _TERMINAL_VALUES = tuple(sorted(s.value for s in TERMINAL_STATUSES))
+# The DuckDB type of each field of an encoded TaskInfo (result/args/kwargs
+# arrive as JSON and are stored as their JSON text).
+_TYPES = {
+    "id": "VARCHAR",
+    "name": "VARCHAR",
+    "category": "VARCHAR",
+    "priority": "INTEGER",
+    "status": "VARCHAR",
+    "created_at": "TIMESTAMP",
+    "started_at": "TIMESTAMP",
+    "completed_at": "TIMESTAMP",
+    "elapsed_seconds": "DOUBLE",
+    "result": "JSON",
+    "error": "VARCHAR",
+    "retry_count": "INTEGER",
+    "max_retries": "INTEGER",
+    "args": "JSON",
+    "kwargs": "JSON",
+    "progress": "DOUBLE",
+    "progress_message": "VARCHAR",
+}
+# What a task's life changes; the rest is fixed when it is queued.
+_MUTABLE = (
+    "status",
+    "started_at",
+    "completed_at",
+    "elapsed_seconds",
+    "result",
+    "error",
+    "retry_count",
+    "progress",
+    "progress_message",
+)
+_ROWS = (
+    "(SELECT unnest(from_json(?::JSON, '[{"
+    + ", ".join(f'"{name}": "{kind}"' for name, kind in _TYPES.items())
+    + "}]'), recursive := true))"
+)
+_INSERT = f"INSERT INTO tasks ({', '.join(_COLUMNS)}) SELECT {', '.join(_COLUMNS)} FROM {_ROWS}"
+_UPSERT = _INSERT.replace("INSERT INTO", "INSERT OR REPLACE INTO", 1)
+_UPDATE = (
+    f"UPDATE tasks SET {', '.join(f'{name} = v.{name}' for name in _MUTABLE)} "
+    f"FROM {_ROWS} AS v WHERE tasks.id = v.id"
+)
 
 _encode = msgspec.json.Encoder().encode
 _decode = msgspec.json.Decoder().decode
@@ -88,10 +143,12 @@ class TaskStorageLockedError(RuntimeError):
             f"Task database {str(db_path)!r} is locked by another process: DuckDB lets only "
             "one process open it, and another one holds it: a second instance of the app, "
             "another worker of the same server (more than one worker process), or a "
-            "`gobstopper tasks` command. Fix: run one worker process per task database file "
-            "(`gobstopper run --workers 1`, `granian --workers 1`), stop the other process, or "
-            "give each instance its own file with TaskQueue(storage_factory=lambda: "
-            f"TaskStorage('other.duckdb')). DuckDB said: {detail}"
+            "`gobstopper tasks` command. Fix: for several worker processes or machines use "
+            f"the Redis task backend ({REDIS_HINT}); otherwise run one worker process per task "
+            "database file (`gobstopper run --workers 1`, `granian --workers 1`), stop the "
+            "other process, or give each instance its own file with "
+            "TaskQueue(storage_factory=lambda: TaskStorage('other.duckdb')). "
+            f"DuckDB said: {detail}"
         )
 
 
@@ -149,24 +206,40 @@ class TaskStorage:
         self.save_tasks((task_info,))
 
     def save_tasks(self, tasks: Iterable[TaskInfo]) -> None:
-        """Insert or update several tasks in one transaction.
+        """Insert or update several tasks in one statement.
 
         If the same id appears more than once, the last record wins.
         """
-        rows = list({task.id: _to_row(task) for task in tasks}.values())
-        if not rows:
+        rows = list({task.id: task for task in tasks}.values())
+        if rows:
+            payload = _payload(rows)
+            with self._lock:
+                self._connect().execute(_UPSERT, [payload])
+
+    def write(self, inserted: Sequence[TaskInfo], updated: Sequence[TaskInfo]) -> None:
+        """Insert new tasks and update stored ones in one transaction.
+
+        The batch writer of a TaskQueue: ``inserted`` must not be stored yet,
+        ``updated`` must be (each id once); an updated task's name, category,
+        priority, created_at, max_retries and arguments are left as stored.
+        All or nothing: on error the transaction is rolled back.
+        """
+        statements = [
+            (sql, _payload(rows)) for sql, rows in ((_INSERT, inserted), (_UPDATE, updated)) if rows
+        ]
+        if not statements:
             return
         with self._lock:
             connection = self._connect()
-            if len(rows) <= _CHUNK:
+            if len(statements) == 1:
                 # One statement is atomic on its own; BEGIN/COMMIT would add cost.
-                connection.execute(_upsert_sql(len(rows)), _flatten(rows))
+                sql, payload = statements[0]
+                connection.execute(sql, [payload])
                 return
             connection.begin()
             try:
-                for start in range(0, len(rows), _CHUNK):
-                    chunk = rows[start : start + _CHUNK]
-                    connection.execute(_upsert_sql(len(chunk)), _flatten(chunk))
+                for sql, payload in statements:
+                    connection.execute(sql, [payload])
             except BaseException:
                 connection.rollback()
                 raise
@@ -247,42 +320,30 @@ class TaskStorage:
         }
 
 
-@lru_cache(maxsize=8)
-def _upsert_sql(rows: int) -> str:
-    one = "(" + ", ".join("?" for _ in _COLUMNS) + ")"
-    return f"INSERT OR REPLACE INTO tasks ({', '.join(_COLUMNS)}) VALUES " + ", ".join([one] * rows)
+def _payload(tasks: Sequence[TaskInfo]) -> str:
+    """Encode ``tasks`` as one JSON array for ``from_json`` (naive UTC times)."""
+    try:
+        return _encode([_naive(task) for task in tasks]).decode()
+    except TypeError as exc:
+        raise TypeError(f"a task's result or arguments are not JSON-serialisable: {exc}") from exc
 
 
-def _flatten(rows: list[tuple[Any, ...]]) -> list[Any]:
-    return [value for row in rows for value in row]
+def _naive(task: TaskInfo) -> TaskInfo:
+    times = (task.created_at, task.started_at, task.completed_at)
+    if all(value is None or value.tzinfo is None for value in times):
+        return task
+    return msgspec.structs.replace(
+        task,
+        created_at=_naive_utc(task.created_at),
+        started_at=_naive_utc(task.started_at),
+        completed_at=_naive_utc(task.completed_at),
+    )
 
 
 def _naive_utc(value: datetime | None) -> datetime | None:
     if value is None or value.tzinfo is None:
         return value
     return value.astimezone(UTC).replace(tzinfo=None)
-
-
-def _to_row(task: TaskInfo) -> tuple[Any, ...]:
-    return (
-        task.id,
-        task.name,
-        task.category,
-        TaskPriority(task.priority).value,
-        TaskStatus(task.status).value,
-        _naive_utc(task.created_at),
-        _naive_utc(task.started_at),
-        _naive_utc(task.completed_at),
-        float(task.elapsed_seconds),
-        _encode(task.result).decode(),
-        task.error,
-        task.retry_count,
-        task.max_retries,
-        _encode(list(task.args)).decode(),
-        _encode(task.kwargs).decode(),
-        float(task.progress),
-        task.progress_message,
-    )
 
 
 def _from_row(row: Sequence[Any]) -> TaskInfo:
