@@ -3,6 +3,8 @@
 #   bash scripts/setup.sh [dev]      # tests and tools: requirements/dev.lock, plus redis-server
 #   bash scripts/setup.sh showcase   # only what the showcase app needs: requirements/showcase.lock
 #   bash scripts/setup.sh latest     # .venv-latest: the newest releases pyproject.toml allows
+#   bash scripts/setup.sh lowest     # .venv-lowest: the lowest releases of the runtime
+#                                    # dependencies pyproject.toml allows, test tools as locked
 # Safe to run repeatedly: an environment that already matches is left as it is.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -48,10 +50,17 @@ case "$target" in
         .venv-latest/bin/uv pip install --quiet --upgrade --python .venv-latest/bin/python \
             -e '.[all,dev]'
         ;;
+    lowest)
+        make_venv .venv-lowest
+        pins="$(mktemp)"; trap 'rm -f "$pins"' EXIT
+        .venv-lowest/bin/python scripts/lowest_constraints.py >"$pins"
+        .venv-lowest/bin/uv pip install --quiet --resolution lowest-direct --constraint "$pins" \
+            --python .venv-lowest/bin/python -e '.[all,dev]'
+        ;;
     *)
-        echo "usage: scripts/setup.sh [dev|showcase|latest]" >&2; exit 2 ;;
+        echo "usage: scripts/setup.sh [dev|showcase|latest|lowest]" >&2; exit 2 ;;
 esac
-venv=.venv; [ "$target" = latest ] && venv=.venv-latest
+venv=.venv; [ "$target" = latest ] || [ "$target" = lowest ] && venv=".venv-$target"
 # An editable install is not byte-compiled the way a wheel install is; without this,
 # PYTHONDONTWRITEBYTECODE=1 environments recompile every module on every start.
 "$venv/bin/python" -m compileall -q src >/dev/null

@@ -3,8 +3,15 @@
 #   bash scripts/test.sh [pytest args]            # the locked versions (what CI runs)
 #   bash scripts/test.sh --latest [pytest args]   # the newest releases pyproject.toml allows;
 #       on a failure, names the upgraded dependencies that cause it (see scripts/drift.py)
+#   bash scripts/test.sh --lowest [pytest args]   # the runtime dependencies at the lowest
+#       releases pyproject.toml allows (its lower bounds are tested ones)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+if [ "${1:-}" = --lowest ]; then
+    shift
+    bash scripts/setup.sh lowest
+    exec .venv-lowest/bin/python -m pytest "$@"
+fi
 if [ "${1:-}" = --latest ]; then
     shift
     bash scripts/setup.sh latest

@@ -429,7 +429,7 @@ def test_run_reload_serves_the_changed_code(tmp_path):
                 pass  # between the old worker and the new one
             time.sleep(0.05)
         assert seen == "changed after reload", (tmp_path / "run.log").read_text()
-        os.killpg(process.pid, signal.SIGTERM)
+        process.send_signal(signal.SIGTERM)  # the reloader stops its worker itself
         assert process.wait(30) == 0
     finally:
         if process.poll() is None:

@@ -44,7 +44,10 @@ def is_production() -> bool:
 
 
 def allow_insecure_cookies() -> bool:
-    """``WOPR_ALLOW_INSECURE_COOKIES``: opt out of cookie enforcement."""
+    """``WOPR_ALLOW_INSECURE_COOKIES``: ``Response.set_cookie`` keeps insecure flags.
+
+    Not the session cookie: SecurityMiddleware's flags cannot be relaxed in production.
+    """
     return _flag("WOPR_ALLOW_INSECURE_COOKIES")
 
 
@@ -93,3 +96,10 @@ def parse_networks(spec: str | list[str] | tuple[str, ...] | None) -> tuple[IPNe
 def trusted_proxies() -> tuple[IPNetwork, ...]:
     """``GOBSTOPPER_TRUSTED_PROXIES``: comma-separated addresses or CIDRs."""
     return parse_networks(os.environ.get("GOBSTOPPER_TRUSTED_PROXIES"))
+
+
+def allowed_hosts() -> tuple[str, ...] | None:
+    """``GOBSTOPPER_ALLOWED_HOSTS``: comma-separated host patterns (None if unset)."""
+    raw = os.environ.get("GOBSTOPPER_ALLOWED_HOSTS", "")
+    entries = tuple(item.strip() for item in raw.split(",") if item.strip())
+    return entries or None

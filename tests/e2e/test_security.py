@@ -67,6 +67,7 @@ def test_login_flow_with_form_csrf_and_session_cookie(server):
             attacker.cookies.set("session_id", tampered)
             assert attacker.get("/me").json() == {"user": None, "session_id": None}
 
+        token = re.search(r'name="csrf_token" value="([^"]+)"', client.get("/login").text)[1]
         bye = client.post("/logout", headers={"X-CSRF-Token": token})
         assert bye.status_code == 200
         assert "Max-Age=0" in bye.headers["set-cookie"]

@@ -43,7 +43,8 @@ async def send_chunked(app: Gobstopper, path: str, chunks: Iterable[bytes],
     """Send a body without Content-Length through the app; (status, body, bytes pulled)."""
     async with AsyncTestClient(app):
         proto = StreamingProtocol(chunks)
-        scope = FakeScope("POST", path, "", FakeHeaders(list((headers or {}).items())))
+        items = [("host", "testserver"), *(headers or {}).items()]
+        scope = FakeScope("POST", path, "", FakeHeaders(items))
         await app.__rsgi__(scope, proto)
         return proto.status, b"".join(proto.chunks), proto.pulled
 

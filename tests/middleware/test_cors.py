@@ -445,3 +445,36 @@ def test_wildcard_with_credentials_is_refused(origins):
 def test_bad_arguments(kwargs, error):
     with pytest.raises(error):
         CORSMiddleware(**kwargs)
+
+
+@pytest.mark.parametrize(("origins", "credentials", "allow_origin"), [
+    (["*"], False, "*"), ([APP_ORIGIN], True, APP_ORIGIN)])
+def test_unhandled_500s_carry_the_cors_headers(origins, credentials, allow_origin):
+    # The page can read the status of a crash, and a cache keeps the answers apart.
+    app = Gobstopper(__name__)
+    app.add_middleware(CORSMiddleware(origins=origins, allow_credentials=credentials))
+
+    @app.get("/crash")
+    async def crash(request):
+        raise RuntimeError("bug")
+
+    with TestClient(app) as client:
+        response = client.get("/crash", headers={"origin": APP_ORIGIN})
+        assert response.status == 500
+        assert response.headers["access-control-allow-origin"] == allow_origin
+        assert ("vary" in response.headers) is (origins != ["*"])
+        foreign = client.get("/crash", headers={"origin": EVIL_ORIGIN})
+        assert ("access-control-allow-origin" in foreign.headers) is (origins == ["*"])
+
+
+@pytest.mark.parametrize(("origin", "method"), [(EVIL_ORIGIN, "POST"), (APP_ORIGIN, "PATCH")])
+def test_refused_preflights_carry_vary_too(specific, wildcard, origin, method):
+    # A cache must not answer another origin's (or method's) preflight with a refusal.
+    refused = preflight(specific, "/submit", origin=origin, method=method)
+    assert refused.status_code == 403
+    assert refused.headers["vary"] == (
+        "Origin, Access-Control-Request-Method, Access-Control-Request-Headers")
+    refused = preflight(wildcard, "/items", origin="", method="GET")
+    assert refused.status_code == 403
+    assert refused.headers["vary"] == (
+        "Access-Control-Request-Method, Access-Control-Request-Headers")

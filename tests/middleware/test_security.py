@@ -328,7 +328,8 @@ def test_regenerate_moves_the_data_and_changes_the_cookie():
         assert body["old"] == old and body["new"] == body["now"] != old
         assert client.cookies.values["session_id"] == body["new"]
         assert storage.load(old) is None
-        assert storage.load(body["new"]) == {"csrf_token": token, "user": "alice"}
+        stored = storage.load(body["new"])
+        assert stored is not None and stored["user"] == "alice"
         assert client.get("/session").json()["data"]["user"] == "alice"
 
 
@@ -344,10 +345,9 @@ def test_logout_via_destroy_session_ends_the_session_and_its_cookie():
     storage = MemorySessionStorage()
     app, _ = build(session_storage=storage, rolling_sessions=True)
     with TestClient(app) as client:
-        token = login_token(client)
-        client.post("/login", headers={"X-CSRF-Token": token})
+        client.post("/login", headers={"X-CSRF-Token": login_token(client)})
         logged_in = client.cookies.values["session_id"]
-        response = client.post("/logout", headers={"X-CSRF-Token": token})
+        response = client.post("/logout", headers={"X-CSRF-Token": login_token(client)})
         assert attributes(set_cookies(response)[0])["max-age"] == "0"
         assert storage.load(logged_in) is None  # not saved back by rolling_sessions
         assert client.get("/session").json()["data"] == {}
@@ -357,10 +357,9 @@ def test_data_added_after_destroy_goes_to_a_new_session():
     storage = MemorySessionStorage()
     app, _ = build(session_storage=storage)
     with TestClient(app) as client:
-        token = login_token(client)
-        client.post("/login", headers={"X-CSRF-Token": token})
+        client.post("/login", headers={"X-CSRF-Token": login_token(client)})
         logged_in = client.cookies.values["session_id"]
-        client.post("/logout?flash", headers={"X-CSRF-Token": token})
+        client.post("/logout?flash", headers={"X-CSRF-Token": login_token(client)})
         assert client.cookies.values["session_id"] != logged_in
         assert storage.load(logged_in) is None
         assert client.get("/session").json()["data"] == {"flash": "bye"}
@@ -484,14 +483,19 @@ def test_csrf_token_in_a_header(header):
         assert app.handled == ["POST"]
 
 
-def test_csrf_token_is_stable_per_session():
+def test_csrf_tokens_are_masked_afresh_per_render_and_all_validate():
     app, security = build()
     with TestClient(app) as client:
-        assert login_token(client) == login_token(client)
+        tokens = [login_token(client) for _ in range(3)]
+        assert len(set(tokens)) == 3
+        for token in tokens:
+            assert client.post("/submit", headers={"X-CSRF-Token": token}).status_code == 200
     session: dict[str, Any] = {}
     token = security.generate_csrf_token(session)
-    assert session == {"csrf_token": token} and len(token) == 43
-    assert security.generate_csrf_token(session) == token
+    secret = session["csrf_token"]
+    assert len(token) == 86 and len(secret) == 43 and secret not in token
+    assert security.generate_csrf_token(session) != token
+    assert session == {"csrf_token": secret}  # one secret per session
 
 
 def test_csrf_token_in_an_urlencoded_form_and_the_handler_still_reads_it():
@@ -643,13 +647,26 @@ def test_production_forces_secure_cookie_flags(monkeypatch):
         assert "secure" in flags and "httponly" in flags and flags["samesite"] == "Strict"
 
 
-def test_production_opt_out_keeps_the_configured_flags(monkeypatch):
+@pytest.mark.parametrize("flag", ["1", "true"])
+def test_insecure_cookie_opt_out_does_not_relax_the_session_cookie(monkeypatch, flag):
+    # The reference: "These cannot be disabled in production"; the variable is
+    # Response.set_cookie's opt-out only.
     monkeypatch.setenv("ENV", "production")
-    monkeypatch.setenv("WOPR_ALLOW_INSECURE_COOKIES", "1")
+    monkeypatch.setenv("WOPR_ALLOW_INSECURE_COOKIES", flag)
     app, _ = build(cookie_secure=False, cookie_httponly=False, cookie_samesite="Lax")
+
+    @app.get("/own-cookie")
+    async def own_cookie(request):
+        response = Response("ok")
+        response.set_cookie("theme", "dark", secure=False, httponly=False, samesite="Lax")
+        return response
+
     with TestClient(app) as client:
         (cookie,) = set_cookies(client.get("/set/a/1"))
-        assert attributes(cookie) == {"path": "/", "max-age": "604800", "samesite": "Lax"}
+        assert attributes(cookie) == {"path": "/", "max-age": "604800", "secure": "",
+                                      "httponly": "", "samesite": "Strict"}
+        (own,) = set_cookies(client.get("/own-cookie"))
+        assert attributes(own) == {"path": "/", "samesite": "Lax"}
 
 
 def test_production_requires_a_secret_key(monkeypatch):

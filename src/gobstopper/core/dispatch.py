@@ -1,10 +1,13 @@
-"""The RSGI HTTP entry: match → Request → compiled route → one send call.
+"""The RSGI HTTP entry: Host check → match → Request → compiled route → one send call.
 
 Everything that can be decided before the first request (routes, chains,
-error handlers, slash policy, the chain for unrouted requests) is decided in
-``HTTPDispatcher.__init__``; the per-request path is a dict/trie lookup, one
-``Request`` and the compiled route. Failures of any kind become responses
-here, so a worker never dies of a request.
+error handlers, slash policy, the chain for unrouted requests, the host
+policy) is decided in ``HTTPDispatcher.__init__``; the per-request path is a
+Host check, a dict/trie lookup, one ``Request`` and the compiled route.
+Failures of any kind become responses here, so a worker never dies of a
+request, and every response made here (error pages, 500s after a crash, the
+framework's own answers) gets the headers the route's middleware owe it
+through the route's finisher (``pipeline.response_finisher``).
 """
 
 from __future__ import annotations
@@ -15,12 +18,19 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from gobstopper.core.error_handling import plain_response
-from gobstopper.core.pipeline import Endpoint, wrap_hooks, wrap_middleware
+from gobstopper.core.pipeline import (
+    Endpoint,
+    Finisher,
+    response_finisher,
+    wrap_hooks,
+    wrap_middleware,
+)
 from gobstopper.http.coercion import to_response
 from gobstopper.http.errors import HTTPException, MethodNotAllowed, NotFound, URITooLong
 from gobstopper.http.request import Request
 from gobstopper.http.response import BaseResponse, Response
 from gobstopper.http.routing import MAX_PATH_LENGTH, SLASH_POLICIES
+from gobstopper.http.stream_abort import finish_stream
 
 if TYPE_CHECKING:
     from gobstopper.core.app import Gobstopper
@@ -81,13 +91,18 @@ class HTTPDispatcher:
         self.mounts = tuple(app._mounts)
         self.slash_policy = app.slash_policy
         self.proxy_trust = app.proxy_trust
+        self.check_host = app.host_policy.check
+        # With proxy trust, X-Forwarded-Host becomes request.host: check it too.
+        self.check_forwarded_host = app.host_policy.restricted and app.proxy_trust.enabled
         # Unrouted requests (404, 405, automatic OPTIONS) still pass through the
         # app's middleware and hooks, so CORS preflights, static files and
         # security headers work for paths that have no route.
+        chain = [spec.middleware for spec in sorted(app._middleware)]
         self.unrouted: Endpoint = wrap_middleware(
-            wrap_hooks(self._answer_unrouted, app._before_request, app._after_request),
-            [spec.middleware for spec in sorted(app._middleware)],
+            wrap_hooks(self._answer_unrouted, app._before_request, app._after_request), chain
         )
+        #: The app-level finisher, for answers given before a route is matched.
+        self.finish: Finisher | None = response_finisher(chain)
 
     async def __call__(self, scope: Any, proto: Any) -> None:  # noqa: C901
         # PERF: one coroutine frame per request: routing, the route's compiled chain,
@@ -97,7 +112,8 @@ class HTTPDispatcher:
         # PERF: each read of a Granian scope attribute builds a new str; read once.
         method = scope.method
         if lifecycle.closing:
-            _send(plain_response(503, "Service Unavailable"), proto, method)
+            self._send_plain(Request(scope, proto, self.app, self.proxy_trust), proto, method,
+                             503, "Service Unavailable", self.finish)
             return
         lifecycle.in_flight += 1
         sent = False
@@ -105,9 +121,13 @@ class HTTPDispatcher:
             if self.mounts and await self._serve_mounted(scope, proto):
                 return
             request = Request(scope, proto, self.app, self.proxy_trust)
+            finish = self.finish  # until a route matches: errors get the app's headers
             try:
                 if not lifecycle.started:
                     await lifecycle.startup()
+                self.check_host(scope)
+                if self.check_forwarded_host:
+                    self._check_forwarded_host(request)
                 path = scope.path
                 if len(path) > MAX_PATH_LENGTH:
                     raise URITooLong()
@@ -121,6 +141,7 @@ class HTTPDispatcher:
                     request.url_rule = route.rule
                     direct = route.direct
                     if direct is None:
+                        finish = route.finish
                         response = await route.run(request)
                     elif params:
                         response = to_response(await direct(request, **params))
@@ -129,23 +150,45 @@ class HTTPDispatcher:
                         response = to_response(await direct(request))
             except Exception as exc:
                 response = await self.errors.respond(request, exc, self.app.debug)
+                if finish is not None:
+                    _finish_quietly(finish, request, response)
             finally:
                 # Uploaded files' temporary files live until the handler and error handlers end.
                 request.close()
             if response.conditional:
                 response.prepare(scope)
-            pending = _send(response, proto, method)
+            try:
+                pending = _send(response, proto, method)
+            except Exception:
+                logger.exception("could not send response %r", response)
+                self._send_plain(request, proto, method, 500, "Internal Server Error", finish)
+                pending = None
             sent = True
             if pending is not None:
-                await _finish_stream(pending)
+                await finish_stream(pending, scope)
         except asyncio.CancelledError:
             if not lifecycle.closing:
                 raise
             # NOTE: the shutdown deadline cancelled this request; answer rather than drop it.
             if not sent:
-                _send_quietly(plain_response(503, "Service Unavailable"), proto)
+                _send_quietly(plain_response(503, "Service Unavailable"), proto, method)
         finally:
             lifecycle.leave()
+
+    def _check_forwarded_host(self, request: Request) -> None:
+        """Refuse (400) a trusted proxy's X-Forwarded-Host that is not allowed."""
+        forwarded = request.forwarded_host
+        if forwarded is not None:
+            self.app.host_policy.accept(forwarded)
+
+    @staticmethod
+    def _send_plain(request: Request, proto: Any, method: str, status: int, message: str,
+                    finish: Finisher | None) -> None:
+        """Send one of the framework's own plain answers, with the chain's headers."""
+        response = plain_response(status, message)
+        if finish is not None:
+            _finish_quietly(finish, request, response)
+        _send_quietly(response, proto, method)
 
     async def _serve_mounted(self, scope: Any, proto: Any) -> bool:
         """Hand the request to the first mounted app whose prefix matches it."""
@@ -171,12 +214,16 @@ class HTTPDispatcher:
             if other is not None and self.router.allowed_methods(other):
                 if self.slash_policy == "redirect":
                     location = safe_location(other, request.query_string)
-                    return Response(b"", status=308, headers={"location": location})
+                    redirect = Response(b"", status=308, headers={"location": location})
+                    if self.finish is not None:
+                        self.finish(request, redirect)
+                    return redirect
                 route, params = self.router.match(request.method, other)
                 request.view_args = params
                 request.endpoint = route.name
                 request.url_rule = route.rule
-                return await route.run(request)
+                response: BaseResponse = await route.run(request)
+                return response
         return await self.unrouted(request)
 
     async def _answer_unrouted(self, request: Request) -> BaseResponse:
@@ -198,30 +245,24 @@ class HTTPDispatcher:
 
 
 def _send(response: BaseResponse, proto: Any, method: str) -> Any:
-    """Send ``response``; a response that cannot be sent becomes a plain 500."""
-    try:
-        if method == "HEAD":
-            response.send_head(proto)
-            return None
-        pending = response.send(proto)  # type: ignore[attr-defined]
-    except Exception:
-        logger.exception("could not send response %r", response)
-        _send_quietly(plain_response(500, "Internal Server Error"), proto)
+    """Send ``response``: None, or the awaitable that streams its body."""
+    if method == "HEAD":
+        response.send_head(proto)
         return None
-    return pending
+    return response.send(proto)  # type: ignore[attr-defined]
 
 
-def _send_quietly(response: Response, proto: Any) -> None:
+def _finish_quietly(finish: Finisher, request: Request, response: BaseResponse) -> None:
+    """Add the chain's headers to a response made here; a failing finisher is logged."""
+    try:
+        finish(request, response)
+    except Exception:
+        logger.exception("a middleware's finalize_response failed for %r", response)
+
+
+def _send_quietly(response: Response, proto: Any, method: str) -> None:
     """Send a fallback response unless the protocol already refuses one."""
     try:
-        response.send(proto)
+        _send(response, proto, method)
     except Exception:
         logger.debug("fallback response not sent: a response was already started")
-
-
-async def _finish_stream(pending: Any) -> None:
-    try:
-        await pending
-    except Exception:
-        # Headers are already out; all we can do is log and let Granian close the stream.
-        logger.exception("streaming response failed")

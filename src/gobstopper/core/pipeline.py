@@ -2,8 +2,10 @@
 
 Everything is decided here, once, when routes are (re)compiled: whether the
 handler is sync (run in a thread) or async, whether hooks exist (a route
-without hooks runs no loops), and the middleware chain (each ``call_next`` is
-a plain await in the same task — no task groups, no extra tasks).
+without hooks runs no loops), the middleware chain (each ``call_next`` is
+a plain await in the same task — no task groups, no extra tasks), the body
+limits of the route (its LimitsMiddleware, folded and set before the first
+middleware) and the finisher that gives error pages the chain's headers.
 """
 
 from __future__ import annotations
@@ -19,8 +21,11 @@ from gobstopper.http.coercion import to_response
 from gobstopper.http.injection import BodyParameter, body_parameter, load_body
 from gobstopper.http.request import Request
 from gobstopper.http.response import BaseResponse
+from gobstopper.middleware.limits import LimitsMiddleware, RouteLimits, route_limits
 
 Endpoint = Callable[[Request], Awaitable[BaseResponse]]
+#: ``finish(request, response)``: headers a chain owes every response it answers.
+Finisher = Callable[[Request, BaseResponse], None]
 
 
 def is_async_callable(func: Callable[..., Any]) -> bool:
@@ -94,6 +99,7 @@ def bind_handler(handler: Callable[..., Any], path_params: Sequence[str] = ()) -
     with a ``msgspec.Struct`` receives the validated body (JSON or form, by
     Content-Type; 422 if invalid); the signature is inspected here, once.
     """
+    handler = _typed(handler, path_params)
     param = body_parameter(handler)
     dropped = _unaccepted(handler, path_params)
     if dropped:
@@ -109,6 +115,39 @@ def bind_handler(handler: Callable[..., Any], path_params: Sequence[str] = ()) -
         bound = functools.partial(handler, request, **request.view_args)
         return _coerce_sync(handler, await asyncio.to_thread(bound))
     return call_sync
+
+
+def _typed(handler: Callable[..., Any], path_params: Sequence[str]) -> Callable[..., Any]:
+    """``handler`` with its typed query arguments loaded and its return value encoded
+    against its return annotation (``-> User``); ``handler`` itself when it has neither.
+
+    Both are found here, once: ``typed_query``/``response_models`` say what the
+    OpenAPI document says, so the document describes what the server does.
+    """
+    from gobstopper.http.response_models import response_encoder
+    from gobstopper.http.typed_query import QueryLoader, query_parameters
+
+    query = query_parameters(handler, path_params)
+    encode = response_encoder(handler)
+    if not query and encode is None:
+        return handler
+    loader = QueryLoader(query) if query else None
+    if is_async_callable(handler):
+        @functools.wraps(handler)
+        async def typed_async(request: Request, **params: Any) -> Any:
+            if loader is not None:
+                params.update(loader.load(request.args))
+            value = await handler(request, **params)
+            return value if encode is None else encode(value)
+        return typed_async
+
+    @functools.wraps(handler)
+    def typed(request: Request, **params: Any) -> Any:
+        if loader is not None:
+            params.update(loader.load(request.args))
+        value = handler(request, **params)
+        return value if encode is None else encode(value)
+    return typed
 
 
 def _bind_with_body(handler: Callable[..., Any], param: BodyParameter) -> Endpoint:
@@ -171,11 +210,59 @@ def _bind_middleware(middleware: Callable[..., Any], call_next: Endpoint) -> End
 
 
 def wrap_middleware(inner: Endpoint, chain: Sequence[Callable[..., Any]]) -> Endpoint:
-    """Compose ``chain`` (outermost first) around ``inner``."""
+    """Compose ``chain`` (outermost first) around ``inner``.
+
+    The chain's LimitsMiddleware instances are not steps: their folded limits
+    are set on the request before the first middleware runs, so every body
+    read in the chain is bounded by the limits of this route.
+    """
+    limits = route_limits(chain)
     endpoint = inner
     for middleware in reversed(chain):
-        endpoint = _bind_middleware(middleware, endpoint)
-    return endpoint
+        if not isinstance(middleware, LimitsMiddleware):
+            endpoint = _bind_middleware(middleware, endpoint)
+    return endpoint if limits is None else _with_limits(endpoint, limits)
+
+
+def _with_limits(inner: Endpoint, limits: RouteLimits) -> Endpoint:
+    """Set ``limits`` on the request, then run ``inner``.
+
+    PERF: a plain function returning ``inner``'s coroutine adds no coroutine
+    frame; three attribute stores per request, and only on routes with limits.
+    """
+    body, depth, forms = limits
+
+    def limited(request: Request) -> Awaitable[BaseResponse]:
+        request.max_body_bytes = body
+        request.max_json_depth = depth
+        request.body_limits = forms
+        return inner(request)
+    return limited
+
+
+def response_finisher(chain: Sequence[Callable[..., Any]]) -> Finisher | None:
+    """The chain's ``finalize_response`` methods as one call; None if it has none.
+
+    A middleware defines ``finalize_response(request, response)`` for headers
+    every response of its routes must carry (security headers, ``Vary``).
+    It calls it itself on the responses it returns; the dispatcher calls the
+    route's finisher on responses made outside the chain: error pages (500s
+    included) and the framework's own answers. Innermost first, as the
+    responses would have passed back through the chain.
+    """
+    steps: list[Finisher] = []
+    for middleware in reversed(chain):
+        step = getattr(middleware, "finalize_response", None)
+        if callable(step):
+            steps.append(step)
+    if len(steps) < 2:
+        return steps[0] if steps else None
+    every = tuple(steps)
+
+    def finish(request: Request, response: BaseResponse) -> None:
+        for step in every:
+            step(request, response)
+    return finish
 
 
 def direct_handler(
@@ -195,6 +282,8 @@ def direct_handler(
         return None
     if body_parameter(handler) is not None or _unaccepted(handler, path_params):
         return None
+    if _typed(handler, path_params) is not handler:
+        return None  # query arguments or a response model: the compiled chain runs them
     return handler
 
 

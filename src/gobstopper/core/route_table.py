@@ -12,7 +12,13 @@ import logging
 from collections.abc import Callable, Iterator
 from typing import Any, NamedTuple
 
-from gobstopper.core.pipeline import Endpoint, compile_route, direct_handler
+from gobstopper.core.pipeline import (
+    Endpoint,
+    Finisher,
+    compile_route,
+    direct_handler,
+    response_finisher,
+)
 from gobstopper.core.scaffold import Scaffold
 from gobstopper.core.signatures import check_handler
 from gobstopper.http.routing import Router, Rule
@@ -32,6 +38,8 @@ class CompiledRoute(NamedTuple):
     middleware_names: tuple[str, ...]
     #: The bare async handler when the route has no chain (see ``direct_handler``).
     direct: Callable[..., Any] | None = None
+    #: Headers the chain owes error pages (see ``response_finisher``).
+    finish: Finisher | None = None
 
 
 class CompiledWebSocketRoute(NamedTuple):
@@ -103,6 +111,7 @@ def _add_scaffold(table: RouteTable, scaffold: Scaffold, scope: _Scope) -> None:
             compile_route(spec.handler, chain, scope.before, scope.after, params),
             name, rule, spec.methods, tuple(_name(m) for m in chain),
             direct_handler(spec.handler, chain, scope.before, scope.after, params),
+            response_finisher(chain),
         )
         compiled_rule = table.http.add(rule, spec.methods, route)
         _remember_name(table, name, compiled_rule)

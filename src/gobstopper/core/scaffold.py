@@ -34,6 +34,8 @@ class RouteSpec(NamedTuple):
     handler: Callable[..., Any]
     name: str
     middleware: tuple[Middleware, ...] = ()
+    #: OpenAPI facts given on the decorator (a ``gobstopper.openapi.metadata.Operation``).
+    doc: Any = None
 
 
 class WebSocketSpec(NamedTuple):
@@ -95,11 +97,15 @@ class Scaffold:
         methods: list[str] | tuple[str, ...] | None = None,
         name: str | None = None,
         middleware: list[Middleware] | tuple[Middleware, ...] = (),
+        **openapi: Any,
     ) -> None:
         """Register ``handler`` for ``path`` and ``methods`` (default GET).
 
         Raises ``TypeError`` when ``handler`` cannot be called as
         ``handler(request, **path_params)`` (see ``signatures.check_handler``).
+        ``openapi`` takes the OpenAPI keywords of ``gobstopper.openapi.operation``
+        (``summary``, ``description``, ``tags``, ``responses``, ``deprecated``,
+        ``include_in_schema``, ``files``, ``operation_id``) for this route alone.
         """
         wanted = tuple(m.upper() for m in (methods or ["GET"]))
         unknown = set(wanted) - _HTTP_METHODS
@@ -107,8 +113,13 @@ class Scaffold:
             raise ValueError(f"unknown HTTP method(s) {sorted(unknown)} for {path!r}")
         rule = _check_rule(path)
         check_handler(path, handler, rule.param_names, complete=self._rules_complete)
+        doc = None
+        if openapi:
+            from gobstopper.openapi.metadata import describe
+
+            doc = describe(**openapi)
         self._routes.append(
-            RouteSpec(path, wanted, handler, name or handler.__name__, tuple(middleware))
+            RouteSpec(path, wanted, handler, name or handler.__name__, tuple(middleware), doc)
         )
         self._changed()
 
@@ -118,13 +129,15 @@ class Scaffold:
         methods: list[str] | None = None,
         name: str | None = None,
         middleware: list[Middleware] | tuple[Middleware, ...] = (),
+        **openapi: Any,
     ) -> Callable[[F], F]:
         """Register the decorated handler for ``path``; returns it unchanged.
 
-        ``middleware`` adds route-level middleware (innermost in the chain).
+        ``middleware`` adds route-level middleware (innermost in the chain);
+        ``openapi`` keywords describe the route (see ``add_url_rule``).
         """
         def decorator(handler: F) -> F:
-            self.add_url_rule(path, handler, methods, name, middleware)
+            self.add_url_rule(path, handler, methods, name, middleware, **openapi)
             return handler
         return decorator
 

@@ -51,7 +51,7 @@ def _struct_of(annotation: Any) -> tuple[type[msgspec.Struct] | None, bool]:
     return None, False
 
 
-def _hints(func: Any) -> dict[str, Any]:
+def type_hints(func: Any) -> dict[str, Any]:
     """Resolved annotations; unresolvable ones stay as written."""
     try:
         return typing.get_type_hints(func)
@@ -79,7 +79,7 @@ def body_parameter(handler: Any) -> BodyParameter | None:
     except (TypeError, ValueError):
         return None
     target = handler if inspect.isroutine(handler) else type(handler).__call__
-    hints = _hints(inspect.unwrap(target))
+    hints = type_hints(inspect.unwrap(target))
     found: list[BodyParameter] = []
     for param in list(signature.parameters.values())[1:]:  # the first is the request
         model, optional = _struct_of(hints.get(param.name, param.annotation))

@@ -5,6 +5,7 @@ Shared by ``Request`` and ``WebSocket`` so both read a request the same way.
 
 from __future__ import annotations
 
+from types import SimpleNamespace
 from typing import Any
 from urllib.parse import unquote_plus
 
@@ -57,6 +58,23 @@ def headers_dict(rsgi_headers: Any) -> dict[str, str]:
         else:
             headers[name] = value
     return headers
+
+
+class HeaderDict(dict[str, str]):
+    """``{lower-case name: value}`` with the RSGI headers' ``get_all``."""
+
+    def get_all(self, key: str) -> list[str]:
+        """Every value of header ``key``: here at most one."""
+        value = self.get(key)
+        return [] if value is None else [value]
+
+
+def scope_from_dict(scope: dict[str, Any]) -> SimpleNamespace:
+    """An RSGI scope object from a hand-made dict (a test's), headers included."""
+    headers = scope.get("headers")
+    if isinstance(headers, dict):
+        scope = {**scope, "headers": HeaderDict({k.lower(): v for k, v in headers.items()})}
+    return SimpleNamespace(**scope)
 
 
 class ScopeView:

@@ -7,7 +7,6 @@ attach request-scoped data (``request.user = ...``) as the reference shows.
 
 from __future__ import annotations
 
-import re
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
@@ -19,6 +18,7 @@ from gobstopper.http.errors import (
     UnsupportedMediaType,
 )
 from gobstopper.http.form import parse_urlencoded
+from gobstopper.http.hosts import host_name
 from gobstopper.http.json_body import decode_json
 from gobstopper.http.proxy import ProxyTrust, split_peer
 from gobstopper.http.query import ScopeView, parse_query
@@ -32,8 +32,6 @@ if TYPE_CHECKING:
     from gobstopper.http.multipart import FileDict, FileStorage, MultipartReader
 
 _DEFAULT_TRUST = ProxyTrust()
-# A host[:port] as a proxy may forward it: no spaces, slashes or other URL parts.
-_HOST_RE = re.compile(r"^[A-Za-z0-9.\-_~]+(:\d{1,5})?$|^\[[0-9A-Fa-f:.]+\](:\d{1,5})?$")
 _PATH_SAFE = "/:@!$&'()*+,;=-._~"
 
 
@@ -65,6 +63,8 @@ class Request(ScopeView):
         "url_rule",
         "view_args",
     )
+    #: Set by the session middleware (in ``__dict__``, so requests without one pay nothing).
+    _session_id: str | None
 
     def __init__(
         self, scope: Any, protocol: Any, app: Any = None, proxy_trust: ProxyTrust = _DEFAULT_TRUST
@@ -158,12 +158,21 @@ class Request(ScopeView):
         return self.scope.scheme
 
     @property
-    def host(self) -> str:
-        """Host (and port) the client asked for (X-Forwarded-Host if trusted)."""
+    def forwarded_host(self) -> str | None:
+        """The host a trusted proxy forwarded (X-Forwarded-Host), if well-formed."""
         forwarded = self._forwarded("x-forwarded-host")
-        if forwarded and _HOST_RE.match(forwarded):
-            return forwarded
-        return self.headers.get("host") or self.scope.authority or self.scope.server
+        return forwarded if forwarded and host_name(forwarded) is not None else None
+
+    @property
+    def host(self) -> str:
+        """Host (and port) the client asked for (X-Forwarded-Host if trusted).
+
+        The target's authority (absolute-form, HTTP/2) wins over ``Host``
+        (RFC 9112 §3.2.2); the dispatcher has refused a malformed, repeated
+        or not allowed one with 400 (see ``gobstopper.http.hosts``).
+        """
+        return (self.forwarded_host or self.scope.authority or self.headers.get("host")
+                or self.scope.server)
 
     @property
     def host_url(self) -> str:

@@ -27,6 +27,7 @@ from gobstopper.http.safe_path import regular_file_stat
 from gobstopper.http.streaming import check_source, open_source, stream_chunks
 
 if TYPE_CHECKING:
+    from collections.abc import Awaitable
     from datetime import datetime
 
     from gobstopper.http.streaming import ChunkSource
@@ -457,10 +458,16 @@ class StreamResponse(BaseResponse):
         super().__init__(status, _with_content_type(headers, content_type, content_type))
         self.generator = generator
 
-    async def send(self, proto: Any) -> None:
-        """Send each chunk as it is produced; stop quietly on disconnect."""
+    def send(self, proto: Any) -> Awaitable[None]:
+        """Start the response; the returned awaitable sends each chunk as it comes.
+
+        It stops quietly on disconnect. The headers are checked and a chunk
+        factory is called before the status goes out, so their errors can
+        still be answered with a 500.
+        """
+        chunks = open_source(self.generator)
         transport = proto.response_stream(self.status, self.to_rsgi_headers())
-        await stream_chunks(open_source(self.generator), transport, proto)
+        return stream_chunks(chunks, transport, proto)
 
     def send_head(self, proto: Any) -> None:
         """Answer HEAD with the stream's headers, without running it."""

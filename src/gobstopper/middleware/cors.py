@@ -5,7 +5,8 @@ headers it accepts. Preflights (``OPTIONS`` with ``Origin`` and
 ``Access-Control-Request-Method``) are answered here, 204 or 403, without
 calling the handler. Other requests from an allowed origin get
 ``Access-Control-Allow-Origin`` (and ``-Allow-Credentials``) added to the
-handler's response, also when the handler raises an ``HTTPException``.
+handler's response; error pages (any status, 500s after a crash included)
+get them from ``finalize_response``, which the dispatcher calls.
 
 Everything that does not depend on the request is joined once in
 ``__init__``; a request costs a few dict and set lookups.
@@ -17,9 +18,9 @@ import re
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from gobstopper.http.errors import HTTPException
 from gobstopper.http.request import Request
 from gobstopper.http.response import BaseResponse, Response
+from gobstopper.http.vary import add_vary
 
 CallNext = Callable[[Request], Awaitable[Any]]
 
@@ -91,23 +92,6 @@ def _requested_headers(value: str) -> list[str]:
     """The names listed in ``Access-Control-Request-Headers``, lower case."""
     names = (name.strip().lower() for name in value.split(","))
     return [name for name in names if name]
-
-
-def _merge_vary(headers: dict[str, str]) -> None:
-    """Add ``Origin`` to the ``Vary`` header, keeping what is already there."""
-    vary = headers.get("vary")
-    if vary is None:
-        headers["vary"] = "Origin"
-        return
-    listed = {part.strip().lower() for part in vary.split(",")}
-    if "origin" not in listed and "*" not in listed:
-        headers["vary"] = vary + ", Origin"
-
-
-def _refused(reason: str) -> Response:
-    """The 403 for a preflight the configuration does not allow (no CORS headers)."""
-    return Response(f"CORS preflight refused: {reason} not allowed", status=403,
-                    content_type=_PLAIN)
 
 
 class CORSMiddleware:
@@ -187,15 +171,19 @@ class CORSMiddleware:
         if (origin is not None and _REQUEST_METHOD in request_headers
                 and request.method == "OPTIONS"):
             return self.preflight(origin, request_headers)
-        added = self._allowed_headers(origin)
-        try:
-            response: BaseResponse = await call_next(request)
-        except HTTPException as exc:
-            # Error pages need the headers too, or the browser hides the status from the page.
-            exc.headers = self._add(dict(exc.headers), added)
-            raise
-        self._add(response.headers, added)
+        response: BaseResponse = await call_next(request)
+        self._add(response.headers, self._allowed_headers(origin))
         return response
+
+    def finalize_response(self, request: Request, response: BaseResponse) -> None:
+        """Add the CORS headers and ``Vary`` to an error page or framework answer.
+
+        The dispatcher calls it for responses made outside the chain, so a
+        page can read the status of a 404 or 500, and a cache keeps them apart.
+        """
+        origin = request.headers.get("origin")
+        if origin is not None or self._vary_on_origin:
+            self._add(response.headers, self._allowed_headers(origin))
 
     def allows(self, origin: str) -> bool:
         """Is ``origin`` (an ``Origin`` header value) allowed? Empty never is."""
@@ -206,13 +194,13 @@ class CORSMiddleware:
     def preflight(self, origin: str, request_headers: dict[str, str]) -> Response:
         """The 204 (allowed) or 403 (refused) answer to a preflight request."""
         if not self.allows(origin):
-            return _refused("origin")
+            return self._refused("origin")
         method = request_headers[_REQUEST_METHOD]
         if self._method_set is not None and method not in self._method_set:
-            return _refused("method")
+            return self._refused("method")
         asked = _requested_headers(request_headers.get(_REQUEST_HEADERS, ""))
         if self._header_set is not None and not self._header_set.issuperset(asked):
-            return _refused("header")
+            return self._refused("header")
         answer = dict(self._preflight_headers)
         if not self.any_origin:
             answer[_ALLOW_ORIGIN] = origin
@@ -224,6 +212,15 @@ class CORSMiddleware:
         response.headers = answer  # a 204 has no body, so no Content-Type
         return response
 
+    def _refused(self, reason: str) -> Response:
+        """The 403 for a preflight the configuration does not allow (no CORS headers).
+
+        It carries the preflight's ``Vary`` as the 204 does, so a cache never
+        answers another origin's or method's preflight with it.
+        """
+        return Response(f"CORS preflight refused: {reason} not allowed", status=403,
+                        content_type=_PLAIN, headers={"vary": self._preflight_headers["vary"]})
+
     def _allowed_headers(self, origin: str | None) -> dict[str, str] | None:
         """The CORS headers a response to ``origin`` gets; None if not allowed."""
         if origin is None or not self.allows(origin):
@@ -232,13 +229,12 @@ class CORSMiddleware:
             return self._wildcard
         return {_ALLOW_ORIGIN: origin, **self._credentials}
 
-    def _add(self, target: dict[str, str], added: dict[str, str] | None) -> dict[str, str]:
+    def _add(self, target: dict[str, str], added: dict[str, str] | None) -> None:
         """Put ``added`` (may be None) and, for specific origins, ``Vary`` into ``target``."""
         if added:
             target.update(added)
         if self._vary_on_origin:
-            _merge_vary(target)
-        return target
+            add_vary(target, "Origin")
 
     def __repr__(self) -> str:
         return (f"CORSMiddleware(origins={list(self.origins)!r}, methods={list(self.methods)!r}, "

@@ -5,14 +5,21 @@ It only sets attributes on the request (``max_body_bytes``,
 read. Limits left as ``None`` keep the value from an enclosing
 LimitsMiddleware or the framework default, so a route-level instance can
 tighten one limit and inherit the rest.
+
+Inside an app the instances are configuration, not steps: when a route is
+compiled, every LimitsMiddleware in its chain is folded into one
+``RouteLimits`` (``route_limits``) that is set on the request before the
+first middleware runs. So a body read by any middleware of the route (the
+CSRF check parsing a form, say) is bounded by the limits of the matched
+route, wherever the LimitsMiddleware sits in the chain (CWE-770).
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-from typing import Any
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any, NamedTuple
 
-from gobstopper.http.body import DEFAULT_LIMITS, BodyLimits
+from gobstopper.http.body import DEFAULT_LIMITS, DEFAULT_MAX_BODY_BYTES, BodyLimits
 
 _LIMIT_NAMES = BodyLimits._fields
 
@@ -34,7 +41,8 @@ class LimitsMiddleware:
     ``max_file_memory_bytes`` (1 MiB): uploads above it go to a temporary
     file. ``None`` inherits. Use it as ``app.add_middleware(...)``,
     ``bp.add_middleware(...)`` or ``@app.post(..., middleware=[...])``;
-    the innermost (most specific) instance wins.
+    the innermost (most specific) instance wins, and its limits hold for
+    every middleware of the route, also those that run before it.
     """
 
     def __init__(
@@ -82,3 +90,32 @@ class LimitsMiddleware:
                 **self.overrides}
         shown = ", ".join(f"{k}={v}" for k, v in set_.items() if v is not None)
         return f"LimitsMiddleware({shown})"
+
+
+class RouteLimits(NamedTuple):
+    """The limits a route's LimitsMiddleware instances add up to."""
+
+    max_body_bytes: int | None
+    max_json_depth: int | None
+    body_limits: BodyLimits
+
+
+def route_limits(chain: Sequence[object]) -> RouteLimits | None:
+    """Fold the LimitsMiddleware in ``chain`` (outermost first); None if it has none.
+
+    Inner instances override what they name, as if each had run in turn on a
+    fresh request.
+    """
+    found = [item for item in chain if isinstance(item, LimitsMiddleware)]
+    if not found:
+        return None
+    body: int | None = DEFAULT_MAX_BODY_BYTES
+    depth: int | None = None
+    limits = DEFAULT_LIMITS
+    for item in found:
+        if item.max_body_bytes is not None:
+            body = item.max_body_bytes
+        if item.max_json_depth is not None:
+            depth = item.max_json_depth
+        limits = item.limits_for(limits)
+    return RouteLimits(body, depth, limits)

@@ -16,16 +16,26 @@ Choices the reference leaves open:
   restart and are shared by the workers of one host, not by several hosts.
 * Sync storages are called on the event loop (the file store reads and writes
   one small file); a slow backend should implement ``AsyncBaseSessionStorage``.
-* A storage that fails to load is logged and the request runs without a
-  session. A failure to save or delete is not caught: the app answers 500,
+* A storage that fails to load is logged and a safe request runs without a
+  session; an unsafe one that CSRF protection would check is answered 503
+  (the session, and so its token, could not be loaded: an outage, not an
+  attack). A failure to save or delete is not caught: the app answers 500,
   because reporting success for a change that was lost would be worse.
 * A handler that raises keeps its session changes unsaved (like a rolled-back
-  transaction); error pages from an ``HTTPException`` still get the headers.
+  transaction). Every response of the routes it wraps gets the headers, error
+  pages and 500s included: the dispatcher calls ``finalize_response`` on them.
+* Shared caches: every response gets ``Vary: Cookie``, and one that belongs to
+  a session (the request brought the session cookie, or a session was made)
+  also ``Cache-Control: private`` unless the handler set its own
+  Cache-Control, so one user's page is never served to another.
 * ``Strict-Transport-Security`` is sent on HTTPS requests only
   (``request.scheme``, so a trusted proxy's X-Forwarded-Proto counts), as
   RFC 6797 §7.2 requires; an empty policy string leaves that header out.
-* Under ``ENV=production`` (unless ``WOPR_ALLOW_INSECURE_COOKIES``) the session
-  cookie is always ``Secure; HttpOnly; SameSite=Strict``, decided at construction.
+* Under ``ENV=production`` the session cookie is always ``Secure; HttpOnly;
+  SameSite=Strict``, decided at construction; ``WOPR_ALLOW_INSECURE_COOKIES``
+  relaxes ``Response.set_cookie`` only, never this cookie.
+* CSRF tokens are masked afresh on every ``generate_csrf_token`` call and
+  rotated by ``regenerate_session_id`` (see ``gobstopper.middleware.csrf``).
 * CSRF exemptions: the middleware protects what it wraps, so for a JSON API
   that authenticates with a header instead of cookies, add it to the
   blueprints serving browser pages (``bp.add_middleware(security)``) or to
@@ -46,10 +56,17 @@ from typing import Any, NamedTuple
 import msgspec
 
 from gobstopper.http.cookies import build_set_cookie
-from gobstopper.http.errors import HTTPException
+from gobstopper.http.errors import ServiceUnavailable
 from gobstopper.http.request import Request
 from gobstopper.http.response import BaseResponse
-from gobstopper.middleware.csrf import CSRFError, request_is_trusted, session_token
+from gobstopper.http.vary import add_vary, make_private
+from gobstopper.middleware.csrf import (
+    SAFE_METHODS,
+    CSRFError,
+    request_is_trusted,
+    rotate_token,
+    session_token,
+)
 from gobstopper.middleware.security_settings import (
     cookie_flags,
     default_session_dir,
@@ -80,6 +97,7 @@ class _Arrival(NamedTuple):
     cookie_sent: bool
     session_id: str | None
     snapshot: bytes | None  # None: not encodable, so it is always saved
+    load_failed: bool  # the storage raised: the session may exist but is unknown
 
 
 def _snapshot(data: dict[str, Any]) -> bytes | None:
@@ -193,13 +211,9 @@ class SecurityMiddleware:
         token = self._current.set(request)
         try:
             response = await self._respond(request, call_next, arrival)
-        except HTTPException as exc:
-            # Error pages are built outside the middleware chain from exc.headers.
-            self._add_headers(request, exc.headers)
-            raise
         finally:
             self._current.reset(token)
-        self._add_headers(request, response.headers)
+        self.finalize_response(request, response)
         return response
 
     async def _respond(
@@ -208,9 +222,12 @@ class SecurityMiddleware:
         call_next: Callable[[Request], Awaitable[BaseResponse]],
         arrival: _Arrival,
     ) -> BaseResponse:
-        if self.enable_csrf and not await request_is_trusted(request):
-            logger.warning("CSRF check failed for %s %r", request.method, request.path)
-            raise CSRFError()
+        if self.enable_csrf and request.method not in SAFE_METHODS:
+            if arrival.load_failed:
+                raise ServiceUnavailable("Session storage unavailable")
+            if not await request_is_trusted(request):
+                logger.warning("CSRF check failed for %s %r", request.method, request.path)
+                raise CSRFError()
         response = await call_next(request)
         await self._commit(request, response, arrival)
         return response
@@ -220,17 +237,19 @@ class SecurityMiddleware:
         cookie = request.cookies.get(self.cookie_name)
         session_id = self._verified_id(cookie) if cookie else None
         data = None
+        failed = False
         if session_id is not None:
             try:
                 data = await maybe_await(self._storage().load(session_id))
             except Exception:
                 logger.exception("session storage failed to load a session; going on without it")
                 cookie = None  # keep the client's cookie: the session may still exist
+                failed = True
         if not isinstance(data, dict):
             session_id, data = None, {}
         request.session = data
         request._session_id = session_id
-        return _Arrival(cookie is not None, session_id, _snapshot(data))
+        return _Arrival(cookie is not None, session_id, _snapshot(data), failed)
 
     async def _commit(self, request: Request, response: BaseResponse, arrival: _Arrival) -> None:
         """Save, create or delete the session, and set or expire its cookie."""
@@ -271,10 +290,21 @@ class SecurityMiddleware:
         # ignored by browsers on plain-HTTP development sites.
         response.set_cookie(self.cookie_name, value, **self._cookie_args(max_age, expires))
 
-    def _add_headers(self, request: Request, headers: dict[str, str]) -> None:
+    def finalize_response(self, request: Request, response: BaseResponse) -> None:
+        """Add the security and cache headers to ``response`` (where it lacks them).
+
+        Called on each response this middleware returns, and by the dispatcher
+        on error pages and framework answers of the routes it wraps.
+        """
+        headers = response.headers
+        add_vary(headers, "Cookie")
+        if request.session_id is not None or self.cookie_name in request.cookies:
+            make_private(headers)
+        if self.enable_security_headers:
+            self._add_security_headers(request, headers)
+
+    def _add_security_headers(self, request: Request, headers: dict[str, str]) -> None:
         """Add the security headers that ``headers`` does not already have."""
-        if not self.enable_security_headers:
-            return
         present = {name.lower() for name in headers}
         for name, value in self._headers:
             if name not in present:
@@ -285,9 +315,12 @@ class SecurityMiddleware:
 
     # -- public session API -----------------------------------------------------
     def generate_csrf_token(self, session: dict[str, Any]) -> str:
-        """The session's CSRF token for forms and headers, created on first use.
+        """A CSRF token for a form or header, valid for the session.
 
-        Stable for the session's lifetime; stored under ``session['csrf_token']``.
+        Each call returns a fresh masking of the session's secret (kept under
+        ``session['csrf_token']``, created on first use), so no two renders
+        embed the same string (BREACH); all stay valid until the secret is
+        rotated by ``regenerate_session_id`` or the session ends.
         """
         return session_token(session)
 
@@ -316,11 +349,14 @@ class SecurityMiddleware:
         """Move the request's session to a new id (call it after login); None if none.
 
         The data is saved under the new id, the old id is deleted and the
-        response carries the new cookie.
+        response carries the new cookie. The CSRF secret is rotated too (as
+        Django's ``rotate_token`` on login), so tokens issued before no longer
+        validate: render new ones with ``generate_csrf_token``.
         """
         old_id = request.session_id
         if old_id is None or not request.session:
             return None
+        rotate_token(request.session)
         new_id = self.create_session_id()
         storage = self._storage()
         await maybe_await(storage.save(new_id, request.session))

@@ -1,6 +1,6 @@
 """SecurityMiddleware's settings, checked once at construction.
 
-The secret key, the session cookie's flags (upgraded under ``ENV=production``),
+The secret key, the session cookie's flags (forced under ``ENV=production``),
 the security header values and the default session directory.
 """
 
@@ -55,17 +55,22 @@ def secret_or_random(secret_key: str | None, debug: bool) -> str:
 
 
 def cookie_flags(secure: bool, httponly: bool, samesite: str) -> tuple[bool, bool, str]:
-    """The session cookie's flags, checked, and upgraded under ENV=production."""
+    """The session cookie's flags, checked, and upgraded under ENV=production.
+
+    The reference says these "cannot be disabled in production", so
+    ``WOPR_ALLOW_INSECURE_COOKIES`` (the opt-out for ``Response.set_cookie``)
+    does not relax them.
+    """
     normalised = _SAMESITE.get(str(samesite).lower())
     if normalised is None:
         raise ValueError(f"cookie_samesite must be 'Strict', 'Lax' or 'None', not {samesite!r}")
     if normalised == "None" and not secure:
         raise ValueError("cookie_samesite='None' requires cookie_secure=True")
-    if not config.is_production() or config.allow_insecure_cookies():
+    if not config.is_production():
         return secure, httponly, normalised
     if (secure, httponly, normalised) != (True, True, "Strict"):
         logger.warning("ENV=production: the session cookie is forced to Secure; HttpOnly; "
-                       "SameSite=Strict (WOPR_ALLOW_INSECURE_COOKIES=1 opts out)")
+                       "SameSite=Strict (WOPR_ALLOW_INSECURE_COOKIES does not change it)")
     return True, True, "Strict"
 
 
