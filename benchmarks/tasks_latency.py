@@ -67,8 +67,12 @@ def main() -> int:
         env = {"TASKS_BENCH_DB": str(Path(folder) / "tasks.duckdb")}
         with serve(granian, "rsgi", TARGET, env, Path(folder) / "server.log") as server:
             url = f"http://{HOST}:{server.port}/ping"
-            options = {"duration_s": args.duration, "connections": args.connections,
-                       "threads": 1, "script": None}
+            options = {
+                "duration_s": args.duration,
+                "connections": args.connections,
+                "threads": 1,
+                "script": None,
+            }
             idle = wrk.run(binary, url, **options)
             began = time.monotonic()
             _call(server.port, "POST", f"/enqueue?n={args.tasks}")

@@ -81,7 +81,8 @@ async def chat(websocket, room: str):
                 await websocket.send_text(event(type="error", error="message too long"))
                 continue
             await manager.broadcast_to_room(
-                room, event(type="message", room=room, user=user, text=text))
+                room, event(type="message", room=room, user=user, text=text)
+            )
     finally:
         manager.remove_connection(conn_id)
         await announce(room, "leave", user)

@@ -57,11 +57,13 @@ async def timing_middleware(request, call_next):
 
 app.add_middleware(timing_middleware, priority=100)
 # A front end on another origin (SHOWCASE_CORS_ORIGIN) may call the JSON API from a browser.
-app.add_middleware(CORSMiddleware(
-    origins=[os.environ.get("SHOWCASE_CORS_ORIGIN", "http://localhost:3000")],
-    methods=["GET", "POST"],
-    headers=["Content-Type", "Idempotency-Key"],
-))
+app.add_middleware(
+    CORSMiddleware(
+        origins=[os.environ.get("SHOWCASE_CORS_ORIGIN", "http://localhost:3000")],
+        methods=["GET", "POST"],
+        headers=["Content-Type", "Idempotency-Key"],
+    )
+)
 # Sessions, CSRF and security headers for the HTML pages (the JSON API takes no cookies).
 # Plain http on 127.0.0.1, so the session cookie is not Secure unless asked for; without
 # SECRET_KEY a random key is used (and a warning logged): sessions end with the process.
@@ -84,7 +86,9 @@ def site_globals():
 @app.get("/", middleware=[security])
 async def index(request):
     return await app.render_template(
-        "index.html", notes=list(NOTES.values()), signatures=request.session.get("signed", []),
+        "index.html",
+        notes=list(NOTES.values()),
+        signatures=request.session.get("signed", []),
         csrf_token=security.generate_csrf_token(request.session),
     )
 
@@ -110,6 +114,7 @@ async def stream(request):
         for i in range(5):
             yield f"data: tick {i}\n\n"
             await asyncio.sleep(0.2)
+
     return StreamResponse(ticks(), content_type="text/event-stream")
 
 

@@ -91,8 +91,10 @@ def main(pytest_args: list[str]) -> int:
             named = ", ".join(f"{n} {changes[n][1]} (locked {changes[n][0]})" for n in found)
             print(f"FAILED on the newest releases; the upgrade that breaks it: {named}")
         else:
-            print("FAILED on the newest releases; no single upgraded package explains it "
-                  "(a combination, or a failure that the lock shares)")
+            print(
+                "FAILED on the newest releases; no single upgraded package explains it "
+                "(a combination, or a failure that the lock shares)"
+            )
         return 1
     print("passed on the newest releases: refresh the lock with `bash scripts/lock.sh`")
     return 0

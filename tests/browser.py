@@ -22,8 +22,13 @@ import pytest
 from tests.servers import RunningServer, _running, free_port
 
 CHROMIUM_FLAGS = (
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync", "--no-first-run",
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
 )
 # The W3C key naming an element in WebDriver replies.
 _ELEMENT = "element-6066-11e4-a52e-4f735466cecf"
@@ -90,11 +95,16 @@ def headless_chromium(tmp_path: Path) -> Iterator[Browser]:
     binary, driver = _require("chromium"), _require("chromedriver")
     port = free_port()
     command = [driver, f"--port={port}"]
-    with _running(RunningServer, command, port, tmp_path / "chromedriver.log", tmp_path), \
-            httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=60) as client:
+    with (
+        _running(RunningServer, command, port, tmp_path / "chromedriver.log", tmp_path),
+        httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=60) as client,
+    ):
         options = {"binary": binary, "args": [*CHROMIUM_FLAGS, f"--user-data-dir={tmp_path}"]}
-        capabilities = {"browserName": "chrome", "goog:chromeOptions": options,
-                        "goog:loggingPrefs": {"browser": "ALL"}}
+        capabilities = {
+            "browserName": "chrome",
+            "goog:chromeOptions": options,
+            "goog:loggingPrefs": {"browser": "ALL"},
+        }
         reply = client.post("/session", json={"capabilities": {"alwaysMatch": capabilities}})
         session_id = reply.json()["value"]["sessionId"]
         try:

@@ -95,9 +95,19 @@ def granian_server(
     search = [str(app_dir or ROOT / "tests" / "e2e" / "apps"), str(ROOT / "src")]
     full_env = {**os.environ, "PYTHONPATH": os.pathsep.join(search), **(env or {})}
     command = [
-        sys.executable, "-m", "granian", "--interface", "rsgi",
-        "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers),
-        *extra_args, target,
+        sys.executable,
+        "-m",
+        "granian",
+        "--interface",
+        "rsgi",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--workers",
+        str(workers),
+        *extra_args,
+        target,
     ]
     with _running(RunningServer, command, port, log_path, tmp_path, full_env) as server:
         yield server
@@ -105,13 +115,23 @@ def granian_server(
 
 @contextmanager
 def _running(
-    kind: type[ServerT], command: list[str], port: int, log_path: Path, cwd: Path,
+    kind: type[ServerT],
+    command: list[str],
+    port: int,
+    log_path: Path,
+    cwd: Path,
     env: dict[str, str] | None = None,
 ) -> Iterator[ServerT]:
     """Start ``command`` in its own process group, wait for ``port``, always stop it."""
     with open(log_path, "wb") as log:
-        process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT,
-                                   env=env, cwd=str(cwd), start_new_session=True)
+        process = subprocess.Popen(
+            command,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env=env,
+            cwd=str(cwd),
+            start_new_session=True,
+        )
     server = kind(port, process, log_path)
     try:
         wait_for_port(port, process, START_DEADLINE)
@@ -138,8 +158,17 @@ def redis_server(tmp_path: Path) -> Iterator[RunningRedis]:
     port = free_port()
     log_path = tmp_path / f"redis-{port}.log"
     command = [
-        "redis-server", "--port", str(port), "--bind", "127.0.0.1",
-        "--save", "", "--appendonly", "no", "--dir", str(tmp_path),
+        "redis-server",
+        "--port",
+        str(port),
+        "--bind",
+        "127.0.0.1",
+        "--save",
+        "",
+        "--appendonly",
+        "no",
+        "--dir",
+        str(tmp_path),
     ]
     with _running(RunningRedis, command, port, log_path, tmp_path) as server:
         yield server

@@ -24,7 +24,7 @@ from gobstopper.cli import build_parser, load_app, main
 from gobstopper.tasks import TaskInfo, TaskPriority, TaskStatus, TaskStorage
 from tests.servers import ROOT, free_port, wait_for_port
 
-APP_SOURCE = textwrap.dedent('''
+APP_SOURCE = textwrap.dedent("""
     import os
     from gobstopper import Blueprint, Gobstopper
 
@@ -55,7 +55,7 @@ APP_SOURCE = textwrap.dedent('''
     admin.get("/login")(lambda request: "login")
     app.register_blueprint(admin)
     not_an_app = 42
-''')
+""")
 
 
 @pytest.fixture
@@ -83,8 +83,15 @@ def run_cli(args: list[str], cwd: Path, timeout: float = 60) -> subprocess.Compl
     """
     env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
     command = [sys.executable, "-m", "gobstopper", *args]
-    with subprocess.Popen(command, cwd=cwd, env=env, stdout=subprocess.PIPE,
-                          stderr=subprocess.PIPE, text=True, start_new_session=True) as process:
+    with subprocess.Popen(
+        command,
+        cwd=cwd,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    ) as process:
         try:
             stdout, stderr = process.communicate(timeout=timeout)
         except subprocess.TimeoutExpired:
@@ -112,10 +119,12 @@ def test_routes_defaults_the_attribute_to_app(project):
 
 @pytest.mark.parametrize(
     ("target", "message"),
-    [("missing_module:app", "cannot import 'missing_module'"),
-     ("cli_app:nope", "cli_app has no attribute 'nope'"),
-     ("cli_app:not_an_app", "is not an RSGI app"),
-     (":app", "expected module:app")],
+    [
+        ("missing_module:app", "cannot import 'missing_module'"),
+        ("cli_app:nope", "cli_app has no attribute 'nope'"),
+        ("cli_app:not_an_app", "is not an RSGI app"),
+        (":app", "expected module:app"),
+    ],
 )
 def test_routes_errors_are_one_line_with_status_2(project, target, message):
     result = run_cli(["routes", target], project)
@@ -153,15 +162,36 @@ def test_load_app_in_process(project, monkeypatch):
 def test_run_serves_with_granian_and_stops_cleanly_on_sigterm(project, workers):
     port = free_port()
     shutdown_file = project / "shutdowns.txt"
-    env = {**os.environ, "PYTHONPATH": str(ROOT / "src"),
-           "CLI_APP_SHUTDOWN_FILE": str(shutdown_file)}
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(ROOT / "src"),
+        "CLI_APP_SHUTDOWN_FILE": str(shutdown_file),
+    }
     log_path = project / "run.log"
     with open(log_path, "wb") as log:
         process = subprocess.Popen(
-            [sys.executable, "-m", "gobstopper", "run", "cli_app:app", "--host", "127.0.0.1",
-             "--port", str(port), "--workers", str(workers), "--threads", "1",
-             "--loop", "asyncio"],
-            cwd=project, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+            [
+                sys.executable,
+                "-m",
+                "gobstopper",
+                "run",
+                "cli_app:app",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--workers",
+                str(workers),
+                "--threads",
+                "1",
+                "--loop",
+                "asyncio",
+            ],
+            cwd=project,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
     try:
         wait_for_port(port, process, 30)
@@ -188,8 +218,11 @@ def test_run_names_a_missing_loop_package(project, monkeypatch, capsys):
     import importlib.util
 
     real_find_spec = importlib.util.find_spec
-    monkeypatch.setattr(importlib.util, "find_spec",
-                        lambda name, *a: None if name == "uvloop" else real_find_spec(name, *a))
+    monkeypatch.setattr(
+        importlib.util,
+        "find_spec",
+        lambda name, *a: None if name == "uvloop" else real_find_spec(name, *a),
+    )
     monkeypatch.chdir(project)
     assert main(["run", "cli_app:app", "--loop", "uvloop"]) == 2
     assert "uvloop" in capsys.readouterr().err
@@ -231,8 +264,12 @@ def every_parser(parser: argparse.ArgumentParser) -> Iterator[argparse.ArgumentP
 
 def test_every_option_of_every_command_states_its_default():
     parsers = list(every_parser(build_parser()))
-    assert {p.prog for p in parsers} >= {"gobstopper run", "gobstopper routes",
-                                         "gobstopper tasks list", "gobstopper tasks cleanup"}
+    assert {p.prog for p in parsers} >= {
+        "gobstopper run",
+        "gobstopper routes",
+        "gobstopper tasks list",
+        "gobstopper tasks cleanup",
+    }
     for parser in parsers:
         for action in parser._actions:
             if action.option_strings and action.dest not in ("help", "version"):
@@ -247,15 +284,20 @@ def test_help_has_no_restructuredtext_markup():
 
 def test_run_help_shows_the_defaults():
     text = run_cli(["run", "--help"], ROOT).stdout
-    for expected in ("(default: 127.0.0.1)", "(default: 8000)", "(default: auto)",
-                     '"gobstopper[reload]"', "(default: off)"):
+    for expected in (
+        "(default: 127.0.0.1)",
+        "(default: 8000)",
+        "(default: auto)",
+        '"gobstopper[reload]"',
+        "(default: off)",
+    ):
         assert expected in text
     assert re.search(r"--workers WORKERS\s+worker processes.*\s+\(default: 1\)", text)
     assert re.search(r"--threads THREADS\s+.*\(default: 1\)", text)
 
 
 # -- routes prints the table only ---------------------------------------------------------------
-NOISY_APP = textwrap.dedent('''
+NOISY_APP = textwrap.dedent("""
     import logging
     import warnings
     from gobstopper import Gobstopper
@@ -266,7 +308,7 @@ NOISY_APP = textwrap.dedent('''
     app = Gobstopper("noisy")
     app.add_middleware(SecurityMiddleware())   # no secret_key: warns
     app.get("/")(lambda request: "home")
-''')
+""")
 
 
 def test_routes_prints_only_the_table(project):
@@ -279,7 +321,7 @@ def test_routes_prints_only_the_table(project):
 
 
 # -- tasks finds the app's database ---------------------------------------------------------------
-TASKS_APP = textwrap.dedent('''
+TASKS_APP = textwrap.dedent("""
     import os
     from gobstopper import Gobstopper
     from gobstopper.tasks import TaskQueue, TaskStorage
@@ -290,7 +332,7 @@ TASKS_APP = textwrap.dedent('''
     plain = Gobstopper("plain")
     other_storage = Gobstopper("other_storage")
     other_storage.task_queue = TaskQueue(storage_factory=lambda: object())
-''')
+""")
 
 
 @pytest.fixture
@@ -305,9 +347,16 @@ def tasks_project(project: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 def _store_task(path: Path, task_id: str) -> None:
     path.parent.mkdir(exist_ok=True)
     storage = TaskStorage(path)
-    storage.save_task(TaskInfo(id=task_id, name="send", category="mail",
-                               priority=TaskPriority.NORMAL, status=TaskStatus.PENDING,
-                               created_at=datetime(2025, 1, 1)))
+    storage.save_task(
+        TaskInfo(
+            id=task_id,
+            name="send",
+            category="mail",
+            priority=TaskPriority.NORMAL,
+            status=TaskStatus.PENDING,
+            created_at=datetime(2025, 1, 1),
+        )
+    )
     storage.close()
 
 
@@ -366,7 +415,11 @@ def test_a_second_run_on_the_same_port_is_refused(project):
     with open(project / "first.log", "wb") as log:
         first = subprocess.Popen(
             [sys.executable, "-m", "gobstopper", "run", "cli_app:app", "--port", str(port)],
-            cwd=project, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+            cwd=project,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
     try:
         wait_for_port(port, first, 30)
@@ -380,8 +433,10 @@ def test_a_second_run_on_the_same_port_is_refused(project):
 
 def test_run_reports_an_address_it_cannot_use(project, monkeypatch, capsys):
     monkeypatch.chdir(project)
-    assert main(["run", "cli_app:app", "--host", "no-such-host.invalid",
-                 "--port", str(free_port())]) == 2
+    assert (
+        main(["run", "cli_app:app", "--host", "no-such-host.invalid", "--port", str(free_port())])
+        == 2
+    )
     assert "--host 'no-such-host.invalid'" in capsys.readouterr().err
 
 
@@ -391,30 +446,46 @@ def test_reload_without_watchfiles_names_the_extra(project, monkeypatch, capsys)
     monkeypatch.chdir(project)
     assert main(["run", "cli_app:app", "--reload"]) == 2
     assert '--reload needs the watchfiles package: pip install "gobstopper[reload]"' in (
-        capsys.readouterr().err)
+        capsys.readouterr().err
+    )
 
 
 def test_reload_extra_installs_watchfiles():
     extras = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"][
-        "optional-dependencies"]
+        "optional-dependencies"
+    ]
     watchfiles = [spec for spec in extras["reload"] if spec.startswith("watchfiles")]
     assert watchfiles and set(watchfiles) <= set(extras["all"])
 
 
 @pytest.mark.e2e
 def test_run_reload_serves_the_changed_code(tmp_path):
-    project = tmp_path / "project"   # the watched folder: the log is kept outside it
+    project = tmp_path / "project"  # the watched folder: the log is kept outside it
     project.mkdir()
     source = project / "reload_app.py"
-    source.write_text('from gobstopper import Gobstopper\napp = Gobstopper("r")\n'
-                      'app.get("/")(lambda request: "first")\n')
+    source.write_text(
+        'from gobstopper import Gobstopper\napp = Gobstopper("r")\n'
+        'app.get("/")(lambda request: "first")\n'
+    )
     port = free_port()
     env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
     with open(tmp_path / "run.log", "wb") as log:
         process = subprocess.Popen(
-            [sys.executable, "-m", "gobstopper", "run", "reload_app:app", "--port", str(port),
-             "--reload"],
-            cwd=project, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+            [
+                sys.executable,
+                "-m",
+                "gobstopper",
+                "run",
+                "reload_app:app",
+                "--port",
+                str(port),
+                "--reload",
+            ],
+            cwd=project,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
     try:
         wait_for_port(port, process, 30)

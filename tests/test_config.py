@@ -10,9 +10,16 @@ from gobstopper import config
 
 
 def test_defaults(monkeypatch):
-    for name in ["ENV", "WOPR_ALLOW_INSECURE_COOKIES", "WOPR_SHUTDOWN_TIMEOUT",
-                 "WOPR_TASKS_ENABLED", "MAX_WS_MESSAGE_BYTES", "WS_SEND_CHUNK_BYTES",
-                 "GOBSTOPPER_TRUST_FORWARDED_HEADERS", "GOBSTOPPER_TRUSTED_PROXIES"]:
+    for name in [
+        "ENV",
+        "WOPR_ALLOW_INSECURE_COOKIES",
+        "WOPR_SHUTDOWN_TIMEOUT",
+        "WOPR_TASKS_ENABLED",
+        "MAX_WS_MESSAGE_BYTES",
+        "WS_SEND_CHUNK_BYTES",
+        "GOBSTOPPER_TRUST_FORWARDED_HEADERS",
+        "GOBSTOPPER_TRUSTED_PROXIES",
+    ]:
         monkeypatch.delenv(name, raising=False)
     assert not config.is_production()
     assert not config.allow_insecure_cookies()
@@ -32,8 +39,10 @@ def test_values_are_read_at_call_time(monkeypatch):
     assert config.is_production()
     assert config.shutdown_timeout() == 2.5
     assert config.allow_insecure_cookies()
-    assert config.trusted_proxies() == (ipaddress.ip_network("10.0.0.0/8"),
-                                        ipaddress.ip_network("192.168.1.1/32"))
+    assert config.trusted_proxies() == (
+        ipaddress.ip_network("10.0.0.0/8"),
+        ipaddress.ip_network("192.168.1.1/32"),
+    )
 
 
 @pytest.mark.parametrize("raw", ["abc", "-1"])

@@ -15,25 +15,49 @@ import pytest
 
 import gobstopper
 
-HEAVY = ("asyncio", "jinja2", "minijinja", "duckdb", "redis", "python_multipart",
-         "email.utils", "mimetypes")
-PUBLIC = ("Gobstopper", "Blueprint", "Request", "Response", "JSONResponse", "FileResponse",
-          "StreamResponse", "redirect", "abort", "HTTPException", "jsonify", "ConnectionClosed")
+HEAVY = (
+    "asyncio",
+    "jinja2",
+    "minijinja",
+    "duckdb",
+    "redis",
+    "python_multipart",
+    "email.utils",
+    "mimetypes",
+)
+PUBLIC = (
+    "Gobstopper",
+    "Blueprint",
+    "Request",
+    "Response",
+    "JSONResponse",
+    "FileResponse",
+    "StreamResponse",
+    "redirect",
+    "abort",
+    "HTTPException",
+    "jsonify",
+    "ConnectionClosed",
+)
 
 
 def loaded_after(code: str, modules: tuple[str, ...] = HEAVY) -> list[str]:
     """Which of ``modules`` a fresh interpreter has loaded after running ``code``."""
     probe = f"{code}; import sys; print(sorted(m for m in {modules!r} if m in sys.modules))"
-    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
-                            timeout=60, check=True)
+    result = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, timeout=60, check=True
+    )
     return ast.literal_eval(result.stdout.strip())
 
 
 def test_import_gobstopper_loads_no_heavy_module():
-    code = ("import gobstopper, sys; print(sorted(m for m in ('asyncio','jinja2','minijinja',"
-            "'duckdb','redis','python_multipart','email.utils','mimetypes') if m in sys.modules))")
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                            timeout=60, check=True)
+    code = (
+        "import gobstopper, sys; print(sorted(m for m in ('asyncio','jinja2','minijinja',"
+        "'duckdb','redis','python_multipart','email.utils','mimetypes') if m in sys.modules))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True
+    )
     assert result.stdout.strip() == "[]"
 
 
@@ -84,8 +108,15 @@ def test_unknown_attributes_still_raise_attribute_error():
         from gobstopper import no_such_name  # noqa: F401
 
 
-@pytest.mark.parametrize("package", ["gobstopper.websocket", "gobstopper.templates",
-                                     "gobstopper.middleware", "gobstopper.sessions"])
+@pytest.mark.parametrize(
+    "package",
+    [
+        "gobstopper.websocket",
+        "gobstopper.templates",
+        "gobstopper.middleware",
+        "gobstopper.sessions",
+    ],
+)
 def test_subpackage_exports_load_on_first_access(package):
     module = __import__(package, fromlist=["__all__"])
     for name in module.__all__:

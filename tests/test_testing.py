@@ -22,8 +22,11 @@ def echo_app() -> Gobstopper:
     @app.route("/echo", methods=["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"])
     async def echo(request):
         return {
-            "method": request.method, "path": request.path, "args": request.args,
-            "headers": request.headers, "body": (await request.get_data()).decode(),
+            "method": request.method,
+            "path": request.path,
+            "args": request.args,
+            "headers": request.headers,
+            "body": (await request.get_data()).decode(),
         }
 
     return app
@@ -176,6 +179,7 @@ async def test_async_client_disconnects_streams():
                     yield f"{i},"
             finally:
                 closed.append(True)
+
         return StreamResponse(chunks())
 
     async with AsyncTestClient(app) as client:

@@ -65,9 +65,7 @@ async def json_hello(request: Request) -> Response:
 
 async def user(request: Request) -> Response:
     """Echo the int path parameter and the ``q`` query parameter."""
-    return JSONResponse(
-        {"id": request.path_params["id"], "q": request.query_params.get("q", "")}
-    )
+    return JSONResponse({"id": request.path_params["id"], "q": request.query_params.get("q", "")})
 
 
 async def echo(request: Request) -> Response:

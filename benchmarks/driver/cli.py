@@ -31,7 +31,9 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--connections", type=int, default=64, help="wrk -c (default 64)")
     parser.add_argument("--threads", type=int, default=1, help="wrk -t (default 1)")
     parser.add_argument(
-        "--frameworks", type=_csv, default=None,
+        "--frameworks",
+        type=_csv,
+        default=None,
         help="comma-separated subset; raw is always added (default: all)",
     )
     parser.add_argument(
@@ -41,7 +43,9 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         "--quick", action="store_true", help="smoke run: 1 round of 3 s per endpoint"
     )
     parser.add_argument(
-        "--output", default=DEFAULT_RESULTS, metavar="NAME",
+        "--output",
+        default=DEFAULT_RESULTS,
+        metavar="NAME",
         help="write benchmarks/NAME.md and benchmarks/NAME.json (default RESULTS)",
     )
     args = parser.parse_args(argv)

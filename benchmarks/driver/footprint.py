@@ -33,7 +33,10 @@ def _top_level_imports(stderr: str) -> dict[str, int]:
 def _importtime(python: Path, code: str) -> dict[str, int]:
     done = subprocess.run(
         [str(python), "-X", "importtime", "-c", code],
-        capture_output=True, text=True, timeout=120, check=False,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
     )
     if done.returncode != 0:
         raise RuntimeError(f"{code!r} failed:\n{done.stderr[-1500:]}")

@@ -188,7 +188,7 @@ def write(
     md += [
         "## Footprint",
         "",
-        "Import time: `python -X importtime -c \"<import>\"`, the cumulative µs of the top-level "
+        'Import time: `python -X importtime -c "<import>"`, the cumulative µs of the top-level '
         "imports the bare interpreter does not make, median of "
         f"{footprint.IMPORTTIME_RUNS} fresh processes. Idle RSS: "
         "the Granian worker after startup and one request per endpoint.",

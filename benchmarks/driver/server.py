@@ -24,12 +24,17 @@ from benchmarks.driver.proctree import group_members
 
 HOST = "127.0.0.1"
 GRANIAN_OPTIONS = (
-    "--workers", "1",
-    "--runtime-threads", "1",
-    "--loop", "asyncio",
-    "--http", "1",
+    "--workers",
+    "1",
+    "--runtime-threads",
+    "1",
+    "--loop",
+    "asyncio",
+    "--http",
+    "1",
     "--no-ws",
-    "--log-level", "warning",
+    "--log-level",
+    "warning",
     "--no-access-log",
 )
 STARTUP_DEADLINE_S = 60.0
@@ -128,10 +133,22 @@ def serve(
     Yields once the server answers HTTP; raises ``ServerError`` if it never does.
     """
     port = free_port()
-    command = pinned([
-        str(granian), "--interface", interface, "--host", HOST, "--port", str(port),
-        *GRANIAN_OPTIONS, "--working-dir", str(ROOT), target,
-    ], SERVER_CORE)
+    command = pinned(
+        [
+            str(granian),
+            "--interface",
+            interface,
+            "--host",
+            HOST,
+            "--port",
+            str(port),
+            *GRANIAN_OPTIONS,
+            "--working-dir",
+            str(ROOT),
+            target,
+        ],
+        SERVER_CORE,
+    )
     log_path.parent.mkdir(parents=True, exist_ok=True)
     with log_path.open("wb") as log:
         process = subprocess.Popen(

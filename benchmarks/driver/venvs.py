@@ -90,8 +90,13 @@ def ensure(framework: Framework) -> None:
     steps = {
         "venv creation": [sys.executable, "-m", "venv", "--clear", str(venv)],
         "pip install": [
-            str(venv / "bin" / "python"), "-m", "pip", "install", "--disable-pip-version-check",
-            "--quiet", *_requirements(framework),
+            str(venv / "bin" / "python"),
+            "-m",
+            "pip",
+            "install",
+            "--disable-pip-version-check",
+            "--quiet",
+            *_requirements(framework),
         ],
     }
     with log_path.open("w") as log:
@@ -115,13 +120,19 @@ def versions(framework: Framework) -> dict[str, str]:
     python = python_for(framework)
     done = subprocess.run(
         [str(python), "-c", _VERSIONS_SCRIPT, "granian", *framework.distributions],
-        capture_output=True, text=True, timeout=60, check=False,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
     )
     if done.returncode != 0:
         raise SetupError(f"cannot read versions from {python}:\n{done.stderr[-1000:]}")
     found: dict[str, str] = json.loads(done.stdout)
     probe = subprocess.run(
         [str(python), "-c", "import platform; print(platform.python_version())"],
-        capture_output=True, text=True, timeout=60, check=True,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
     )
     return {"python": probe.stdout.strip(), **found}

@@ -104,8 +104,13 @@ def run(
 ) -> WrkResult:
     """Load ``url`` for ``duration_s`` seconds and return the parsed result."""
     command = [
-        wrk, f"-t{threads}", f"-c{connections}", f"-d{duration_s}s", "--latency",
-        "--timeout", "5s",
+        wrk,
+        f"-t{threads}",
+        f"-c{connections}",
+        f"-d{duration_s}s",
+        "--latency",
+        "--timeout",
+        "5s",
     ]
     if script is not None:
         command += ["-s", str(script)]

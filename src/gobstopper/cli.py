@@ -127,9 +127,7 @@ def _require_watchfiles() -> None:
     try:
         importlib.import_module("watchfiles")
     except ImportError as exc:
-        raise CLIError(
-            f"--reload needs the watchfiles package: {RELOAD_INSTALL} ({exc})"
-        ) from exc
+        raise CLIError(f"--reload needs the watchfiles package: {RELOAD_INSTALL} ({exc})") from exc
 
 
 def check_port_free(host: str, port: int) -> None:
@@ -219,52 +217,79 @@ TARGET_HELP = "the app to load, as module:attribute (the attribute defaults to a
 
 def _add_run_command(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     run = commands.add_parser(
-        "run", help="serve module:app with Granian (RSGI)",
+        "run",
+        help="serve module:app with Granian (RSGI)",
         description="Serve module:app with Granian's RSGI server until stopped (Ctrl+C).",
     )
     run.add_argument("target", help=TARGET_HELP)
-    run.add_argument("--host", default="127.0.0.1",
-                     help="address to listen on; 0.0.0.0 for every interface "
-                          "(default: %(default)s)")
-    run.add_argument("--port", type=int, default=8000,
-                     help="TCP port; refused if another server listens on it "
-                          "(default: %(default)s)")
-    run.add_argument("-w", "--workers", type=int, default=1,
-                     help="worker processes, each with its own copy of the app "
-                          "(default: %(default)s)")
-    run.add_argument("--threads", type=int, default=1,
-                     help="Granian runtime threads per worker (default: %(default)s)")
-    run.add_argument("--loop", choices=["auto", "asyncio", "uvloop", "rloop"], default="auto",
-                     help="event loop; auto picks rloop or uvloop when installed, else asyncio "
-                          "(default: %(default)s)")
-    run.add_argument("--reload", action="store_true",
-                     help=f"restart the server when a file changes; needs {RELOAD_INSTALL} "
-                          "(default: off)")
-    run.add_argument("--access-log", action="store_true",
-                     help="log one line per request (default: off)")
+    run.add_argument(
+        "--host",
+        default="127.0.0.1",
+        help="address to listen on; 0.0.0.0 for every interface (default: %(default)s)",
+    )
+    run.add_argument(
+        "--port",
+        type=int,
+        default=8000,
+        help="TCP port; refused if another server listens on it (default: %(default)s)",
+    )
+    run.add_argument(
+        "-w",
+        "--workers",
+        type=int,
+        default=1,
+        help="worker processes, each with its own copy of the app (default: %(default)s)",
+    )
+    run.add_argument(
+        "--threads",
+        type=int,
+        default=1,
+        help="Granian runtime threads per worker (default: %(default)s)",
+    )
+    run.add_argument(
+        "--loop",
+        choices=["auto", "asyncio", "uvloop", "rloop"],
+        default="auto",
+        help="event loop; auto picks rloop or uvloop when installed, else asyncio "
+        "(default: %(default)s)",
+    )
+    run.add_argument(
+        "--reload",
+        action="store_true",
+        help=f"restart the server when a file changes; needs {RELOAD_INSTALL} (default: off)",
+    )
+    run.add_argument(
+        "--access-log", action="store_true", help="log one line per request (default: off)"
+    )
     run.set_defaults(func=_run)
 
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser for every sub-command."""
     parser = argparse.ArgumentParser(prog="gobstopper", description=DESCRIPTION)
-    parser.add_argument("--version", action="version", version=f"%(prog)s {version()}",
-                        help="print the installed version and exit")
+    parser.add_argument(
+        "--version",
+        action="version",
+        version=f"%(prog)s {version()}",
+        help="print the installed version and exit",
+    )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     _add_run_command(commands)
 
     routes = commands.add_parser(
-        "routes", help="print the routing table of module:app",
+        "routes",
+        help="print the routing table of module:app",
         description="Print the routing table of module:app: mounts, blueprints, middleware "
-                    "and each route's middleware chain.",
+        "and each route's middleware chain.",
     )
     routes.add_argument("target", help=TARGET_HELP)
     routes.set_defaults(func=_routes)
 
     openapi = commands.add_parser(
-        "openapi", help="print the OpenAPI 3.1 document of module:app",
+        "openapi",
+        help="print the OpenAPI 3.1 document of module:app",
         description="Print the OpenAPI 3.1 document of module:app as indented JSON, for "
-                    "CI diffs and client generators.",
+        "CI diffs and client generators.",
     )
     openapi.add_argument("target", help=TARGET_HELP)
     openapi.set_defaults(func=_openapi)

@@ -85,8 +85,15 @@ class FakeHeaders:
 class FakeScope:
     """An RSGI HTTP/WebSocket scope."""
 
-    def __init__(self, method: str, raw_path: str, query: str, headers: FakeHeaders,
-                 proto: str = "http", client: str = "127.0.0.1:50000") -> None:
+    def __init__(
+        self,
+        method: str,
+        raw_path: str,
+        query: str,
+        headers: FakeHeaders,
+        proto: str = "http",
+        client: str = "127.0.0.1:50000",
+    ) -> None:
         self.proto = proto
         self.http_version = "1.1"
         self.rsgi_version = "1.5"
@@ -134,7 +141,7 @@ class FakeHTTPProtocol:
 
     async def __aiter__(self) -> Any:
         for start in range(0, len(self._body), _CHUNK):
-            yield self._body[start:start + _CHUNK]
+            yield self._body[start : start + _CHUNK]
 
     async def client_disconnect(self) -> None:
         await asyncio.Event().wait()
@@ -163,8 +170,9 @@ class FakeHTTPProtocol:
         with open(file, "rb") as handle:
             self.chunks.append(handle.read())
 
-    def response_file_range(self, status: int, headers: list[tuple[str, str]], file: str,
-                            start: int, end: int) -> None:
+    def response_file_range(
+        self, status: int, headers: list[tuple[str, str]], file: str, start: int, end: int
+    ) -> None:
         self._record("response_file_range", status, headers)
         self.file_path = file
         with open(file, "rb") as handle:
@@ -276,8 +284,9 @@ def build_request(
     cookie = cookies.header() if cookies else None
     if cookie and "cookie" not in given:
         header_items.append(("cookie", cookie))
-    scope = FakeScope(method.upper(), path, query, FakeHeaders(header_items),
-                      proto=proto, client=client)
+    scope = FakeScope(
+        method.upper(), path, query, FakeHeaders(header_items), proto=proto, client=client
+    )
     return scope, body
 
 
@@ -298,11 +307,11 @@ class AsyncTestClient:
     async def __aexit__(self, *exc: object) -> None:
         await self.app.shutdown()
 
-    async def request(self, method: str, url: str, *, disconnect_after_chunks: int | None = None,
-                      **kwargs: Any) -> TestResponse:
+    async def request(
+        self, method: str, url: str, *, disconnect_after_chunks: int | None = None, **kwargs: Any
+    ) -> TestResponse:
         """Send one request through ``app.__rsgi__``; return the response."""
-        scope, body = build_request(method, url, cookies=self.cookies, client=self.client,
-                                    **kwargs)
+        scope, body = build_request(method, url, cookies=self.cookies, client=self.client, **kwargs)
         proto = FakeHTTPProtocol(body, disconnect_after_chunks)
         await self.app.__rsgi__(scope, proto)
         response = TestResponse(proto)
@@ -337,10 +346,15 @@ class AsyncTestClient:
         """Send a OPTIONS request (see ``request``)."""
         return await self.request("OPTIONS", url, **kwargs)
 
-    def websocket_connect(self, path: str, headers: Mapping[str, str] | None = None,
-                          params: Mapping[str, Any] | None = None, *,
-                          timeout: float = 5.0,
-                          max_queue: int | None = None) -> AsyncWebSocketSession:
+    def websocket_connect(
+        self,
+        path: str,
+        headers: Mapping[str, str] | None = None,
+        params: Mapping[str, Any] | None = None,
+        *,
+        timeout: float = 5.0,
+        max_queue: int | None = None,
+    ) -> AsyncWebSocketSession:
         """Open a WebSocket to ``path``: ``async with client.websocket_connect(p) as ws``.
 
         Also ``ws = await client.websocket_connect(p)``. Raises
@@ -348,8 +362,15 @@ class AsyncTestClient:
         ``max_queue`` makes the app's sends wait while that many messages
         are unread (a client that stops reading).
         """
-        scope, _ = build_request("GET", path, params=params, headers=websocket_headers(headers),
-                                 cookies=self.cookies, client=self.client, proto="ws")
+        scope, _ = build_request(
+            "GET",
+            path,
+            params=params,
+            headers=websocket_headers(headers),
+            cookies=self.cookies,
+            client=self.client,
+            proto="ws",
+        )
         return AsyncWebSocketSession(self.app, scope, timeout, max_queue)
 
 
@@ -358,8 +379,9 @@ class _LoopThread:
 
     def __init__(self) -> None:
         self.loop = asyncio.new_event_loop()
-        self._thread = threading.Thread(target=self.loop.run_forever, daemon=True,
-                                        name="gobstopper-testclient")
+        self._thread = threading.Thread(
+            target=self.loop.run_forever, daemon=True, name="gobstopper-testclient"
+        )
         self._thread.start()
 
     def run(self, coro: Awaitable[T], timeout: float | None = 60) -> T:
@@ -448,18 +470,23 @@ class TestClient:
         """Send a OPTIONS request (see ``request``)."""
         return self.request("OPTIONS", url, **kwargs)
 
-    def websocket_connect(self, path: str, headers: Mapping[str, str] | None = None,
-                          params: Mapping[str, Any] | None = None, *,
-                          timeout: float = 5.0,
-                          max_queue: int | None = None) -> WebSocketTestSession:
+    def websocket_connect(
+        self,
+        path: str,
+        headers: Mapping[str, str] | None = None,
+        params: Mapping[str, Any] | None = None,
+        *,
+        timeout: float = 5.0,
+        max_queue: int | None = None,
+    ) -> WebSocketTestSession:
         """Open a WebSocket to ``path``; use it as ``with client.websocket_connect(p) as ws``.
 
         The handshake happens here: ``WebSocketRejected`` (with
         ``status_code``) if the app refuses it. Receives wait at most
         ``timeout`` seconds; leaving the ``with`` block closes with 1000.
         """
-        session = self._async.websocket_connect(path, headers, params, timeout=timeout,
-                                                max_queue=max_queue)
+        session = self._async.websocket_connect(
+            path, headers, params, timeout=timeout, max_queue=max_queue
+        )
         self.run(session.connect())
         return WebSocketTestSession(session, self.run)
-

@@ -43,8 +43,9 @@ class FakeWSMessage:
 
     __slots__ = ("code", "data", "kind", "reason")
 
-    def __init__(self, kind: int, data: Any = None, code: int | None = None,
-                 reason: str = "") -> None:
+    def __init__(
+        self, kind: int, data: Any = None, code: int | None = None, reason: str = ""
+    ) -> None:
         self.kind = kind
         self.data = data
         self.code = code
@@ -107,8 +108,10 @@ class FakeWebSocketProtocol:
         if not self.accepted:
             code = 403 if status is None else status
             if not 100 <= code <= 599:
-                raise ValueError(f"close({status}) before accept needs an HTTP status; "
-                                 "Granian's worker would crash on this")
+                raise ValueError(
+                    f"close({status}) before accept needs an HTTP status; "
+                    "Granian's worker would crash on this"
+                )
             self.closed = True
             self.close_status = code
             if not self.handshake.done():
@@ -141,8 +144,9 @@ class AsyncWebSocketSession:
 
     __test__ = False
 
-    def __init__(self, app: Any, scope: Any, timeout: float = DEFAULT_TIMEOUT,
-                 max_queue: int | None = None) -> None:
+    def __init__(
+        self, app: Any, scope: Any, timeout: float = DEFAULT_TIMEOUT, max_queue: int | None = None
+    ) -> None:
         self.app = app
         self.scope = scope
         self.timeout = timeout
@@ -308,8 +312,9 @@ class WebSocketTestSession:
 
     __test__ = False
 
-    def __init__(self, session: AsyncWebSocketSession,
-                 run: Callable[[Awaitable[Any]], Any]) -> None:
+    def __init__(
+        self, session: AsyncWebSocketSession, run: Callable[[Awaitable[Any]], Any]
+    ) -> None:
         self._session = session
         self._run = run
 

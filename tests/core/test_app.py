@@ -31,8 +31,14 @@ def test_unknown_slash_policy_is_rejected():
 
 @pytest.mark.parametrize(
     ("decorator", "method"),
-    [("get", "GET"), ("post", "POST"), ("put", "PUT"), ("delete", "DELETE"),
-     ("patch", "PATCH"), ("options", "OPTIONS")],
+    [
+        ("get", "GET"),
+        ("post", "POST"),
+        ("put", "PUT"),
+        ("delete", "DELETE"),
+        ("patch", "PATCH"),
+        ("options", "OPTIONS"),
+    ],
 )
 def test_method_decorators_route_their_method_only(decorator, method):
     app = make_app()
@@ -279,14 +285,20 @@ def test_request_knows_its_endpoint_rule_and_view_args():
 
     @bp.get("/items/<int:item_id>")
     async def item(request, item_id):
-        return {"endpoint": request.endpoint, "rule": request.url_rule,
-                "view_args": request.view_args, "app": request.app is app}
+        return {
+            "endpoint": request.endpoint,
+            "rule": request.url_rule,
+            "view_args": request.view_args,
+            "app": request.app is app,
+        }
 
     app.register_blueprint(bp)
     with TestClient(app) as client:
         assert client.get("/shop/items/3").json() == {
-            "endpoint": "shop.item", "rule": "/shop/items/<int:item_id>",
-            "view_args": {"item_id": 3}, "app": True,
+            "endpoint": "shop.item",
+            "rule": "/shop/items/<int:item_id>",
+            "view_args": {"item_id": 3},
+            "app": True,
         }
 
 
@@ -339,6 +351,8 @@ def test_visualize_routing_logs_mounts_blueprints_middleware_and_chains(caplog):
     assert "  Blueprint: admin prefix=/admin" in text
     assert "MW(prio=100): auth_middleware" in text
     assert "MW(prio=50): admin_check" in text
-    assert ("Route ['GET'] /auth/admin/users -> auth.admin.<lambda> "
-            "MW order: ['cors', 'auth_middleware', 'admin_check']") in text
+    assert (
+        "Route ['GET'] /auth/admin/users -> auth.admin.<lambda> "
+        "MW order: ['cors', 'auth_middleware', 'admin_check']"
+    ) in text
     assert "Route ['GET'] /api/ping" in text

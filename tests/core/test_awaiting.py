@@ -30,8 +30,11 @@ def test_coroutines_futures_and_custom_awaitables_are_awaited():
         future = asyncio.get_running_loop().create_future()
         future.set_result("from future")
         task = asyncio.ensure_future(coroutine_value())
-        return [await resolved(coroutine_value()), await resolved(future),
-                await resolved(task), await resolved(CustomAwaitable())]
+        return [
+            await resolved(coroutine_value()),
+            await resolved(future),
+            await resolved(task),
+            await resolved(CustomAwaitable()),
+        ]
 
-    assert asyncio.run(scenario()) == ["from coroutine", "from future", "from coroutine",
-                                       "custom"]
+    assert asyncio.run(scenario()) == ["from coroutine", "from future", "from coroutine", "custom"]

@@ -33,7 +33,14 @@ def test_blueprint_decorators_return_the_function_and_record_routes():
         assert getattr(bp, decorator)(f"/{decorator}")(listing) is listing
     assert bp.route("/any", methods=["GET", "POST"])(listing) is listing
     assert [spec.rule for spec in bp._routes if spec.handler is listing] == [
-        "/get", "/post", "/put", "/delete", "/patch", "/options", "/any"]
+        "/get",
+        "/post",
+        "/put",
+        "/delete",
+        "/patch",
+        "/options",
+        "/any",
+    ]
 
 
 def test_blueprint_template_folders_are_searched_after_the_apps(tmp_path: Path):

@@ -74,8 +74,9 @@ def test_slash_policy_never_answers_for_unrouted_paths(policy):
         assert client.get("/nothing").status_code == 404
 
 
-@pytest.mark.parametrize("path", ["//evil.example", "//evil.example/", "/\\evil.example",
-                                  "///evil.example"])
+@pytest.mark.parametrize(
+    "path", ["//evil.example", "//evil.example/", "/\\evil.example", "///evil.example"]
+)
 def test_slash_redirect_never_points_off_site(path):
     with TestClient(open_redirect_app()) as client:
         response = client.get(path)
@@ -99,8 +100,12 @@ def test_a_double_slash_path_redirects_to_a_local_path():
 
 @pytest.mark.parametrize(
     ("path", "query", "expected"),
-    [("//evil.example/", "", "/evil.example/"), ("/a b", "x=1", "/a%20b?x=1"),
-     ("/\\\\x", "", "/%5C%5Cx"), ("/ok/", "", "/ok/")],
+    [
+        ("//evil.example/", "", "/evil.example/"),
+        ("/a b", "x=1", "/a%20b?x=1"),
+        ("/\\\\x", "", "/%5C%5Cx"),
+        ("/ok/", "", "/ok/"),
+    ],
 )
 def test_safe_location_is_always_same_site(path, query, expected):
     assert safe_location(path, query) == expected
@@ -135,8 +140,12 @@ def build_mounted():
 
     @admin.get("/dashboard")
     async def dashboard(request):
-        return {"path": request.path, "root": request.root_path, "url": request.base_url,
-                "link": admin.url_for("dashboard")}
+        return {
+            "path": request.path,
+            "root": request.root_path,
+            "url": request.base_url,
+            "link": admin.url_for("dashboard"),
+        }
 
     @main.get("/")
     async def home(request):
@@ -151,8 +160,10 @@ def test_mounted_app_sees_relative_paths_and_keeps_its_own_pipeline():
     with TestClient(main) as client:
         response = client.get("/admin/dashboard")
         assert response.json() == {
-            "path": "/dashboard", "root": "/admin",
-            "url": "http://testserver/admin/dashboard", "link": "/admin/dashboard",
+            "path": "/dashboard",
+            "root": "/admin",
+            "url": "http://testserver/admin/dashboard",
+            "link": "/admin/dashboard",
         }
         assert response.headers["x-admin"] == "1"
         assert events == ["admin-mw", "admin-before"]
@@ -277,8 +288,13 @@ def echo_app() -> Gobstopper:
 
 @pytest.mark.parametrize(
     ("path", "expected"),
-    [("/files/a%20b", "a b"), ("/files/%zz", "%zz"), ("/files/caf%C3%A9", "café"),
-     ("/files/%ff", "\ufffd"), ("/files/a/../b", "a/../b")],
+    [
+        ("/files/a%20b", "a b"),
+        ("/files/%zz", "%zz"),
+        ("/files/caf%C3%A9", "café"),
+        ("/files/%ff", "\ufffd"),
+        ("/files/a/../b", "a/../b"),
+    ],
 )
 def test_percent_decoding_matches_granian(path, expected):
     with TestClient(echo_app()) as client:

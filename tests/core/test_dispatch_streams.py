@@ -33,12 +33,14 @@ def streaming_app() -> Gobstopper:
         async def chunks():
             yield b"first"
             raise RuntimeError("source failed")
+
         return StreamResponse(chunks())
 
     @app.get("/bad-header")
     async def bad_header(request):
         async def chunks():
             yield b"never sent"
+
         response = StreamResponse(chunks())
         response.headers["x-bad"] = "a\r\nb"  # changed after the constructor checked them
         return response

@@ -75,8 +75,9 @@ def test_404_page_never_reflects_the_path_unescaped(path):
     assert "<img src=x onerror=1>" not in response.text
 
 
-@pytest.mark.parametrize("status", [400, 401, 403, 404, 408, 409, 413, 414, 415, 422, 429,
-                                    500, 503, 418, 451, 502])
+@pytest.mark.parametrize(
+    "status", [400, 401, 403, 404, 408, 409, 413, 414, 415, 422, 429, 500, 503, 418, 451, 502]
+)
 def test_abort_answers_with_the_status(status):
     with TestClient(boom_app()) as client:
         response = client.get(f"/abort/{status}", headers=JSON)
@@ -96,13 +97,17 @@ def test_error_handlers_customise_answers_and_receive_the_exception():
     @app.error_handler(500)
     def server_error(request, error):
         seen.append(error)
-        return JSONResponse({"error": "Internal server error", "request_id": request.id},
-                            status=500)
+        return JSONResponse(
+            {"error": "Internal server error", "request_id": request.id}, status=500
+        )
 
     @app.error_handler(429)
     async def rate_limited(request, error):
-        return JSONResponse({"error": "Too many requests", "retry_after": 60}, status=429,
-                            headers={"Retry-After": "60"})
+        return JSONResponse(
+            {"error": "Too many requests", "retry_after": 60},
+            status=429,
+            headers={"Retry-After": "60"},
+        )
 
     with TestClient(app) as client:
         missing = client.get("/nowhere")
@@ -178,8 +183,14 @@ def test_body_validation_errors_list_their_problems():
 
 @pytest.mark.parametrize(
     ("accept", "expected"),
-    [("", True), ("application/json", True), ("text/html", False), ("*/*", True),
-     ("text/html,application/xhtml+xml,*/*;q=0.8", False), ("image/png", False)],
+    [
+        ("", True),
+        ("application/json", True),
+        ("text/html", False),
+        ("*/*", True),
+        ("text/html,application/xhtml+xml,*/*;q=0.8", False),
+        ("image/png", False),
+    ],
 )
 def test_wants_json(accept, expected):
     scope, _ = build_request("GET", "/", headers={"accept": accept} if accept else {})
@@ -204,7 +215,8 @@ def test_exception_headers_do_not_duplicate_a_header_the_handler_set_in_other_ca
         raise errors.TooManyRequests("slow down", headers={"Retry-After": "30"})
 
     app.error_handler(429)(
-        lambda request, error: Response("wait", status=429, headers={"retry-after": "5"}))
+        lambda request, error: Response("wait", status=429, headers={"retry-after": "5"})
+    )
     with TestClient(app) as client:
         response = client.get("/limited")
     assert response.status_code == 429

@@ -15,8 +15,12 @@ from gobstopper.testing import TestClient
 
 @pytest.mark.parametrize(
     ("prefix", "rule", "expected"),
-    [("/api/", "/users", "/api/users"), ("/api", "/", "/api/"), ("", "/x", "/x"),
-     ("/", "/x", "/x")],
+    [
+        ("/api/", "/users", "/api/users"),
+        ("/api", "/", "/api/"),
+        ("", "/x", "/x"),
+        ("/", "/x", "/x"),
+    ],
 )
 def test_join_paths(prefix, rule, expected):
     assert join_paths(prefix, rule) == expected
@@ -64,8 +68,11 @@ def precedence_app() -> Gobstopper:
         ("/items/42", "int", 42),
         ("/items/2.5", "float", 2.5),
         ("/items/2024-02-29", "date", "2024-02-29"),
-        ("/items/12345678-1234-5678-1234-567812345678", "uuid",
-         "12345678-1234-5678-1234-567812345678"),
+        (
+            "/items/12345678-1234-5678-1234-567812345678",
+            "uuid",
+            "12345678-1234-5678-1234-567812345678",
+        ),
         ("/items/pen", "str", "pen"),
         ("/items/a/b", "path", "a/b"),
         ("/items/2023-02-30", "str", "2023-02-30"),
@@ -200,12 +207,17 @@ def url_app() -> Gobstopper:
         ("admin.v1.<lambda>", {}, "/admin/v1/users"),
         ("files", {"name": "a b/c.txt"}, "/files/a%20b/c.txt"),
         ("tag", {"tag": "a/b?c"}, "/tags/a%2Fb%3Fc"),
-        ("user_detail", {"id": 5, "tab": "posts", "q": ["a", "b"]},
-         "/users/5?tab=posts&q=a&q=b"),
+        ("user_detail", {"id": 5, "tab": "posts", "q": ["a", "b"]}, "/users/5?tab=posts&q=a&q=b"),
         ("user_detail", {"id": 5, "skip": None}, "/users/5"),
-        ("typed", {"day": datetime.date(2024, 1, 2),
-                   "key": uuid.UUID("12345678-1234-5678-1234-567812345678"), "score": 1e20},
-         "/at/2024-01-02/12345678-1234-5678-1234-567812345678/100000000000000000000.0"),
+        (
+            "typed",
+            {
+                "day": datetime.date(2024, 1, 2),
+                "key": uuid.UUID("12345678-1234-5678-1234-567812345678"),
+                "score": 1e20,
+            },
+            "/at/2024-01-02/12345678-1234-5678-1234-567812345678/100000000000000000000.0",
+        ),
         ("report", {"year": 2023}, "/report-2023.csv"),
     ],
 )
@@ -233,8 +245,11 @@ def test_url_for_results_route_back_to_the_same_handler():
         ("user_detail", {"id": "abc"}, "non-negative"),
         ("typed", {"day": "yesterday", "key": uuid.uuid4(), "score": 1}, "Invalid isoformat"),
         ("typed", {"day": datetime.date.today(), "key": "bad", "score": 1}, "hexadecimal"),
-        ("typed", {"day": datetime.date.today(), "key": uuid.uuid4(), "score": float("nan")},
-         "finite"),
+        (
+            "typed",
+            {"day": datetime.date.today(), "key": uuid.uuid4(), "score": float("nan")},
+            "finite",
+        ),
     ],
 )
 def test_url_for_raises_value_error(name, params, message):

@@ -13,9 +13,11 @@ from gobstopper.testing import TestClient
 def recorder(log: list[str], label: str, *, sync: bool = False):
     """A middleware that records entry and exit around ``call_next``."""
     if sync:
+
         def sync_mw(request, call_next):
             log.append(f"{label}>")
             return call_next(request)
+
         sync_mw.__name__ = label
         return sync_mw
 
@@ -24,6 +26,7 @@ def recorder(log: list[str], label: str, *, sync: bool = False):
         response = await call_next(request)
         log.append(f"<{label}")
         return response
+
     mw.__name__ = label
     return mw
 
@@ -51,8 +54,16 @@ def test_middleware_order_app_priority_then_parent_then_child_then_route():
     with TestClient(app) as client:
         assert client.get("/p/c/x").text == "x"
     entered = [e[:-1] for e in log if e.endswith(">")]
-    assert entered == ["app_high", "app_mid_a", "app_mid_b", "app_low", "parent_high",
-                       "parent_low", "child", "route"]
+    assert entered == [
+        "app_high",
+        "app_mid_a",
+        "app_mid_b",
+        "app_low",
+        "parent_high",
+        "parent_low",
+        "child",
+        "route",
+    ]
     assert log[len(entered)] == "handler"
     assert [e[1:] for e in log if e.startswith("<")] == list(reversed(entered))
 

@@ -203,7 +203,7 @@ def test_context_processors_merge_in_order_and_call_context_wins(folder, use_rus
 
 @ENGINES
 def test_url_for_renders_unescaped_paths_in_html_and_raw_in_text(folder, use_rust) -> None:
-    write(folder, "links.html", '<a href="{{ url_for(\'item\', item_id=3, q=\'a&b\', p=2) }}">')
+    write(folder, "links.html", "<a href=\"{{ url_for('item', item_id=3, q='a&b', p=2) }}\">")
     write(folder, "links.txt", "{{ url_for('item', item_id=3, q='x', p=2) }}")
     app = make_app(folder, use_rust)
 
@@ -255,8 +255,11 @@ def test_edited_template_is_reread_only_with_auto_reload(folder, use_rust, auto_
 # -- filters and globals -----------------------------------------------------------
 @ENGINES
 def test_filters_and_globals_registered_before_and_after_init(folder, use_rust) -> None:
-    write(folder, "reg.txt", "{{ 'a'|early }} {{ 'b'|late }} {{ 'c'|bare }} {{ site() }} "
-                             "{{ stamp() }} {{ version }}")
+    write(
+        folder,
+        "reg.txt",
+        "{{ 'a'|early }} {{ 'b'|late }} {{ 'c'|bare }} {{ site() }} {{ stamp() }} {{ version }}",
+    )
     app = Gobstopper()
 
     @app.template_filter("early")
@@ -394,8 +397,9 @@ def test_stream_sends_the_same_page_jinja2_in_chunks_minijinja_in_one(folder, us
     @app.get("/rows")
     async def rows(request):
         stream = request.args.get("stream", ["0"])[0] == "1"
-        return await app.render_template("rows.html", stream=stream, rows=range(10_000),
-                                         label="<b>")
+        return await app.render_template(
+            "rows.html", stream=stream, rows=range(10_000), label="<b>"
+        )
 
     with TestClient(app) as client:
         whole = client.get("/rows")

@@ -40,13 +40,16 @@ def read_blocks(path: Path) -> list[Block]:
             continue
         end = _closing_line(lines, index, opening.group("fence"))
         marker = MARKER.match(lines[index - 1].strip()) if index else None
-        blocks.append(Block(
-            language=opening.group("info").strip().split(" ")[0].lower(),
-            text="\n".join(_dedent(lines[index + 1:end], len(opening.group("indent")))) + "\n",
-            line=index + 2,
-            marker=marker.group("kind") if marker else None,
-            argument=marker.group("argument") if marker else "",
-        ))
+        blocks.append(
+            Block(
+                language=opening.group("info").strip().split(" ")[0].lower(),
+                text="\n".join(_dedent(lines[index + 1 : end], len(opening.group("indent"))))
+                + "\n",
+                line=index + 2,
+                marker=marker.group("kind") if marker else None,
+                argument=marker.group("argument") if marker else "",
+            )
+        )
         index = end + 1
     return blocks
 
@@ -61,7 +64,7 @@ def _closing_line(lines: list[str], opening: int, fence: str) -> int:
 
 def _dedent(lines: list[str], indent: int) -> list[str]:
     """Remove the fence's own indentation (a fence inside a list item is indented)."""
-    return [line[min(indent, len(line) - len(line.lstrip(" "))):] for line in lines]
+    return [line[min(indent, len(line) - len(line.lstrip(" "))) :] for line in lines]
 
 
 def prose(path: Path) -> str:

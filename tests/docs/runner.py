@@ -55,7 +55,9 @@ class PageRunner:
     def run(self, runner: asyncio.Runner) -> None:
         """Run every block, then the page's ``test_*`` functions."""
         handlers: dict[str | None, Callable[[Block, asyncio.Runner], None]] = {
-            "file": self._write_file, "compile-only": self._compile_only, None: self._run_block,
+            "file": self._write_file,
+            "compile-only": self._compile_only,
+            None: self._run_block,
         }
         sys.modules[MODULE] = self.module
         try:
@@ -73,7 +75,8 @@ class PageRunner:
         # Padded so that tracebacks give the line number in the Markdown page.
         source = "\n" * (block.line - 1) + block.text
         code: types.CodeType = compile(
-            source, str(self.page), "exec", flags=ast.PyCF_ALLOW_TOP_LEVEL_AWAIT)
+            source, str(self.page), "exec", flags=ast.PyCF_ALLOW_TOP_LEVEL_AWAIT
+        )
         return code
 
     def _write_file(self, block: Block, runner: asyncio.Runner) -> None:
@@ -141,7 +144,7 @@ def shell_commands(block: Block) -> Iterator[tuple[list[str], list[str]]]:
         if argv is None:
             continue
         output = []
-        for following in lines[index + 1:] if prompt else ():
+        for following in lines[index + 1 :] if prompt else ():
             if following.startswith("$ "):
                 break
             output.append(following)

@@ -20,8 +20,10 @@ def variables_read() -> set[str]:
     return {
         node.args[0].value
         for node in ast.walk(tree)
-        if isinstance(node, ast.Call) and node.args
-        and isinstance(node.args[0], ast.Constant) and isinstance(node.args[0].value, str)
+        if isinstance(node, ast.Call)
+        and node.args
+        and isinstance(node.args[0], ast.Constant)
+        and isinstance(node.args[0].value, str)
         and ENV_NAME.fullmatch(node.args[0].value)
     }
 
@@ -29,11 +31,18 @@ def variables_read() -> set[str]:
 def reads_environment(path: Path) -> bool:
     """Does the module's code (not its strings) touch ``os.environ`` or ``os.getenv``?"""
     for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-        if isinstance(node, ast.Attribute) and node.attr in ("environ", "getenv") \
-                and isinstance(node.value, ast.Name) and node.value.id == "os":
+        if (
+            isinstance(node, ast.Attribute)
+            and node.attr in ("environ", "getenv")
+            and isinstance(node.value, ast.Name)
+            and node.value.id == "os"
+        ):
             return True
-        if isinstance(node, ast.ImportFrom) and node.module == "os" \
-                and any(alias.name in ("environ", "getenv") for alias in node.names):
+        if (
+            isinstance(node, ast.ImportFrom)
+            and node.module == "os"
+            and any(alias.name in ("environ", "getenv") for alias in node.names)
+        ):
             return True
     return False
 
@@ -45,6 +54,9 @@ def test_the_page_documents_every_variable_and_no_other() -> None:
 
 
 def test_config_is_the_only_module_reading_the_environment() -> None:
-    readers = {path.relative_to(SOURCE).as_posix() for path in SOURCE.rglob("*.py")
-               if reads_environment(path)}
+    readers = {
+        path.relative_to(SOURCE).as_posix()
+        for path in SOURCE.rglob("*.py")
+        if reads_environment(path)
+    }
     assert readers == {"config.py"}

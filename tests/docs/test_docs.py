@@ -31,14 +31,22 @@ def test_code_blocks_run(page: Path, tmp_path: Path) -> None:
 
 
 def test_every_fence_names_its_language() -> None:
-    unnamed = [f"{_name(page)}:{block.line}" for page in PAGES for block in read_blocks(page)
-               if not block.language]
+    unnamed = [
+        f"{_name(page)}:{block.line}"
+        for page in PAGES
+        for block in read_blocks(page)
+        if not block.language
+    ]
     assert not unnamed, "name the language of these code blocks (python, bash, text, ...)"
 
 
 def test_compile_only_blocks_are_capped() -> None:
-    marked = [f"{_name(page)}:{block.line}" for page in PAGES for block in read_blocks(page)
-              if block.marker == "compile-only"]
+    marked = [
+        f"{_name(page)}:{block.line}"
+        for page in PAGES
+        for block in read_blocks(page)
+        if block.marker == "compile-only"
+    ]
     assert len(marked) <= COMPILE_ONLY_CAP, marked
 
 

@@ -26,7 +26,9 @@ def run_page(tmp_path: Path, markdown: str) -> None:
 
 
 def test_python_blocks_share_one_module_and_loop(tmp_path: Path) -> None:
-    run_page(tmp_path, """
+    run_page(
+        tmp_path,
+        """
 ```python
 import asyncio
 async def answer():
@@ -39,7 +41,8 @@ Text between blocks.
 value = await answer()
 assert value == 42 and __name__ == "docs_example"
 ```
-""")
+""",
+    )
 
 
 def test_a_false_claim_fails_at_its_markdown_line(tmp_path: Path) -> None:
@@ -54,12 +57,15 @@ def test_test_functions_are_called(tmp_path: Path) -> None:
         run_page(tmp_path, "```python\ndef test_it():\n    raise AssertionError('called')\n```\n")
     run_page(tmp_path, "")  # an empty page passes
     with pytest.raises(AssertionError, match="awaited"):
-        run_page(tmp_path,
-                 "```python\nasync def test_it():\n    raise AssertionError('awaited')\n```\n")
+        run_page(
+            tmp_path, "```python\nasync def test_it():\n    raise AssertionError('awaited')\n```\n"
+        )
 
 
 def test_file_markers_write_files_and_compile_only_does_not_run(tmp_path: Path) -> None:
-    run_page(tmp_path, """
+    run_page(
+        tmp_path,
+        """
 <!-- docs: file pkg/hello.txt -->
 ```text
 hi
@@ -74,29 +80,36 @@ raise RuntimeError("never runs")
 from pathlib import Path
 assert Path("pkg/hello.txt").read_text() == "hi\\n"
 ```
-""")
+""",
+    )
     with pytest.raises(SyntaxError):
         run_page(tmp_path, "<!-- docs: compile-only -->\n```python\ndef (:\n```\n")
 
 
-@pytest.mark.parametrize("command", [
-    "gobstopper run app:app --port nope",
-    "gobstopper serve app:app",
-    "WOPR_TASKS_ENABLED=1 python -m gobstopper tasks list --bogus",
-])
+@pytest.mark.parametrize(
+    "command",
+    [
+        "gobstopper run app:app --port nope",
+        "gobstopper serve app:app",
+        "WOPR_TASKS_ENABLED=1 python -m gobstopper tasks list --bogus",
+    ],
+)
 def test_an_invalid_command_line_fails(tmp_path: Path, command: str) -> None:
     with pytest.raises(AssertionError, match="rejected by the argument parser"):
         run_page(tmp_path, f"```bash\n{command}\n```\n")
 
 
 def test_shell_blocks_are_parsed_not_run(tmp_path: Path) -> None:
-    run_page(tmp_path, """
+    run_page(
+        tmp_path,
+        """
 ```bash
 bash scripts/showcase.sh            # not a gobstopper command: ignored
 gobstopper run nowhere:app --port 9 # parsed only: nothing starts, nothing is imported
 gobstopper --help
 ```
-""")
+""",
+    )
 
 
 def test_console_output_must_match(tmp_path: Path) -> None:
@@ -127,10 +140,16 @@ def test_environment_and_directory_are_restored(tmp_path: Path) -> None:
 
 
 def test_blocks_markers_and_commands_are_read() -> None:
-    block = Block("console", "$ gobstopper tasks stats \\\n  --db x.duckdb\ntotal: 0\n"
-                  "$ echo done\n$ python -m gobstopper --version\n", 1)
+    block = Block(
+        "console",
+        "$ gobstopper tasks stats \\\n  --db x.duckdb\ntotal: 0\n"
+        "$ echo done\n$ python -m gobstopper --version\n",
+        1,
+    )
     assert list(shell_commands(block)) == [
-        (["tasks", "stats", "--db", "x.duckdb"], ["total: 0"]), (["--version"], [])]
+        (["tasks", "stats", "--db", "x.duckdb"], ["total: 0"]),
+        (["--version"], []),
+    ]
 
 
 def test_an_unclosed_fence_is_an_error(tmp_path: Path) -> None:

@@ -74,8 +74,14 @@ def deleted_temp_files(pid: int) -> list[str]:
 class Upload:
     """A generator body (sent chunked, no Content-Length) that counts what it gave."""
 
-    def __init__(self, total: int, prefix: bytes = b"", suffix: bytes = b"",
-                 chunk: bytes = b"\0" * (64 * 1024), deadline: float = 30.0) -> None:
+    def __init__(
+        self,
+        total: int,
+        prefix: bytes = b"",
+        suffix: bytes = b"",
+        chunk: bytes = b"\0" * (64 * 1024),
+        deadline: float = 30.0,
+    ) -> None:
         self.total, self.prefix, self.suffix, self.chunk = total, prefix, suffix, chunk
         self.deadline = deadline
         self.sent = 0
@@ -107,13 +113,15 @@ def test_uploads_are_saved_where_the_examples_say(client, server):
     uploads = server.cwd / "uploads"
     body = multipart_body({"name": "ann"}, {"avatar": ("me.png", b"\x89PNG-data")})
     assert client.post("/upload/avatar", content=body, headers=MULTIPART).json() == {
-        "uploaded": "me.png"}
+        "uploaded": "me.png"
+    }
     assert (uploads / "me.png").read_bytes() == b"\x89PNG-data"
     assert client.post("/profile", content=body, headers=MULTIPART).json()["avatar"] is True
     assert (uploads / "ann_avatar.jpg").read_bytes() == b"\x89PNG-data"
     traversal = multipart_body(files={"avatar": ("../../../escape.txt", b"E")})
     assert client.post("/upload/avatar", content=traversal, headers=MULTIPART).json() == {
-        "uploaded": "escape.txt"}
+        "uploaded": "escape.txt"
+    }
     assert (uploads / "escape.txt").read_bytes() == b"E"
     assert not (server.cwd.parent / "escape.txt").exists()
 
@@ -121,8 +129,9 @@ def test_uploads_are_saved_where_the_examples_say(client, server):
 # -- bad input: a quick 4xx, and the server keeps serving ---------------------------------
 def _part_header(name: str, filename: str | None = None) -> bytes:
     extra = f'; filename="{filename}"' if filename is not None else ""
-    return (f"--gobstopperBoundary42\r\nContent-Disposition: form-data; "
-            f'name="{name}"{extra}\r\n\r\n').encode()
+    return (
+        f'--gobstopperBoundary42\r\nContent-Disposition: form-data; name="{name}"{extra}\r\n\r\n'
+    ).encode()
 
 
 def _bad_inputs() -> list[tuple[str, str, dict, int]]:
@@ -132,36 +141,97 @@ def _bad_inputs() -> list[tuple[str, str, dict, int]]:
     return [
         ("over-limit-content-length", "/upload/raw", {"content": b"x" * (LIMIT + 1)}, 413),
         ("over-limit-chunked", "/upload/raw", {"content": Upload(2 * LIMIT)}, 413),
-        ("json-100k-deep", "/json", {"content": b"[" * 100_000 + b"]" * 100_000,
-                                     "headers": json_ct}, 400),
-        ("json-100k-deep-objects", "/json", {"content": b'{"a":' * 100_000,
-                                             "headers": json_ct}, 400),
+        (
+            "json-100k-deep",
+            "/json",
+            {"content": b"[" * 100_000 + b"]" * 100_000, "headers": json_ct},
+            400,
+        ),
+        (
+            "json-100k-deep-objects",
+            "/json",
+            {"content": b'{"a":' * 100_000, "headers": json_ct},
+            400,
+        ),
         ("json-invalid-utf8", "/json", {"content": b'{"a": "\xc3\x28"}', "headers": json_ct}, 400),
         ("json-truncated", "/json", {"content": b'{"a": [1, 2, {"b": ', "headers": json_ct}, 400),
-        ("json-wrong-content-type", "/json", {"content": b"{}",
-                                              "headers": {"content-type": "text/csv"}}, 415),
-        ("multipart-100k-fields", "/upload/info",
-         {"content": tiny_field * 100_000 + b"--gobstopperBoundary42--\r\n",
-          "headers": MULTIPART}, 413),
-        ("multipart-no-closing-boundary", "/upload/info",
-         {"content": _part_header("a") + b"value\r\n", "headers": MULTIPART}, 400),
-        ("multipart-71-char-boundary", "/upload/info",
-         {"content": b"--" + b"b" * 71 + b"--\r\n",
-          "headers": {"content-type": "multipart/form-data; boundary=" + "b" * 71}}, 400),
-        ("multipart-no-boundary", "/upload/info",
-         {"content": _part_header("a") + b"v\r\n--gobstopperBoundary42--\r\n",
-          "headers": {"content-type": "multipart/form-data"}}, 400),
-        ("multipart-endless-headers", "/upload/info",
-         {"content": Upload(LIMIT, prefix=b"--gobstopperBoundary42\r\nX-Endless: ",
-                            chunk=b"y" * 4096), "headers": MULTIPART}, 400),
-        ("multipart-endless-header-lines", "/upload/info",
-         {"content": Upload(LIMIT, prefix=b"--gobstopperBoundary42\r\n",
-                            chunk=b"X-A: b\r\n" * 512), "headers": MULTIPART}, 400),
-        ("multipart-filename-traversal-nul", "/upload/info",
-         {"content": _part_header("f", "../../etc/passwd\x00.png") + b"x\r\n"
-          b"--gobstopperBoundary42--\r\n", "headers": MULTIPART}, 400),
-        ("urlencoded-million-ampersands", "/submit",
-         {"content": b"&" * 1_000_000, "headers": form_ct}, 413),
+        (
+            "json-wrong-content-type",
+            "/json",
+            {"content": b"{}", "headers": {"content-type": "text/csv"}},
+            415,
+        ),
+        (
+            "multipart-100k-fields",
+            "/upload/info",
+            {
+                "content": tiny_field * 100_000 + b"--gobstopperBoundary42--\r\n",
+                "headers": MULTIPART,
+            },
+            413,
+        ),
+        (
+            "multipart-no-closing-boundary",
+            "/upload/info",
+            {"content": _part_header("a") + b"value\r\n", "headers": MULTIPART},
+            400,
+        ),
+        (
+            "multipart-71-char-boundary",
+            "/upload/info",
+            {
+                "content": b"--" + b"b" * 71 + b"--\r\n",
+                "headers": {"content-type": "multipart/form-data; boundary=" + "b" * 71},
+            },
+            400,
+        ),
+        (
+            "multipart-no-boundary",
+            "/upload/info",
+            {
+                "content": _part_header("a") + b"v\r\n--gobstopperBoundary42--\r\n",
+                "headers": {"content-type": "multipart/form-data"},
+            },
+            400,
+        ),
+        (
+            "multipart-endless-headers",
+            "/upload/info",
+            {
+                "content": Upload(
+                    LIMIT, prefix=b"--gobstopperBoundary42\r\nX-Endless: ", chunk=b"y" * 4096
+                ),
+                "headers": MULTIPART,
+            },
+            400,
+        ),
+        (
+            "multipart-endless-header-lines",
+            "/upload/info",
+            {
+                "content": Upload(
+                    LIMIT, prefix=b"--gobstopperBoundary42\r\n", chunk=b"X-A: b\r\n" * 512
+                ),
+                "headers": MULTIPART,
+            },
+            400,
+        ),
+        (
+            "multipart-filename-traversal-nul",
+            "/upload/info",
+            {
+                "content": _part_header("f", "../../etc/passwd\x00.png") + b"x\r\n"
+                b"--gobstopperBoundary42--\r\n",
+                "headers": MULTIPART,
+            },
+            400,
+        ),
+        (
+            "urlencoded-million-ampersands",
+            "/submit",
+            {"content": b"&" * 1_000_000, "headers": form_ct},
+            413,
+        ),
         ("urlencoded-bad-utf8", "/submit", {"content": b"name=%ff%fe", "headers": form_ct}, 400),
     ]
 
@@ -169,8 +239,9 @@ def _bad_inputs() -> list[tuple[str, str, dict, int]]:
 BAD_INPUTS = _bad_inputs()
 
 
-@pytest.mark.parametrize(("path", "kwargs", "status"), [b[1:] for b in BAD_INPUTS],
-                         ids=[b[0] for b in BAD_INPUTS])
+@pytest.mark.parametrize(
+    ("path", "kwargs", "status"), [b[1:] for b in BAD_INPUTS], ids=[b[0] for b in BAD_INPUTS]
+)
 def test_bad_input_gets_a_quick_4xx_and_the_server_keeps_serving(client, path, kwargs, status):
     started = time.monotonic()
     response = client.post(path, **kwargs)
@@ -208,8 +279,12 @@ def test_one_gigabyte_upload_is_refused_with_bounded_memory(client, worker_pid, 
 def test_big_upload_streams_to_disk_with_bounded_memory(client, worker_pid):
     size = 100 * MiB
     block = os.urandom(64 * 1024)
-    upload = Upload(size, prefix=_part_header("big", "big.bin"), chunk=block,
-                    suffix=b"\r\n--gobstopperBoundary42--\r\n")
+    upload = Upload(
+        size,
+        prefix=_part_header("big", "big.bin"),
+        chunk=block,
+        suffix=b"\r\n--gobstopperBoundary42--\r\n",
+    )
     expected = hashlib.sha256()
     for _ in range(size // len(block)):
         expected.update(block)
@@ -218,8 +293,9 @@ def test_big_upload_streams_to_disk_with_bounded_memory(client, worker_pid):
     response = client.post("/upload/big", content=upload, headers=MULTIPART, timeout=60)
     peak = proc_status(worker_pid, "VmHWM" if exact_peak else "VmRSS")
     assert response.status_code == 200, response.text
-    assert response.json() == {"big": {"size": size, "in_memory": False,
-                                       "sha256": expected.hexdigest()}}
+    assert response.json() == {
+        "big": {"size": size, "in_memory": False, "sha256": expected.hexdigest()}
+    }
     growth_kib = peak - rss_before
     assert growth_kib * 1024 < 24 * MiB, f"worker grew {growth_kib} KiB for a 100 MiB upload"
 

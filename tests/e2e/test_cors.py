@@ -20,11 +20,14 @@ def client(tmp_path_factory):
 
 
 def test_preflight_then_actual_request(client):
-    preflight = client.options("/api/echo", headers={
-        "Origin": ORIGIN,
-        "Access-Control-Request-Method": "POST",
-        "Access-Control-Request-Headers": "content-type,x-token",
-    })
+    preflight = client.options(
+        "/api/echo",
+        headers={
+            "Origin": ORIGIN,
+            "Access-Control-Request-Method": "POST",
+            "Access-Control-Request-Headers": "content-type,x-token",
+        },
+    )
     assert preflight.status_code == 204
     assert preflight.content == b""
     assert preflight.headers["access-control-allow-origin"] == ORIGIN
@@ -33,8 +36,7 @@ def test_preflight_then_actual_request(client):
     assert preflight.headers["access-control-allow-headers"] == "Content-Type, X-Token"
     assert preflight.headers["access-control-max-age"] == "600"
 
-    actual = client.post("/api/echo", json={"n": 1},
-                         headers={"Origin": ORIGIN, "X-Token": "t"})
+    actual = client.post("/api/echo", json={"n": 1}, headers={"Origin": ORIGIN, "X-Token": "t"})
     assert actual.status_code == 200
     assert actual.json() == {"got": {"n": 1}, "token": "t"}
     assert actual.headers["access-control-allow-origin"] == ORIGIN
@@ -43,8 +45,10 @@ def test_preflight_then_actual_request(client):
 
 
 def test_refused_preflight_and_foreign_origin(client):
-    refused = client.options("/api/echo", headers={
-        "Origin": "https://evil.example", "Access-Control-Request-Method": "POST"})
+    refused = client.options(
+        "/api/echo",
+        headers={"Origin": "https://evil.example", "Access-Control-Request-Method": "POST"},
+    )
     assert refused.status_code == 403
     assert "access-control-allow-origin" not in refused.headers
     foreign = client.post("/api/echo", json={"n": 2}, headers={"Origin": "https://evil.example"})

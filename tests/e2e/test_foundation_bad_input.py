@@ -45,8 +45,14 @@ def get(server, target: str, method: str = "GET") -> tuple[int, dict[str, str], 
 
 @pytest.mark.parametrize(
     ("target", "name"),
-    [("/files/%zz", "%zz"), ("/files/a%20b", "a b"), ("/files/%ff%fe", "\ufffd\ufffd"),
-     ("/files/caf%C3%A9", "café"), ("/files/a%2Fb", "a/b"), ("/files/%00x", "\x00x")],
+    [
+        ("/files/%zz", "%zz"),
+        ("/files/a%20b", "a b"),
+        ("/files/%ff%fe", "\ufffd\ufffd"),
+        ("/files/caf%C3%A9", "café"),
+        ("/files/a%2Fb", "a/b"),
+        ("/files/%00x", "\x00x"),
+    ],
 )
 def test_percent_encoding_good_and_bad(server, target, name):
     status, _, body = get(server, target)
@@ -100,15 +106,17 @@ def test_header_injection_from_a_handler_is_a_clean_500(server):
 
 
 def test_tracebacks_never_leak(server):
-    status, _, body = raw(server, b"GET /boom HTTP/1.1\r\nHost: t\r\nAccept: text/html\r\n"
-                                  b"Connection: close\r\n\r\n")
+    status, _, body = raw(
+        server, b"GET /boom HTTP/1.1\r\nHost: t\r\nAccept: text/html\r\nConnection: close\r\n\r\n"
+    )
     assert status == 500
     assert b"secret internals" not in body and b"Traceback" not in body
 
 
 def test_request_header_with_bare_newline_is_refused_by_the_server(server):
-    status, _, _ = raw(server, b"GET / HTTP/1.1\r\nHost: t\r\nX-A: a\rb\r\n"
-                               b"Connection: close\r\n\r\n")
+    status, _, _ = raw(
+        server, b"GET / HTTP/1.1\r\nHost: t\r\nX-A: a\rb\r\nConnection: close\r\n\r\n"
+    )
     assert status == 400
 
 

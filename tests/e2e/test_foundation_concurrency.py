@@ -34,8 +34,14 @@ async def read_response(reader: asyncio.StreamReader) -> tuple[int, bytes]:
     return status, await reader.readexactly(length)
 
 
-async def one_connection(port: int, index: int, gate: asyncio.Event, connected: list[int],
-                         errors: list[str], pids: set[int]) -> int:
+async def one_connection(
+    port: int,
+    index: int,
+    gate: asyncio.Event,
+    connected: list[int],
+    errors: list[str],
+    pids: set[int],
+) -> int:
     """Connect, wait until every connection is open, then send requests in turn."""
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
     ok = 0
@@ -66,8 +72,10 @@ async def hammer(port: int) -> tuple[int, int, set[int], list[str]]:
     connected: list[int] = []
     errors: list[str] = []
     pids: set[int] = set()
-    tasks = [asyncio.create_task(one_connection(port, i, gate, connected, errors, pids))
-             for i in range(CONNECTIONS)]
+    tasks = [
+        asyncio.create_task(one_connection(port, i, gate, connected, errors, pids))
+        for i in range(CONNECTIONS)
+    ]
     loop = asyncio.get_running_loop()
     end = loop.time() + DEADLINE
     while len(connected) + len(errors) < CONNECTIONS and loop.time() < end:
@@ -80,8 +88,9 @@ async def hammer(port: int) -> tuple[int, int, set[int], list[str]]:
 
 @pytest.mark.parametrize("workers", [1, 2])
 def test_a_thousand_concurrent_keep_alive_connections_get_no_errors(tmp_path, workers):
-    with granian_server("foundation_app:app", tmp_path, workers=workers,
-                        extra_args=("--backlog", "2048")) as server:
+    with granian_server(
+        "foundation_app:app", tmp_path, workers=workers, extra_args=("--backlog", "2048")
+    ) as server:
         ok, opened_together, pids, errors = asyncio.run(hammer(server.port))
         assert errors == []
         assert opened_together == CONNECTIONS

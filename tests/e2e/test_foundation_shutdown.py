@@ -94,8 +94,9 @@ def test_sigterm_is_bounded_by_the_shutdown_timeout(tmp_path):
 
 def test_an_idle_server_stops_promptly(tmp_path):
     events = tmp_path / "events.txt"
-    with granian_server("foundation_app:app", tmp_path,
-                        env={"FOUNDATION_EVENTS": str(events)}) as server:
+    with granian_server(
+        "foundation_app:app", tmp_path, env={"FOUNDATION_EVENTS": str(events)}
+    ) as server:
         wait_for_event(events, "startup")
         assert httpx.get(server.url + "/", timeout=10).status_code == 200
         code, elapsed = sigterm_and_wait(server, 20)

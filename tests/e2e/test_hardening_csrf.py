@@ -58,8 +58,9 @@ def test_an_oversized_body_without_a_content_length_is_cut_off(client):
         for _ in range(40):
             yield b"&f=" + b"x" * 1000
 
-    response = client.post("/limited", content=chunks(),
-                           headers={"content-type": "application/x-www-form-urlencoded"})
+    response = client.post(
+        "/limited", content=chunks(), headers={"content-type": "application/x-www-form-urlencoded"}
+    )
     assert response.status_code == 413
 
 
@@ -86,24 +87,31 @@ def test_each_render_embeds_a_different_token_and_all_of_them_work(client):
 
 def _flip(token: str, index: int) -> str:
     swapped = "A" if token[index] != "A" else "B"
-    return token[:index] + swapped + token[index + 1:]
+    return token[:index] + swapped + token[index + 1 :]
 
 
-@pytest.mark.parametrize("tamper", [
-    pytest.param(lambda t: _flip(t, 0), id="pad-changed"),
-    pytest.param(lambda t: _flip(t, 60), id="cipher-changed"),
-    pytest.param(lambda t: t[:43], id="first-half"),
-    pytest.param(lambda t: t[43:], id="second-half"),
-    pytest.param(lambda t: t[:-1], id="truncated"),
-    pytest.param(lambda t: t + "A", id="one-more"),
-    pytest.param(lambda t: t + "==", id="padded"),
-    pytest.param(lambda t: t.replace("-", "+").replace("_", "/") if ("-" in t or "_" in t)
-                 else "+" + t[1:], id="standard-alphabet"),
-    pytest.param(lambda t: "é" + t[1:], id="non-ascii"),
-    pytest.param(lambda t: " " + t[1:], id="space"),
-    pytest.param(lambda t: t + t, id="doubled"),
-    pytest.param(lambda t: "A" * 86, id="all-zero-pad"),
-])
+@pytest.mark.parametrize(
+    "tamper",
+    [
+        pytest.param(lambda t: _flip(t, 0), id="pad-changed"),
+        pytest.param(lambda t: _flip(t, 60), id="cipher-changed"),
+        pytest.param(lambda t: t[:43], id="first-half"),
+        pytest.param(lambda t: t[43:], id="second-half"),
+        pytest.param(lambda t: t[:-1], id="truncated"),
+        pytest.param(lambda t: t + "A", id="one-more"),
+        pytest.param(lambda t: t + "==", id="padded"),
+        pytest.param(
+            lambda t: (
+                t.replace("-", "+").replace("_", "/") if ("-" in t or "_" in t) else "+" + t[1:]
+            ),
+            id="standard-alphabet",
+        ),
+        pytest.param(lambda t: "é" + t[1:], id="non-ascii"),
+        pytest.param(lambda t: " " + t[1:], id="space"),
+        pytest.param(lambda t: t + t, id="doubled"),
+        pytest.param(lambda t: "A" * 86, id="all-zero-pad"),
+    ],
+)
 def test_tampered_or_malformed_tokens_are_refused(client, tamper):
     token = fresh_token(client)
     forged = tamper(token)
@@ -125,8 +133,10 @@ def test_a_token_from_another_session_is_refused(server, client):
 @pytest.mark.skipif(shutil.which("redis-server") is None, reason="redis-server not installed")
 def test_a_session_store_outage_answers_503_not_403(tmp_path):
     with redis_server(tmp_path) as redis:
-        with hardening_server(tmp_path, REDIS_URL=redis.url) as server, \
-                httpx.Client(base_url=server.url, timeout=10) as client:
+        with (
+            hardening_server(tmp_path, REDIS_URL=redis.url) as server,
+            httpx.Client(base_url=server.url, timeout=10) as client,
+        ):
             token = fresh_token(client)
             assert client.post("/submit", headers={"X-CSRF-Token": token}).status_code == 200
             redis.stop()

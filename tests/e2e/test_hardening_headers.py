@@ -12,8 +12,13 @@ from tests.e2e.hardening import ORIGIN, fresh_token, hardening_server, raw_reque
 
 pytestmark = pytest.mark.e2e
 
-SECURITY_HEADERS = ("content-security-policy", "x-frame-options", "x-content-type-options",
-                    "referrer-policy", "cross-origin-opener-policy")
+SECURITY_HEADERS = (
+    "content-security-policy",
+    "x-frame-options",
+    "x-content-type-options",
+    "referrer-policy",
+    "cross-origin-opener-policy",
+)
 
 
 @pytest.fixture(scope="module")
@@ -42,13 +47,16 @@ def assert_guarded(response: httpx.Response) -> None:
 
 
 # -- item 5: every response the app emits carries the headers ------------------------------
-@pytest.mark.parametrize(("method", "path", "status"), [
-    ("GET", "/crash", 500),
-    ("GET", "/no-such-page", 404),
-    ("GET", "/submit", 405),
-    ("POST", "/submit", 403),
-    ("GET", "/" + "a" * 9000, 414),
-])
+@pytest.mark.parametrize(
+    ("method", "path", "status"),
+    [
+        ("GET", "/crash", 500),
+        ("GET", "/no-such-page", 404),
+        ("GET", "/submit", 405),
+        ("POST", "/submit", 403),
+        ("GET", "/" + "a" * 9000, 414),
+    ],
+)
 def test_error_answers_carry_security_and_cors_headers(client, method, path, status):
     response = client.request(method, path)
     assert response.status_code == status
@@ -58,15 +66,21 @@ def test_error_answers_carry_security_and_cors_headers(client, method, path, sta
 
 def test_a_413_from_the_body_limit_carries_the_headers(client):
     token = fresh_token(client)
-    response = client.post("/limited", content=b"a=" + b"x" * 5000, headers={
-        "X-CSRF-Token": token, "content-type": "application/x-www-form-urlencoded"})
+    response = client.post(
+        "/limited",
+        content=b"a=" + b"x" * 5000,
+        headers={"X-CSRF-Token": token, "content-type": "application/x-www-form-urlencoded"},
+    )
     assert response.status_code == 413
     assert_guarded(response)
 
 
 def test_a_refused_host_answer_carries_the_headers(server):
-    raw = raw_request(server.port, b'GET /me HTTP/1.1\r\nHost: evil.com"><script>\r\n'
-                                   b"Origin: " + ORIGIN.encode() + b"\r\nConnection: close\r\n\r\n")
+    raw = raw_request(
+        server.port,
+        b'GET /me HTTP/1.1\r\nHost: evil.com"><script>\r\n'
+        b"Origin: " + ORIGIN.encode() + b"\r\nConnection: close\r\n\r\n",
+    )
     assert status_of(raw) == 400
     head = raw.split(b"\r\n\r\n", 1)[0].decode().lower()
     assert "x-frame-options: deny" in head and "vary: cookie, origin" in head
@@ -75,23 +89,32 @@ def test_a_refused_host_answer_carries_the_headers(server):
 
 def test_refused_preflights_vary_on_origin(server):
     with httpx.Client(base_url=server.url, timeout=10) as client:
-        refused = client.options("/submit", headers={
-            "Origin": "https://evil.example", "Access-Control-Request-Method": "POST"})
+        refused = client.options(
+            "/submit",
+            headers={"Origin": "https://evil.example", "Access-Control-Request-Method": "POST"},
+        )
     assert refused.status_code == 403
     assert "access-control-allow-origin" not in refused.headers
-    assert vary_of(refused) == {"origin", "access-control-request-method",
-                                "access-control-request-headers"}
+    assert vary_of(refused) == {
+        "origin",
+        "access-control-request-method",
+        "access-control-request-headers",
+    }
 
 
 # -- item 8: WOPR_ALLOW_INSECURE_COOKIES does not relax the session cookie ------------------
 def test_production_session_cookie_stays_secure_with_the_opt_out_set(tmp_path):
     env = {"ENV": "production", "WOPR_ALLOW_INSECURE_COOKIES": "true"}
-    with hardening_server(tmp_path, **env) as server, \
-            httpx.Client(base_url=server.url, timeout=10) as client:
+    with (
+        hardening_server(tmp_path, **env) as server,
+        httpx.Client(base_url=server.url, timeout=10) as client,
+    ):
         cookie = client.get("/token").headers["set-cookie"]
         assert re.fullmatch(
             r"session_id=[\w-]{43}\.[\w-]{43}; Path=/; Max-Age=604800; Secure; HttpOnly; "
-            r"SameSite=Strict", cookie)
+            r"SameSite=Strict",
+            cookie,
+        )
 
 
 # -- item 10: session pages are private to shared caches ------------------------------------

@@ -27,8 +27,10 @@ def server(tmp_path_factory):
 
 def test_a_failing_stream_aborts_the_connection_promptly(server):
     started = time.monotonic()
-    with httpx.Client(base_url=server.url, timeout=10) as client, \
-            client.stream("GET", "/stream?fail=1") as response:
+    with (
+        httpx.Client(base_url=server.url, timeout=10) as client,
+        client.stream("GET", "/stream?fail=1") as response,
+    ):
         assert response.status_code == 200
         received = b""
         with pytest.raises(httpx.RemoteProtocolError, match="incomplete chunked read"):
@@ -50,6 +52,7 @@ def test_the_abort_sends_no_final_chunk_and_the_server_keeps_serving(server):
 
 
 def test_a_stream_that_completes_ends_with_the_final_chunk(server):
-    raw = raw_request(server.port, b"GET /stream HTTP/1.1\r\nHost: app.example\r\n"
-                                   b"Connection: close\r\n\r\n")
+    raw = raw_request(
+        server.port, b"GET /stream HTTP/1.1\r\nHost: app.example\r\nConnection: close\r\n\r\n"
+    )
     assert raw.lower().endswith(b"d\r\nsecond chunk\n\r\n0\r\n\r\n")

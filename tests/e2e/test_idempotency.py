@@ -54,16 +54,22 @@ def pair(tmp_path, redis_url):
 
     redis.Redis.from_url(redis_url).flushdb()
     env = {"REDIS_URL": redis_url}
-    with granian_server("idempotency_app:app", tmp_path, env=env) as a, \
-            granian_server("idempotency_app:app", tmp_path, env=env) as b:
+    with (
+        granian_server("idempotency_app:app", tmp_path, env=env) as a,
+        granian_server("idempotency_app:app", tmp_path, env=env) as b,
+    ):
         yield a, b
 
 
 async def test_concurrent_duplicates_over_two_servers_run_the_handler_once(pair):
     headers = {"Idempotency-Key": "pay-once", "Authorization": "Bearer bob"}
     async with httpx.AsyncClient() as client:
-        posts = [client.post(f"{pair[i % 2].url}/charge", json={"amount": 9}, headers=headers,
-                             timeout=10) for i in range(8)]
+        posts = [
+            client.post(
+                f"{pair[i % 2].url}/charge", json={"amount": 9}, headers=headers, timeout=10
+            )
+            for i in range(8)
+        ]
         answers = await asyncio.gather(*posts)
         assert [r.status_code for r in answers] == [200] * 8
         assert {r.content for r in answers} == {answers[0].content}

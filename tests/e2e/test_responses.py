@@ -129,8 +129,12 @@ def test_send_from_directory_under_granian(server, client):
     ok = client.get("/download/report.csv")
     assert ok.status_code == 200 and ok.text == "a,b\n"
     assert ok.headers["content-disposition"] == 'attachment; filename="report.csv"'
-    for attempt in ("/download/../secret.txt", "/download/%2e%2e%2fsecret.txt",
-                    "/download/leak.txt", "/download/..%5csecret.txt"):
+    for attempt in (
+        "/download/../secret.txt",
+        "/download/%2e%2e%2fsecret.txt",
+        "/download/leak.txt",
+        "/download/..%5csecret.txt",
+    ):
         status, body = raw_get(server.port, attempt)
         assert status == 404, attempt
         assert SECRET not in body
@@ -160,8 +164,10 @@ def test_static_middleware_headers_304_head_range(client):
     assert result.headers["cache-control"] == "public, max-age=3600"
     assert result.headers["content-type"] == "text/css"
     assert result.headers["content-length"] == str(len(CSS))
-    assert client.get("/static/app.css",
-                      headers={"if-none-match": result.headers["etag"]}).status_code == 304
+    assert (
+        client.get("/static/app.css", headers={"if-none-match": result.headers["etag"]}).status_code
+        == 304
+    )
     head = client.head("/static/app.css")
     assert head.status_code == 200 and head.content == b""
     assert head.headers["content-length"] == str(len(CSS))
@@ -175,7 +181,7 @@ def test_static_middleware_headers_304_head_range(client):
 @pytest.mark.parametrize("prefix", ["/static", "/bp/static", "/rs", "/hy"])
 @pytest.mark.parametrize("attempt", ESCAPES + DOUBLE_ENCODED)
 def test_escape_attempts_over_the_wire(server, prefix, attempt):
-    target = prefix + attempt[len("/static"):]
+    target = prefix + attempt[len("/static") :]
     status, body = raw_get(server.port, target)
     assert status in (400, 403, 404), target
     assert SECRET not in body and b"root:" not in body
@@ -185,19 +191,23 @@ def test_escape_attempts_over_the_wire(server, prefix, attempt):
         assert status == 403, target
 
 
-@pytest.mark.parametrize(("existing", "missing"), [
-    ("/static/../secret.txt", "/static/../no-such-file.txt"),
-    ("/static/%2e%2e/secret.txt", "/static/%2e%2e/no-such-file.txt"),
-    ("/static/%2e%2e%2fsecret.txt", "/static/%2e%2e%2fno-such-file.txt"),
-    ("/static/link.txt", "/static/deadlink.txt"),
-    ("/static/linkdir/secret.txt", "/static/linkdir/no-such-file.txt"),
-    ("/bp/static/../secret.txt", "/bp/static/../no-such-file.txt"),
-    ("/bp/static/linkdir/secret.txt", "/bp/static/linkdir/no-such-file.txt"),
-])
+@pytest.mark.parametrize(
+    ("existing", "missing"),
+    [
+        ("/static/../secret.txt", "/static/../no-such-file.txt"),
+        ("/static/%2e%2e/secret.txt", "/static/%2e%2e/no-such-file.txt"),
+        ("/static/%2e%2e%2fsecret.txt", "/static/%2e%2e%2fno-such-file.txt"),
+        ("/static/link.txt", "/static/deadlink.txt"),
+        ("/static/linkdir/secret.txt", "/static/linkdir/no-such-file.txt"),
+        ("/bp/static/../secret.txt", "/bp/static/../no-such-file.txt"),
+        ("/bp/static/linkdir/secret.txt", "/bp/static/linkdir/no-such-file.txt"),
+    ],
+)
 def test_outside_files_cannot_be_probed(server, existing, missing):
     for accept in ("application/json", "text/html"):
         assert raw_get(server.port, existing, {"accept": accept}) == raw_get(
-            server.port, missing, {"accept": accept})
+            server.port, missing, {"accept": accept}
+        )
 
 
 def test_raw_nul_and_encoded_nul(server):
@@ -222,8 +232,9 @@ def test_rust_static_without_granian_mount_falls_back_to_python(client):
 def test_rust_static_mounted_on_granian(root, tmp_path):
     options = granian_static_options(_app_with_rust(root))
     args = []
-    for route, mount in zip(options["static_path_route"], options["static_path_mount"],
-                            strict=True):
+    for route, mount in zip(
+        options["static_path_route"], options["static_path_mount"], strict=True
+    ):
         args += ["--static-path-route", route, "--static-path-mount", str(mount)]
     args += ["--static-path-expires", str(options["static_path_expires"])]
     env = {"RESPONSES_ROOT": str(root)}
@@ -234,9 +245,10 @@ def test_rust_static_mounted_on_granian(root, tmp_path):
             assert result.headers["cache-control"] == "max-age=120"  # Granian's header
             assert "etag" not in result.headers  # Python never saw this request
             assert client.get("/static/app.css").headers["cache-control"] == (
-                "public, max-age=3600")
+                "public, max-age=3600"
+            )
         for attempt in ESCAPES + DOUBLE_ENCODED:
-            status, body = raw_get(srv.port, "/rs" + attempt[len("/static"):])
+            status, body = raw_get(srv.port, "/rs" + attempt[len("/static") :])
             assert status in (400, 403, 404) and SECRET not in body, attempt
 
 
@@ -257,7 +269,7 @@ def test_ten_thousand_sse_events_arrive_in_order(client):
             if line.startswith("id: "):
                 ids.append(int(line[4:]))
             elif line.startswith("data: event "):
-                data.append(int(line[len("data: event "):]))
+                data.append(int(line[len("data: event ") :]))
     assert ids == list(range(10_000))
     assert data == list(range(10_000))
 
@@ -265,7 +277,10 @@ def test_ten_thousand_sse_events_arrive_in_order(client):
 def test_sse_resumes_from_last_event_id(client):
     text = client.get("/sse", params={"n": 3}, headers={"last-event-id": "99"}).text
     assert [line for line in text.splitlines() if line.startswith("id:")] == [
-        "id: 100", "id: 101", "id: 102"]
+        "id: 100",
+        "id: 101",
+        "id: 102",
+    ]
     assert "data: line two" in text
 
 

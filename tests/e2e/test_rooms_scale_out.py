@@ -15,10 +15,13 @@ pytestmark = pytest.mark.e2e
 
 
 async def test_the_first_broadcast_after_a_deploy_reaches_the_other_server(
-        tmp_path, redis_url, redis_client):
+    tmp_path, redis_url, redis_client
+):
     env = {"REDIS_URL": redis_url, "ROOMS_CHANNEL": f"e2e:rooms:{uuid.uuid4().hex}"}
-    with granian_server("rooms_app:app", tmp_path, env=env) as a, \
-            granian_server("rooms_app:app", tmp_path, env=env) as b:
+    with (
+        granian_server("rooms_app:app", tmp_path, env=env) as a,
+        granian_server("rooms_app:app", tmp_path, env=env) as b,
+    ):
         async with httpx.AsyncClient() as client:
             for server in (a, b):  # an answer means the worker finished its startup
                 assert (await client.get(f"{server.url}/nothing", timeout=10)).status_code == 404

@@ -23,9 +23,21 @@ def showcase(tmp_path_factory):
     port = free_port()
     log = (folder / "server.log").open("wb")
     process = subprocess.Popen(
-        [sys.executable, "-m", "gobstopper", "run", "examples.showcase:app",
-         "--host", "127.0.0.1", "--port", str(port)],
-        cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+        [
+            sys.executable,
+            "-m",
+            "gobstopper",
+            "run",
+            "examples.showcase:app",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+        ],
+        cwd=ROOT,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
         env={**os.environ, "PYTHONPATH": str(ROOT), "SHOWCASE_TASKS_DB": str(folder / "t.duckdb")},
     )
     try:
@@ -84,9 +96,14 @@ def test_showcase_guestbook_uses_session_and_csrf(showcase):
 
 def test_showcase_api_cors_idempotency_and_rate_limit(showcase):
     with httpx.Client(base_url=showcase, timeout=10) as client:
-        preflight = client.options("/api/notes", headers={
-            "origin": "http://localhost:3000", "access-control-request-method": "POST",
-            "access-control-request-headers": "content-type, idempotency-key"})
+        preflight = client.options(
+            "/api/notes",
+            headers={
+                "origin": "http://localhost:3000",
+                "access-control-request-method": "POST",
+                "access-control-request-headers": "content-type, idempotency-key",
+            },
+        )
         assert preflight.status_code == 204
         assert preflight.headers["access-control-allow-origin"] == "http://localhost:3000"
         headers = {"idempotency-key": "showcase-test-key", "origin": "http://localhost:3000"}
@@ -98,23 +115,30 @@ def test_showcase_api_cors_idempotency_and_rate_limit(showcase):
         assert first.headers["access-control-allow-origin"] == "http://localhost:3000"
         titles = [note["title"] for note in client.get("/api/notes").json()["notes"]]
         assert titles.count("once") == 1
-        statuses = [client.post("/api/notes", json={"title": f"n{i}"}).status_code
-                    for i in range(30)]
+        statuses = [
+            client.post("/api/notes", json={"title": f"n{i}"}).status_code for i in range(30)
+        ]
         assert 429 in statuses and statuses[0] == 201
         limited = client.post("/api/notes", json={"title": "late"})
         assert limited.status_code == 429 and int(limited.headers["retry-after"]) >= 1
 
 
-@pytest.mark.parametrize(("body", "message"), [
-    (None, "Request body required (CountRequest)"),
-    ([1, 2], "Expected `object`, got `array`"),
-    ("string", "Expected `object`, got `str`"),
-    ({"words": "one"}, "Object missing required field `text`"),
-    ({"text": 3}, "Expected `str`, got `int` - at `$.text`"),
-])
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        (None, "Request body required (CountRequest)"),
+        ([1, 2], "Expected `object`, got `array`"),
+        ("string", "Expected `object`, got `str`"),
+        ({"words": "one"}, "Object missing required field `text`"),
+        ({"text": 3}, "Expected `str`, got `int` - at `$.text`"),
+    ],
+)
 def test_showcase_answers_a_bad_task_body_with_a_422_naming_the_problem(showcase, body, message):
     with httpx.Client(base_url=showcase, timeout=10) as client:
-        response = client.post("/api/tasks/count", json=body) if body is not None \
+        response = (
+            client.post("/api/tasks/count", json=body)
+            if body is not None
             else client.post("/api/tasks/count")
+        )
     assert response.status_code == 422
     assert message in response.json()["error"]

@@ -15,7 +15,7 @@ from tests.servers import granian_server
 pytestmark = pytest.mark.e2e
 
 HTML = {"accept": "text/html"}
-XSS = "<script>alert(\"pwned\")</script>'&"
+XSS = '<script>alert("pwned")</script>\'&'
 
 
 @pytest.fixture(scope="module")
@@ -87,7 +87,7 @@ def read_chunked(port: int, target: str, deadline: float = 10.0) -> tuple[bytes,
         if size == 0:
             break
         chunks.append(body[:size])
-        body = body[size + 2:]
+        body = body[size + 2 :]
     return head, chunks
 
 

@@ -41,8 +41,9 @@ def server(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def chat_server(tmp_path_factory):
-    with granian_server("chat:app", tmp_path_factory.mktemp("chat"),
-                        app_dir=ROOT / "examples") as running:
+    with granian_server(
+        "chat:app", tmp_path_factory.mktemp("chat"), app_dir=ROOT / "examples"
+    ) as running:
         yield running
 
 
@@ -51,8 +52,11 @@ async def closes(server, path: str, conn_id: str, deadline: float = 10.0) -> lis
     end = time.monotonic() + deadline
     async with httpx.AsyncClient(base_url=server.url, timeout=5) as http:
         while time.monotonic() < end:
-            found = [c for c in (await http.get("/closes", params={"path": path})).json()
-                     if c["id"] == conn_id]
+            found = [
+                c
+                for c in (await http.get("/closes", params={"path": path})).json()
+                if c["id"] == conn_id
+            ]
             if found:
                 return found
             await asyncio.sleep(0.05)
@@ -80,16 +84,17 @@ async def test_echo_text_and_bytes_one_message_each(server):
 async def test_typed_path_params(server):
     token = uuid.uuid4()
     async with connect(f"{server.ws_url}/ws/typed/42/{token}") as ws:
-        assert await ws.recv() == (
-            f'{{"n":42,"is_int":true,"token":"{token}","is_uuid":true}}'
-        )
+        assert await ws.recv() == (f'{{"n":42,"is_int":true,"token":"{token}","is_uuid":true}}')
 
 
-@pytest.mark.parametrize(("path", "status"), [
-    ("/nowhere", 404),
-    (f"/ws/typed/abc/{uuid.uuid4()}", 400),
-    ("/ws/echo?token=bad", 403),  # before_websocket hook returned False
-])
+@pytest.mark.parametrize(
+    ("path", "status"),
+    [
+        ("/nowhere", 404),
+        (f"/ws/typed/abc/{uuid.uuid4()}", 400),
+        ("/ws/echo?token=bad", 403),  # before_websocket hook returned False
+    ],
+)
 async def test_refused_handshakes_get_http_statuses(server, path, status):
     with pytest.raises(InvalidStatus) as refused:
         async with connect(f"{server.ws_url}{path}"):
@@ -103,7 +108,8 @@ async def test_server_close_code_is_recorded_and_granian_sends_none(server, code
     async with connect(f"{server.ws_url}/ws/close/{code}?id={conn_id}") as ws:
         assert await closed_by_server(ws) == GRANIAN_CLOSE_CODE
     assert await closes(server, f"/ws/close/{code}", conn_id) == [
-        {"id": conn_id, "code": code, "reason": "server says bye"}]
+        {"id": conn_id, "code": code, "reason": "server says bye"}
+    ]
 
 
 async def test_client_close_ends_the_handler_granian_drops_its_code(server):
@@ -146,9 +152,13 @@ def open_reader_that_never_reads(port: int, path: str) -> socket.socket:
     sock.settimeout(10)
     sock.connect(("127.0.0.1", port))
     key = base64.b64encode(os.urandom(16)).decode()
-    sock.sendall((f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\n"
-                  f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\n"
-                  "Sec-WebSocket-Version: 13\r\n\r\n").encode())
+    sock.sendall(
+        (
+            f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\n"
+            f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\n"
+            "Sec-WebSocket-Version: 13\r\n\r\n"
+        ).encode()
+    )
     head = b""
     while b"\r\n\r\n" not in head and len(head) < 4096:
         head += sock.recv(1)  # the handshake answer only, byte by byte
@@ -171,19 +181,22 @@ async def test_200_clients_get_a_broadcast_in_order_while_one_never_reads(server
     readers = []
     try:
         for start in range(0, READERS, 50):
-            batch = await asyncio.gather(*(
-                connect(f"{server.ws_url}/ws/room/lobby?id=r{i}")
-                for i in range(start, start + 50)))
+            batch = await asyncio.gather(
+                *(
+                    connect(f"{server.ws_url}/ws/room/lobby?id=r{i}")
+                    for i in range(start, start + 50)
+                )
+            )
             readers.extend(batch)
         for ws in readers:
             assert await asyncio.wait_for(ws.recv(), 10) == "joined"
         # The never-reading member: the app writes to it until its socket is full.
-        stuck = await asyncio.to_thread(open_reader_that_never_reads, server.port,
-                                        "/ws/room/lobby?id=stuck&fill=1")
+        stuck = await asyncio.to_thread(
+            open_reader_that_never_reads, server.port, "/ws/room/lobby?id=stuck&fill=1"
+        )
         async with httpx.AsyncClient(base_url=server.url, timeout=30) as http:
             await poll_json(http, "/fill/stuck", lambda d: d.get("stalled"), 30)
-            await poll_json(http, "/rooms/lobby",
-                            lambda d: len(d["members"]) == READERS + 1, 10)
+            await poll_json(http, "/rooms/lobby", lambda d: len(d["members"]) == READERS + 1, 10)
 
             started = time.monotonic()
             sent = (await http.post("/broadcast/lobby", params={"count": MESSAGES})).json()
@@ -192,12 +205,12 @@ async def test_200_clients_get_a_broadcast_in_order_while_one_never_reads(server
                 return [await ws.recv() for _ in range(MESSAGES)]
 
             got = await asyncio.wait_for(
-                asyncio.gather(*(read_all(ws) for ws in readers)), DELIVERY_BOUND)
+                asyncio.gather(*(read_all(ws) for ws in readers)), DELIVERY_BOUND
+            )
             delivered_in = time.monotonic() - started
             assert SEND_TIMEOUT * 0.9 <= sent["elapsed"] < BROADCAST_BOUND, sent
             assert delivered_in < DELIVERY_BOUND
-            assert all(messages == [f"message {i}" for i in range(MESSAGES)]
-                       for messages in got)
+            assert all(messages == [f"message {i}" for i in range(MESSAGES)] for messages in got)
             assert sent["members"] == READERS
             members = (await http.get("/rooms/lobby")).json()["members"]
             assert "stuck" not in members and len(members) == READERS
@@ -233,8 +246,7 @@ async def test_chat_example_rooms(chat_server):
     async def next_event(ws) -> dict:
         return json.loads(await asyncio.wait_for(ws.recv(), 10))
 
-    async with connect(f"{base}/red?name=ann") as ann, \
-            connect(f"{base}/blue?name=cid") as cid:
+    async with connect(f"{base}/red?name=ann") as ann, connect(f"{base}/blue?name=cid") as cid:
         assert (await next_event(ann))["type"] == "welcome"
         assert await next_event(ann) == {"type": "join", "user": "ann", "members": 1}
         assert (await next_event(cid))["type"] == "welcome"
@@ -249,8 +261,12 @@ async def test_chat_example_rooms(chat_server):
             assert await next_event(bob) == said
         assert await next_event(ann) == {"type": "leave", "user": "bob", "members": 1}
         await cid.send("hi blue")
-        assert await next_event(cid) == {"type": "message", "room": "blue", "user": "cid",
-                                         "text": "hi blue"}  # red's traffic never came
+        assert await next_event(cid) == {
+            "type": "message",
+            "room": "blue",
+            "user": "cid",
+            "text": "hi blue",
+        }  # red's traffic never came
         with pytest.raises(InvalidStatus) as refused:
             async with connect(f"{base}/bad%20room"):
                 pass

@@ -30,9 +30,10 @@ def app() -> Gobstopper:
 # -- add_middleware ----------------------------------------------------------------
 def test_add_middleware_basic_and_logging(app, caplog):
     async def auth_middleware(request, next_handler):
-        if not request.headers.get('authorization'):
+        if not request.headers.get("authorization"):
             return Response("Unauthorized", status=401)
         return await next_handler(request)
+
     app.add_middleware(auth_middleware, priority=100)
 
     async def log_middleware(request, next_handler):
@@ -41,6 +42,7 @@ def test_add_middleware_basic_and_logging(app, caplog):
         duration = time.time() - start
         app.logger.info(f"{request.method} {request.path} - {duration:.3f}s")
         return response
+
     app.add_middleware(log_middleware, priority=50)
 
     @app.get("/")
@@ -51,7 +53,8 @@ def test_add_middleware_basic_and_logging(app, caplog):
         assert client.get("/").status_code == 401
         assert not caplog.records  # auth (priority 100) answered before logging ran
         assert client.get("/", headers={"authorization": "Bearer t"}).json() == {
-            "message": "Welcome"}
+            "message": "Welcome"
+        }
     assert caplog.records[0].getMessage().startswith("GET / - ")
 
 
@@ -61,9 +64,9 @@ def test_route_examples(app):
     async def home(request):
         return {"message": "Welcome"}
 
-    @app.route("/api/data", methods=['GET', 'POST'])
+    @app.route("/api/data", methods=["GET", "POST"])
     async def data_handler(request):
-        if request.method == 'GET':
+        if request.method == "GET":
             return {"data": [...]}
         return {"created": True}
 
@@ -84,7 +87,9 @@ def test_route_examples(app):
         assert client.get("/users/42").json() == {"user_id": 42}
         assert client.get("/users/abc").status_code == 400  # conversion error → 400
         assert client.get(f"/blog/2024-03-01/posts/{post_id}").json() == {
-            "date": "2024-03-01", "id": post_id}
+            "date": "2024-03-01",
+            "id": post_id,
+        }
         assert client.get("/blog/2024-3-1/posts/x").status_code == 400
 
 
@@ -208,51 +213,50 @@ def test_register_blueprint_examples(app):
         assert client.get("/api/users").json() == {"users": [None]}
         assert client.get("/dashboard/").text == "dashboard"
         assert client.get("/api/v1/users").json() == {"v1": True}
-        assert client.get("/secure/profile", headers={"x-user": "ann"}).json() == {
-            "user": "ann"}
+        assert client.get("/secure/profile", headers={"x-user": "ann"}).json() == {"user": "ann"}
 
 
 # -- url_for --------------------------------------------------------------------------------
 def test_url_for_examples(app):
-    @app.get('/users/<int:id>', name='user_detail')
+    @app.get("/users/<int:id>", name="user_detail")
     async def get_user(request):
         return {"user": ...}
 
-    assert app.url_for('user_detail', id=123) == '/users/123'
+    assert app.url_for("user_detail", id=123) == "/users/123"
 
-    @app.get('/posts/<int:year>/<int:month>')
+    @app.get("/posts/<int:year>/<int:month>")
     async def posts_archive(request):
         return {"posts": ...}
 
-    assert app.url_for('posts_archive', year=2024, month=12) == '/posts/2024/12'
+    assert app.url_for("posts_archive", year=2024, month=12) == "/posts/2024/12"
 
-    admin = Blueprint('admin', __name__)
+    admin = Blueprint("admin", __name__)
 
-    @admin.get('/login')
+    @admin.get("/login")
     async def login(request):
         return {"login": True}
 
-    app.register_blueprint(admin, url_prefix='/admin')
-    assert app.url_for('admin.login') == '/admin/login'
+    app.register_blueprint(admin, url_prefix="/admin")
+    assert app.url_for("admin.login") == "/admin/login"
 
     def save_user():
         return 7
 
-    @app.post('/users')
+    @app.post("/users")
     async def create_user(request):
         new_id = save_user()
-        return redirect(app.url_for('user_detail', id=new_id))
+        return redirect(app.url_for("user_detail", id=new_id))
 
     with pytest.raises(ValueError):
-        app.url_for('missing')
+        app.url_for("missing")
     with pytest.raises(ValueError):
-        app.url_for('user_detail')
+        app.url_for("user_detail")
     with TestClient(app) as client:
-        assert client.get('/admin/login').json() == {"login": True}
+        assert client.get("/admin/login").json() == {"login": True}
         # The handlers above take no path parameters: the values stay in request.view_args.
-        assert client.get('/users/123').json() == {"user": None}
-        assert client.get('/posts/2024/12').json() == {"posts": None}
-        response = client.post('/users')
+        assert client.get("/users/123").json() == {"user": None}
+        assert client.get("/posts/2024/12").json() == {"posts": None}
+        response = client.post("/users")
     assert (response.status_code, response.headers["location"]) == (302, "/users/7")
 
 
@@ -268,13 +272,13 @@ def test_before_request_examples(app, caplog):
 
     @app.before_request
     async def require_auth(request):
-        if not request.headers.get('authorization'):
+        if not request.headers.get("authorization"):
             return Response("Unauthorized", status=401)
         # Auth successful - continues to handler
 
     @app.before_request
     async def add_user_context(request):
-        token = request.headers.get('authorization')
+        token = request.headers.get("authorization")
         request.user = await validate_and_get_user(token)
 
     @app.get("/me")
@@ -290,7 +294,7 @@ def test_before_request_examples(app, caplog):
 def test_after_request_examples(app, caplog):
     @app.after_request
     async def add_headers(request, response):
-        response.headers['X-Processed-By'] = 'Gobstopper'
+        response.headers["X-Processed-By"] = "Gobstopper"
         return response
 
     @app.after_request
@@ -300,8 +304,8 @@ def test_after_request_examples(app, caplog):
 
     @app.after_request
     def add_security_headers(request, response):
-        response.headers['X-Content-Type-Options'] = 'nosniff'
-        response.headers['X-Frame-Options'] = 'DENY'
+        response.headers["X-Content-Type-Options"] = "nosniff"
+        response.headers["X-Frame-Options"] = "DENY"
         return response
 
     app.get("/")(lambda request: "page")
@@ -328,8 +332,7 @@ def test_error_handler_examples(app):
         # Log to error tracking service
         await error_tracker.capture(error, request)
         return JSONResponse(
-            {"error": "Internal server error", "request_id": request.id},
-            status=500
+            {"error": "Internal server error", "request_id": request.id}, status=500
         )
 
     @app.error_handler(429)
@@ -337,17 +340,13 @@ def test_error_handler_examples(app):
         return JSONResponse(
             {"error": "Too many requests", "retry_after": 60},
             status=429,
-            headers={"Retry-After": "60"}
+            headers={"Retry-After": "60"},
         )
 
     @app.error_handler(401)
     async def unauthorized(request, error):
         return JSONResponse(
-            {
-                "error": "Authentication required",
-                "login_url": "/auth/login"
-            },
-            status=401
+            {"error": "Authentication required", "login_url": "/auth/login"}, status=401
         )
 
     from gobstopper.http.errors import abort
@@ -409,9 +408,11 @@ def test_on_startup_examples(app, caplog):
         client = TestClient(app)  # startup runs lazily, on the first request
         try:
             assert not caplog.records
-            assert client.get("/").json() == {"db": {"pool": "memory://"},
-                                              "config": {"feature": True},
-                                              "model": "model from model.pkl"}
+            assert client.get("/").json() == {
+                "db": {"pool": "memory://"},
+                "config": {"feature": True},
+                "model": "model from model.pkl",
+            }
             client.get("/")
         finally:
             client.close()
@@ -454,12 +455,14 @@ def test_on_shutdown_examples(app, tmp_path, monkeypatch, caplog):
     uploads = tmp_path / "app_uploads"
     uploads.mkdir()
     real_rmtree = shutil.rmtree
-    monkeypatch.setattr(shutil, "rmtree",
-                        lambda path, ignore_errors=False: real_rmtree(uploads, ignore_errors))
+    monkeypatch.setattr(
+        shutil, "rmtree", lambda path, ignore_errors=False: real_rmtree(uploads, ignore_errors)
+    )
 
     @app.on_shutdown
     def cleanup_temp_files():
         import shutil
+
         shutil.rmtree("/tmp/app_uploads", ignore_errors=True)
 
     with caplog.at_level(logging.INFO, logger=__name__), TestClient(app):
@@ -520,6 +523,7 @@ async def test_shutdown_with_custom_timeout(app):
 # -- __rsgi__ -------------------------------------------------------------------------------------
 def test_rsgi_example_app():
     from gobstopper import Gobstopper
+
     app = Gobstopper(__name__)
 
     @app.get("/")
@@ -528,10 +532,20 @@ def test_rsgi_example_app():
 
     # The scope may be a dict (test-client compatibility).
     from gobstopper.testing import FakeHTTPProtocol
+
     proto = FakeHTTPProtocol(b"")
-    scope = {"proto": "http", "method": "GET", "path": "/", "query_string": "",
-             "headers": {"host": "x"}, "client": "127.0.0.1:1", "scheme": "http",
-             "server": "x:80", "authority": None, "http_version": "1.1"}
+    scope = {
+        "proto": "http",
+        "method": "GET",
+        "path": "/",
+        "query_string": "",
+        "headers": {"host": "x"},
+        "client": "127.0.0.1:1",
+        "scheme": "http",
+        "server": "x:80",
+        "authority": None,
+        "http_version": "1.1",
+    }
     asyncio.run(app.__rsgi__(scope, proto))
     assert proto.status == 200 and proto.chunks == [b'{"message":"Hello"}']
     with TestClient(app) as client:

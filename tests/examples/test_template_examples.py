@@ -33,8 +33,11 @@ def write(folder: Path, name: str, text: str) -> None:
 @pytest.fixture
 def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A project directory with a ``templates`` folder, as the working directory."""
-    write(tmp_path / "templates", "index.html",
-          "<title>{{ title }}</title><p>Hello {{ user_name }}</p>")
+    write(
+        tmp_path / "templates",
+        "index.html",
+        "<title>{{ title }}</title><p>Hello {{ user_name }}</p>",
+    )
     monkeypatch.chdir(tmp_path)
     return tmp_path
 
@@ -53,7 +56,7 @@ def test_init_templates_auto_detection(project) -> None:
 
 def test_init_templates_force_specific_engine(project) -> None:
     app = Gobstopper(__name__)
-    app.init_templates("templates", use_rust=True)   # Rust only
+    app.init_templates("templates", use_rust=True)  # Rust only
     assert engine_name(app) == "RustTemplateEngine"
     app.init_templates("templates", use_rust=False)  # Jinja2 only
     assert engine_name(app) == "TemplateEngine"
@@ -63,9 +66,9 @@ def test_init_templates_with_custom_options(project) -> None:
     app = Gobstopper(__name__)
     app.init_templates(
         "templates",
-        auto_reload=False,     # Disable file watching
-        cache_size=1000,       # Larger cache
-        enable_streaming=True  # Rust streaming (if available)
+        auto_reload=False,  # Disable file watching
+        cache_size=1000,  # Larger cache
+        enable_streaming=True,  # Rust streaming (if available)
     )
     with TestClient(app) as client:
         first = client.run(app.render_template("index.html", title="T", user_name="A"))
@@ -77,9 +80,12 @@ def test_init_templates_with_custom_options(project) -> None:
 # -- context_processor ---------------------------------------------------------------
 @ENGINES
 def test_context_processor_examples(project, use_rust, monkeypatch) -> None:
-    write(project / "templates", "globals.html",
-          "{{ app_name }} {{ version }} {{ current_year }} | {{ user or 'guest' }} | "
-          "{{ debug }} {{ site_name }}")
+    write(
+        project / "templates",
+        "globals.html",
+        "{{ app_name }} {{ version }} {{ current_year }} | {{ user or 'guest' }} | "
+        "{{ debug }} {{ site_name }}",
+    )
     monkeypatch.setenv("SITE_NAME", "Example Site")
     request = None  # the user's module-level name; Gobstopper has no global request proxy
     app = Gobstopper(__name__, debug=True)
@@ -88,25 +94,18 @@ def test_context_processor_examples(project, use_rust, monkeypatch) -> None:
     # Add global template variables:
     @app.context_processor
     def inject_globals():
-        return {
-            'app_name': 'Gobstopper',
-            'version': '1.0.0',
-            'current_year': 2025
-        }
+        return {"app_name": "Gobstopper", "version": "1.0.0", "current_year": 2025}
 
     # Inject current user:
     @app.context_processor
     async def inject_user():
         # Access request context if available
-        return {'user': getattr(request, 'user', None)}
+        return {"user": getattr(request, "user", None)}
 
     # Configuration values:
     @app.context_processor
     def inject_config():
-        return {
-            'debug': app.debug,
-            'site_name': os.getenv('SITE_NAME', 'Gobstopper App')
-        }
+        return {"debug": app.debug, "site_name": os.getenv("SITE_NAME", "Gobstopper App")}
 
     @app.get("/")
     async def page(request):
@@ -149,10 +148,7 @@ def test_custom_404_page_example(project, use_rust) -> None:
 
     @app.error_handler(404)
     async def not_found(request, error):
-        return await app.render_template(
-            "errors/404.html",
-            path=request.path
-        )
+        return await app.render_template("errors/404.html", path=request.path)
 
     with TestClient(app) as client:
         response = client.get("/missing-page", headers=HTML)
@@ -181,8 +177,7 @@ def test_custom_500_with_error_tracking_example(project, use_rust) -> None:
         # Log to error tracking service
         await error_tracker.capture(error, request)
         return JSONResponse(
-            {"error": "Internal server error", "request_id": request.id},
-            status=500
+            {"error": "Internal server error", "request_id": request.id}, status=500
         )
 
     with TestClient(app) as client:
@@ -201,9 +196,7 @@ def test_basic_template_rendering(project, use_rust) -> None:
 
     @app.get("/")
     async def index(request):
-        return await app.render_template("index.html",
-                                       title="Home Page",
-                                       user_name="Alice")
+        return await app.render_template("index.html", title="Home Page", user_name="Alice")
 
     with TestClient(app) as client:
         response = client.get("/")
@@ -213,9 +206,12 @@ def test_basic_template_rendering(project, use_rust) -> None:
 
 @ENGINES
 def test_render_with_complex_context(project, use_rust) -> None:
-    write(project / "templates", "dashboard.html",
-          "<h1>{{ page_title }}</h1><ul>{% for user in users %}"
-          "<li>{{ user.name }} ({{ user['email'] }})</li>{% endfor %}</ul>")
+    write(
+        project / "templates",
+        "dashboard.html",
+        "<h1>{{ page_title }}</h1><ul>{% for user in users %}"
+        "<li>{{ user.name }} ({{ user['email'] }})</li>{% endfor %}</ul>",
+    )
 
     async def get_users():
         return [{"name": "Ann", "email": "ann@example.com"}, {"name": "<Bob>", "email": "b@x"}]
@@ -226,9 +222,7 @@ def test_render_with_complex_context(project, use_rust) -> None:
     @app.get("/dashboard")
     async def dashboard(request):
         users = await get_users()
-        return await app.render_template("dashboard.html",
-                                       users=users,
-                                       page_title="Dashboard")
+        return await app.render_template("dashboard.html", users=users, page_title="Dashboard")
 
     with TestClient(app) as client:
         response = client.get("/dashboard")
@@ -253,9 +247,7 @@ def test_streaming_large_datasets(project, use_rust) -> None:
     @app.get("/report")
     async def large_report(request):
         big_data = await get_large_dataset()
-        return await app.render_template("report.html",
-                                       stream=True,
-                                       data=big_data)
+        return await app.render_template("report.html", stream=True, data=big_data)
 
     with TestClient(app) as client:
         response = client.get("/report")
@@ -273,9 +265,7 @@ def test_stream_response_template_streaming_example(project, use_rust) -> None:
     app.init_templates("templates", use_rust=use_rust)
 
     async def stream_template():
-        return await app.render_template("large_page.html",
-                                        stream=True,
-                                        data=huge_dataset)
+        return await app.render_template("large_page.html", stream=True, data=huge_dataset)
 
     with TestClient(app) as client:
         response = client.run(stream_template())
@@ -286,13 +276,13 @@ def test_stream_response_template_streaming_example(project, use_rust) -> None:
 
 
 # -- the Templates section: TemplateEngine ---------------------------------------------
-@pytest.mark.parametrize("engine_class", [RustTemplateEngine, TemplateEngine],
-                         ids=["minijinja", "jinja2"])
+@pytest.mark.parametrize(
+    "engine_class", [RustTemplateEngine, TemplateEngine], ids=["minijinja", "jinja2"]
+)
 async def test_template_engine_class_api(tmp_path, engine_class) -> None:
     write(tmp_path / "templates", "page.html", "{{ greet(name)|tag }}")
     write(tmp_path / "blueprint_templates", "bp.html", "from blueprint: {{ name }}")
-    engine = engine_class(template_folder=tmp_path / "templates", auto_reload=True,
-                          cache_size=400)
+    engine = engine_class(template_folder=tmp_path / "templates", auto_reload=True, cache_size=400)
     engine.add_search_path(tmp_path / "blueprint_templates")
     engine.add_filter("tag", lambda text: f"[{text}]")
     engine.add_global("greet", lambda name: f"Hello {name}")

@@ -31,15 +31,18 @@ def endless(chunk_size: int = 64 * 1024, limit: int = 1 << 30) -> Iterator[bytes
         yield chunk
 
 
-def make_request(chunks: Iterable[bytes], headers: dict[str, str] | None = None,
-                 ) -> tuple[Request, StreamingProtocol]:
+def make_request(
+    chunks: Iterable[bytes],
+    headers: dict[str, str] | None = None,
+) -> tuple[Request, StreamingProtocol]:
     proto = StreamingProtocol(chunks)
     scope = FakeScope("POST", "/", "", FakeHeaders(list((headers or {}).items())))
     return Request(scope, proto), proto
 
 
-async def send_chunked(app: Gobstopper, path: str, chunks: Iterable[bytes],
-                       headers: dict[str, str] | None = None) -> tuple[int, bytes, int]:
+async def send_chunked(
+    app: Gobstopper, path: str, chunks: Iterable[bytes], headers: dict[str, str] | None = None
+) -> tuple[int, bytes, int]:
     """Send a body without Content-Length through the app; (status, body, bytes pulled)."""
     async with AsyncTestClient(app):
         proto = StreamingProtocol(chunks)
@@ -158,8 +161,9 @@ def test_malformed_content_length_is_400(value):
 
 
 async def test_iter_body_uses_the_given_error():
-    chunks = iter_body(StreamingProtocol([b"12345", b"678"]), {}, 6,
-                       lambda limit: BadRequest(f"over {limit}"))
+    chunks = iter_body(
+        StreamingProtocol([b"12345", b"678"]), {}, 6, lambda limit: BadRequest(f"over {limit}")
+    )
     assert await chunks.__anext__() == b"12345"
     with pytest.raises(BadRequest, match="over 6"):
         await chunks.__anext__()
@@ -188,7 +192,8 @@ def test_errors_before_the_body_is_read_close_the_connection():
         assert over.status_code == 413 and over.headers.get("connection") == "close"
         wrong_type = client.post("/json", content=b"{}", headers={"content-type": "text/plain"})
         assert wrong_type.status_code == 415 and wrong_type.headers.get("connection") == "close"
-        read_then_refused = client.post("/json", content=b"{",
-                                        headers={"content-type": "application/json"})
+        read_then_refused = client.post(
+            "/json", content=b"{", headers={"content-type": "application/json"}
+        )
         assert read_then_refused.status_code == 400
         assert read_then_refused.headers.get("connection") is None

@@ -20,17 +20,24 @@ JSON = {"content-type": "application/json"}
 FORM = {"content-type": "application/x-www-form-urlencoded"}
 
 
-def multipart_body(fields: dict[str, str] | None = None,
-                   files: dict[str, tuple[str, bytes]] | None = None) -> bytes:
+def multipart_body(
+    fields: dict[str, str] | None = None, files: dict[str, tuple[str, bytes]] | None = None
+) -> bytes:
     """A multipart/form-data body with ``BOUNDARY``."""
     out = []
     for name, value in (fields or {}).items():
-        out.append(f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n'
-                   .encode() + value.encode() + b"\r\n")
+        out.append(
+            f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n'.encode()
+            + value.encode()
+            + b"\r\n"
+        )
     for name, (filename, content) in (files or {}).items():
-        out.append(f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="{name}"; '
-                   f'filename="{filename}"\r\nContent-Type: application/octet-stream\r\n\r\n'
-                   .encode() + content + b"\r\n")
+        out.append(
+            f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="{name}"; '
+            f'filename="{filename}"\r\nContent-Type: application/octet-stream\r\n\r\n'.encode()
+            + content
+            + b"\r\n"
+        )
     return b"".join(out) + f"--{BOUNDARY}--\r\n".encode()
 
 
@@ -63,119 +70,297 @@ CASES = [
     Case("raw-empty", "/upload/raw", {}, 200, {"received_bytes": 0}),
     Case("size-ok", "/upload", {"content": b"x" * 1024}, 200, {"size": 1024}),
     Case("size-handled", "/upload", {"content": b"x" * 1025}, 413, {"error": "File too large"}),
-    Case("size-unhandled", "/upload/small", {"content": b"x" * 1025}, 413,
-         lambda p: "too large" in p["error"]),
+    Case(
+        "size-unhandled",
+        "/upload/small",
+        {"content": b"x" * 1025},
+        413,
+        lambda p: "too large" in p["error"],
+    ),
     # get_json / json
     Case("get_json", "/api/data", {"json": {"a": [1, 2]}}, 200, {"received": {"a": [1, 2]}}),
-    Case("get_json-invalid", "/api/data", {"content": b'{"a": ', "headers": JSON}, 400,
-         {"error": "Invalid JSON"}),
-    Case("get_json-bad-utf8", "/api/data", {"content": b'["\xff"]', "headers": JSON}, 400,
-         {"error": "Invalid JSON"}),
+    Case(
+        "get_json-invalid",
+        "/api/data",
+        {"content": b'{"a": ', "headers": JSON},
+        400,
+        {"error": "Invalid JSON"},
+    ),
+    Case(
+        "get_json-bad-utf8",
+        "/api/data",
+        {"content": b'["\xff"]', "headers": JSON},
+        400,
+        {"error": "Invalid JSON"},
+    ),
     Case("json", "/json", {"json": [1, "two", None]}, 200, {"received": [1, "two", None]}),
-    Case("json+suffix", "/json",
-         {"content": b'{"title": "x"}', "headers": {"content-type": "application/problem+json"}},
-         200, {"received": {"title": "x"}}),
-    Case("json-truncated", "/json", {"content": b'{"a": [1, 2', "headers": JSON}, 400,
-         lambda p: p["error"].startswith("Invalid JSON")),
-    Case("json-wrong-type", "/json", {"content": b'{"a": 1}',
-                                      "headers": {"content-type": "text/plain"}}, 415,
-         lambda p: "application/json" in p["error"]),
-    Case("json-depth", "/json/shallow", {"content": b"[[[[1]]]]", "headers": JSON}, 400,
-         lambda p: "deeper than 3" in p["error"]),
-    Case("json-depth-ok", "/json/shallow", {"content": b"[[[1]]]", "headers": JSON}, 200,
-         {"received": [[[1]]]}),
-    Case("json-model", "/api/users", {"json": USER}, 200,
-         {"created": "Ann", "email": "ann@example.com"}),
-    Case("json-model-handled", "/api/users", {"json": {**USER, "age": "old"}}, 400,
-         lambda p: "$.age" in p["error"]),
-    Case("json-model-unhandled", "/api/users/unhandled", {"json": {"name": "Ann"}}, 400,
-         lambda p: p["errors"] == [{"loc": ["body", "email"], "msg": "Field required"}]),
-    Case("json-model-empty", "/api/users/unhandled", {"headers": JSON}, 400,
-         lambda p: p["errors"] == [{"loc": ["body"], "msg": "Field required"}]),
+    Case(
+        "json+suffix",
+        "/json",
+        {"content": b'{"title": "x"}', "headers": {"content-type": "application/problem+json"}},
+        200,
+        {"received": {"title": "x"}},
+    ),
+    Case(
+        "json-truncated",
+        "/json",
+        {"content": b'{"a": [1, 2', "headers": JSON},
+        400,
+        lambda p: p["error"].startswith("Invalid JSON"),
+    ),
+    Case(
+        "json-wrong-type",
+        "/json",
+        {"content": b'{"a": 1}', "headers": {"content-type": "text/plain"}},
+        415,
+        lambda p: "application/json" in p["error"],
+    ),
+    Case(
+        "json-depth",
+        "/json/shallow",
+        {"content": b"[[[[1]]]]", "headers": JSON},
+        400,
+        lambda p: "deeper than 3" in p["error"],
+    ),
+    Case(
+        "json-depth-ok",
+        "/json/shallow",
+        {"content": b"[[[1]]]", "headers": JSON},
+        200,
+        {"received": [[[1]]]},
+    ),
+    Case(
+        "json-model",
+        "/api/users",
+        {"json": USER},
+        200,
+        {"created": "Ann", "email": "ann@example.com"},
+    ),
+    Case(
+        "json-model-handled",
+        "/api/users",
+        {"json": {**USER, "age": "old"}},
+        400,
+        lambda p: "$.age" in p["error"],
+    ),
+    Case(
+        "json-model-unhandled",
+        "/api/users/unhandled",
+        {"json": {"name": "Ann"}},
+        400,
+        lambda p: p["errors"] == [{"loc": ["body", "email"], "msg": "Field required"}],
+    ),
+    Case(
+        "json-model-empty",
+        "/api/users/unhandled",
+        {"headers": JSON},
+        400,
+        lambda p: p["errors"] == [{"loc": ["body"], "msg": "Field required"}],
+    ),
     Case("json-optional-empty", "/api/optional", {}, 200, {"message": "No data provided"}),
     Case("json-optional", "/api/optional", {"json": {"k": 1}}, 200, {"data": {"k": 1}}),
-    Case("json-strict", "/api/strict", {"content": b"a=1", "headers": FORM}, 415,
-         {"error": "Content-Type must be application/json"}),
+    Case(
+        "json-strict",
+        "/api/strict",
+        {"content": b"a=1", "headers": FORM},
+        415,
+        {"error": "Content-Type must be application/json"},
+    ),
     # typed parameters
-    Case("typed", "/orders", {"json": ORDER}, 200,
-         {"item": "tea", "quantity": 2, "tags": ["hot"], "city": "Oslo"}),
-    Case("typed-form", "/orders", {"data": {"item": "tea", "quantity": "3"}}, 200,
-         {"item": "tea", "quantity": 3, "tags": [], "city": None}),
-    Case("typed-invalid", "/orders", {"json": {"item": "tea", "quantity": "lots"}}, 422,
-         lambda p: p["errors"] == [{"loc": ["body", "quantity"],
-                                    "msg": "Expected `int`, got `str`"}]),
-    Case("typed-nested", "/orders", {"json": {**ORDER, "ship_to": {}}}, 422,
-         lambda p: p["errors"] == [{"loc": ["body", "ship_to", "city"], "msg": "Field required"}]),
+    Case(
+        "typed",
+        "/orders",
+        {"json": ORDER},
+        200,
+        {"item": "tea", "quantity": 2, "tags": ["hot"], "city": "Oslo"},
+    ),
+    Case(
+        "typed-form",
+        "/orders",
+        {"data": {"item": "tea", "quantity": "3"}},
+        200,
+        {"item": "tea", "quantity": 3, "tags": [], "city": None},
+    ),
+    Case(
+        "typed-invalid",
+        "/orders",
+        {"json": {"item": "tea", "quantity": "lots"}},
+        422,
+        lambda p: (
+            p["errors"] == [{"loc": ["body", "quantity"], "msg": "Expected `int`, got `str`"}]
+        ),
+    ),
+    Case(
+        "typed-nested",
+        "/orders",
+        {"json": {**ORDER, "ship_to": {}}},
+        422,
+        lambda p: p["errors"] == [{"loc": ["body", "ship_to", "city"], "msg": "Field required"}],
+    ),
     Case("typed-missing", "/orders", {}, 422, None),
     Case("typed-optional", "/orders/optional", {}, 200, {"order": None}),
     Case("typed-sync", "/orders/sync/7", {"json": ORDER}, 200, {"shop": 7, "item": "tea"}),
-    Case("typed-415", "/orders", {"content": b"tea", "headers": {"content-type": "text/plain"}},
-         415, None),
+    Case(
+        "typed-415",
+        "/orders",
+        {"content": b"tea", "headers": {"content-type": "text/plain"}},
+        415,
+        None,
+    ),
     # form / get_form
-    Case("form", "/submit", {"data": {"name": "John", "email": "john@example.com"}}, 200,
-         {"name": "John", "email": "john@example.com"}),
-    Case("form-multi", "/preferences",
-         {"data": {"hobbies": ["reading", "coding", "gaming"]}}, 200,
-         {"hobbies": ["reading", "coding", "gaming"]}),
-    Case("form-model", "/login", {"data": {"username": "ann", "password": "pw"}}, 200,
-         {"username": "ann"}),
-    Case("form-model-invalid", "/login", {"data": {"username": "ann"}}, 400,
-         {"error": "Invalid form data"}),
-    Case("form-strict", "/form/strict", {"json": {"a": 1}}, 415,
-         {"error": "Content-Type must be application/x-www-form-urlencoded"}),
+    Case(
+        "form",
+        "/submit",
+        {"data": {"name": "John", "email": "john@example.com"}},
+        200,
+        {"name": "John", "email": "john@example.com"},
+    ),
+    Case(
+        "form-multi",
+        "/preferences",
+        {"data": {"hobbies": ["reading", "coding", "gaming"]}},
+        200,
+        {"hobbies": ["reading", "coding", "gaming"]},
+    ),
+    Case(
+        "form-model",
+        "/login",
+        {"data": {"username": "ann", "password": "pw"}},
+        200,
+        {"username": "ann"},
+    ),
+    Case(
+        "form-model-invalid",
+        "/login",
+        {"data": {"username": "ann"}},
+        400,
+        {"error": "Invalid form data"},
+    ),
+    Case(
+        "form-strict",
+        "/form/strict",
+        {"json": {"a": 1}},
+        415,
+        {"error": "Content-Type must be application/x-www-form-urlencoded"},
+    ),
     Case("form-unhandled-415", "/submit", {"json": {"a": 1}}, 415, None),
-    Case("get_form-multipart", "/form/any",
-         {"content": multipart_body({"a": "1"}, {"f": ("f.txt", b"file")}),
-          "headers": MULTIPART}, 200, {"form": {"a": ["1"]}}),
+    Case(
+        "get_form-multipart",
+        "/form/any",
+        {"content": multipart_body({"a": "1"}, {"f": ("f.txt", b"file")}), "headers": MULTIPART},
+        200,
+        {"form": {"a": ["1"]}},
+    ),
     Case("process-json", "/process", {"json": {"a": 1}}, 200, {"received": True, "data": {"a": 1}}),
-    Case("process-form", "/process", {"data": {"a": "1"}}, 200,
-         {"received": True, "data": {"a": ["1"]}}),
-    Case("process-other", "/process", {"content": b"x"}, 415,
-         {"error": "Unsupported content type"}),
+    Case(
+        "process-form",
+        "/process",
+        {"data": {"a": "1"}},
+        200,
+        {"received": True, "data": {"a": ["1"]}},
+    ),
+    Case(
+        "process-other", "/process", {"content": b"x"}, 415, {"error": "Unsupported content type"}
+    ),
     # multipart (text fields)
-    Case("multipart", "/form/multipart",
-         {"content": multipart_body({"name": "Ann", "email": "a@x"}), "headers": MULTIPART},
-         200, {"name": "Ann", "email": "a@x"}),
-    Case("multipart-file-refused", "/form/multipart",
-         {"content": multipart_body({"name": "Ann"}, {"f": ("f.txt", b"x")}),
-          "headers": MULTIPART}, 400, None),
-    Case("multipart-limited-ok", "/upload/limited",
-         {"content": multipart_body({"a": "1"}), "headers": MULTIPART}, 200,
-         {"status": "success"}),
-    Case("multipart-limited", "/upload/limited",
-         {"content": multipart_body({"a": "x" * (1024 * 1024)}), "headers": MULTIPART}, 413,
-         lambda p: "max_size" in p["error"]),
-    Case("multipart-model", "/contact",
-         {"content": multipart_body({"name": "Ann", "email": "a@x", "message": "hi"}),
-          "headers": MULTIPART}, 200, {"received": "Ann"}),
-    Case("multipart-model-invalid", "/contact",
-         {"content": multipart_body({"name": "Ann"}), "headers": MULTIPART}, 400,
-         {"error": "Invalid form data"}),
+    Case(
+        "multipart",
+        "/form/multipart",
+        {"content": multipart_body({"name": "Ann", "email": "a@x"}), "headers": MULTIPART},
+        200,
+        {"name": "Ann", "email": "a@x"},
+    ),
+    Case(
+        "multipart-file-refused",
+        "/form/multipart",
+        {"content": multipart_body({"name": "Ann"}, {"f": ("f.txt", b"x")}), "headers": MULTIPART},
+        400,
+        None,
+    ),
+    Case(
+        "multipart-limited-ok",
+        "/upload/limited",
+        {"content": multipart_body({"a": "1"}), "headers": MULTIPART},
+        200,
+        {"status": "success"},
+    ),
+    Case(
+        "multipart-limited",
+        "/upload/limited",
+        {"content": multipart_body({"a": "x" * (1024 * 1024)}), "headers": MULTIPART},
+        413,
+        lambda p: "max_size" in p["error"],
+    ),
+    Case(
+        "multipart-model",
+        "/contact",
+        {
+            "content": multipart_body({"name": "Ann", "email": "a@x", "message": "hi"}),
+            "headers": MULTIPART,
+        },
+        200,
+        {"received": "Ann"},
+    ),
+    Case(
+        "multipart-model-invalid",
+        "/contact",
+        {"content": multipart_body({"name": "Ann"}), "headers": MULTIPART},
+        400,
+        {"error": "Invalid form data"},
+    ),
     # uploads
-    Case("upload-none", "/upload/avatar",
-         {"content": multipart_body({"a": "1"}), "headers": MULTIPART}, 400,
-         {"error": "No file uploaded"}),
-    Case("upload-info", "/upload/info",
-         {"content": multipart_body({"n": "1"}, {"doc": ("../../x.txt", b"abc")}),
-          "headers": MULTIPART}, 200,
-         lambda p: p["form"] == {"n": ["1"]} and p["files"]["doc"]["filename"] == "x.txt"
-         and p["files"]["doc"]["raw_filename"] == "../../x.txt"
-         and p["files"]["doc"]["size"] == 3 and p["files"]["doc"]["in_memory"] is True),
+    Case(
+        "upload-none",
+        "/upload/avatar",
+        {"content": multipart_body({"a": "1"}), "headers": MULTIPART},
+        400,
+        {"error": "No file uploaded"},
+    ),
+    Case(
+        "upload-info",
+        "/upload/info",
+        {
+            "content": multipart_body({"n": "1"}, {"doc": ("../../x.txt", b"abc")}),
+            "headers": MULTIPART,
+        },
+        200,
+        lambda p: (
+            p["form"] == {"n": ["1"]}
+            and p["files"]["doc"]["filename"] == "x.txt"
+            and p["files"]["doc"]["raw_filename"] == "../../x.txt"
+            and p["files"]["doc"]["size"] == 3
+            and p["files"]["doc"]["in_memory"] is True
+        ),
+    ),
     # limits per blueprint and route
     Case("bp-fields", "/strict/form", {"data": {f"f{i}": "1" for i in range(6)}}, 413, None),
     Case("bp-fields-ok", "/strict/form", {"data": {f"f{i}": "1" for i in range(5)}}, 200, None),
-    Case("bp-files", "/strict/files",
-         {"content": multipart_body(files={"a": ("a", b"1"), "b": ("b", b"2")}),
-          "headers": MULTIPART}, 413, lambda p: "Too many files" in p["error"]),
-    Case("bp-file-bytes", "/strict/files",
-         {"content": multipart_body(files={"a": ("a", b"1" * 1001)}), "headers": MULTIPART},
-         413, lambda p: "Uploaded file too large" in p["error"]),
-    Case("bp-file-ok", "/strict/files",
-         {"content": multipart_body(files={"a": ("a", b"1" * 1000)}), "headers": MULTIPART},
-         200, {"files": ["a"]}),
+    Case(
+        "bp-files",
+        "/strict/files",
+        {
+            "content": multipart_body(files={"a": ("a", b"1"), "b": ("b", b"2")}),
+            "headers": MULTIPART,
+        },
+        413,
+        lambda p: "Too many files" in p["error"],
+    ),
+    Case(
+        "bp-file-bytes",
+        "/strict/files",
+        {"content": multipart_body(files={"a": ("a", b"1" * 1001)}), "headers": MULTIPART},
+        413,
+        lambda p: "Uploaded file too large" in p["error"],
+    ),
+    Case(
+        "bp-file-ok",
+        "/strict/files",
+        {"content": multipart_body(files={"a": ("a", b"1" * 1000)}), "headers": MULTIPART},
+        200,
+        {"files": ["a"]},
+    ),
     Case("bp-body", "/strict/form", {"data": {"a": "x" * 5000}}, 413, None),
-    Case("bp-route-json", "/strict/json", {"json": [[1]]}, 200,
-         {"received": [[1]], "limit": 4096}),
+    Case("bp-route-json", "/strict/json", {"json": [[1]]}, 200, {"received": [[1]], "limit": 4096}),
     Case("bp-route-json-deep", "/strict/json", {"json": [[[1]]]}, 400, None),
 ]
 
@@ -183,6 +368,7 @@ CASES = [
 @pytest.fixture(scope="module")
 def client(tmp_path_factory):
     from tests.e2e.apps.bodies_app import app
+
     with TestClient(app) as c:
         yield c
 
@@ -198,20 +384,26 @@ def test_upload_examples_save_files(client, tmp_path, monkeypatch):
     (tmp_path / "uploads").mkdir()
     body = multipart_body({"name": "ann"}, {"avatar": ("me.png", b"\x89PNG-data")})
     assert client.post("/upload/avatar", content=body, headers=MULTIPART).json() == {
-        "uploaded": "me.png"}
+        "uploaded": "me.png"
+    }
     assert (tmp_path / "uploads" / "me.png").read_bytes() == b"\x89PNG-data"
     assert client.post("/profile", content=body, headers=MULTIPART).json() == {
-        "name": "ann", "avatar": True}
+        "name": "ann",
+        "avatar": True,
+    }
     assert (tmp_path / "uploads" / "ann_avatar.jpg").read_bytes() == b"\x89PNG-data"
     assert client.post("/upload/property", content=body, headers=MULTIPART).json() == {
-        "uploaded": True}
+        "uploaded": True
+    }
     assert (tmp_path / "uploads" / "avatar.jpg").exists()
     two = multipart_body(files={"a": ("a.txt", b"A"), "b": ("b.txt", b"B")})
     assert client.post("/upload-multiple", content=two, headers=MULTIPART).json() == {
-        "uploaded": ["a.txt", "b.txt"]}
+        "uploaded": ["a.txt", "b.txt"]
+    }
     assert (tmp_path / "uploads" / "b.txt").read_bytes() == b"B"
     traversal = multipart_body(files={"avatar": ("../../escape.txt", b"E")})
     assert client.post("/upload/avatar", content=traversal, headers=MULTIPART).json() == {
-        "uploaded": "escape.txt"}
+        "uploaded": "escape.txt"
+    }
     assert (tmp_path / "uploads" / "escape.txt").exists()
     assert not (tmp_path.parent / "escape.txt").exists()

@@ -73,7 +73,9 @@ def test_blank_values_and_percent_encoding_kept(client):
 
 def test_get_form_is_cached_and_empty_for_other_types(client):
     assert client.post("/get_form", data={"x": "1"}).json() == {
-        "form": {"x": ["1"]}, "cached": True}
+        "form": {"x": ["1"]},
+        "cached": True,
+    }
     assert client.post("/get_form", json={"x": 1}).json() == {"form": {}, "cached": False}
     assert client.post("/get_form").json() == {"form": {}, "cached": False}
 
@@ -82,8 +84,9 @@ def test_form_rejects_other_content_types(client):
     response = client.post("/form", json={"x": 1})
     assert response.status_code == 415
     assert "application/x-www-form-urlencoded" in response.json()["error"]
-    multipart = client.post("/form", content=b"--b\r\n",
-                            headers={"content-type": "multipart/form-data; boundary=b"})
+    multipart = client.post(
+        "/form", content=b"--b\r\n", headers={"content-type": "multipart/form-data; boundary=b"}
+    )
     assert multipart.status_code == 415
 
 
@@ -98,8 +101,13 @@ def test_empty_form_is_none_or_required(client):
 def test_model_conversion_from_strings(client):
     body = b"name=a&name=Ann&age=42&tags=x&tags=y&newsletter=true"
     response = client.post("/signup", content=body, headers=FORM)
-    assert response.json() == {"name": "Ann", "age": 42, "tags": ["x", "y"], "newsletter": True,
-                               "nickname": None}
+    assert response.json() == {
+        "name": "Ann",
+        "age": 42,
+        "tags": ["x", "y"],
+        "newsletter": True,
+        "nickname": None,
+    }
 
 
 def test_model_errors_name_the_field(client):
@@ -109,8 +117,10 @@ def test_model_errors_name_the_field(client):
     assert "$.age" in payload["error"]
     assert payload["errors"] == [{"loc": ["body", "age"], "msg": "Expected `int`, got `str`"}]
     caught = client.post("/caught", data={"name": "Ann"})
-    assert caught.json() == {"caught": "FormValidationError",
-                             "errors": [{"loc": ["body", "age"], "msg": "Field required"}]}
+    assert caught.json() == {
+        "caught": "FormValidationError",
+        "errors": [{"loc": ["body", "age"], "msg": "Field required"}],
+    }
 
 
 def test_invalid_utf8_is_400(client):

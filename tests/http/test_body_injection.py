@@ -27,8 +27,10 @@ class Owner(msgspec.Struct):
 
 
 def multipart_body(**fields: str) -> bytes:
-    parts = [f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="{k}"\r\n\r\n{v}\r\n'
-             for k, v in fields.items()]
+    parts = [
+        f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="{k}"\r\n\r\n{v}\r\n'
+        for k, v in fields.items()
+    ]
     return ("".join(parts) + f"--{BOUNDARY}--\r\n").encode()
 
 
@@ -81,22 +83,31 @@ def test_json_body_is_injected(client):
 
 def test_urlencoded_and_multipart_bodies_are_injected(client):
     assert client.post("/pets", data={"name": "Rex", "age": "3", "tags": ["a", "b"]}).json() == {
-        "name": "Rex", "age": 3, "tags": ["a", "b"]}
-    response = client.post("/pets", content=multipart_body(name="Tom", age="7"),
-                           headers={"content-type": f"multipart/form-data; boundary={BOUNDARY}"})
+        "name": "Rex",
+        "age": 3,
+        "tags": ["a", "b"],
+    }
+    response = client.post(
+        "/pets",
+        content=multipart_body(name="Tom", age="7"),
+        headers={"content-type": f"multipart/form-data; boundary={BOUNDARY}"},
+    )
     assert response.json() == {"name": "Tom", "age": 7, "tags": []}
 
 
 def test_sync_handlers_and_path_parameters(client):
     assert client.post("/shops/9/pets", json={"name": "Rex", "age": 1}).json() == {
-        "shop": 9, "pet": "Rex"}
+        "shop": 9,
+        "pet": "Rex",
+    }
 
 
 def test_validation_failures_are_422_with_a_list_of_errors(client):
     response = client.post("/pets", json={"name": "Rex", "age": "three"})
     assert response.status_code == 422
-    assert response.json()["errors"] == [{"loc": ["body", "age"],
-                                          "msg": "Expected `int`, got `str`"}]
+    assert response.json()["errors"] == [
+        {"loc": ["body", "age"], "msg": "Expected `int`, got `str`"}
+    ]
     nested = client.post("/owners", json={"email": "a@b", "pet": {"name": "Rex"}})
     assert nested.status_code == 422
     assert nested.json() == {"custom": [{"loc": ["body", "pet", "age"], "msg": "Field required"}]}
@@ -112,8 +123,11 @@ def test_undecodable_json_is_422(client, body):
 def test_too_deep_is_422_and_form_decoding_errors_are_422(client):
     deep = client.post("/deep", json={"email": "a", "pet": {"name": "x", "age": 1, "tags": []}})
     assert deep.status_code == 422
-    bad_utf8 = client.post("/pets", content=b"name=%FF&age=1",
-                           headers={"content-type": "application/x-www-form-urlencoded"})
+    bad_utf8 = client.post(
+        "/pets",
+        content=b"name=%FF&age=1",
+        headers={"content-type": "application/x-www-form-urlencoded"},
+    )
     assert bad_utf8.status_code == 422
 
 
@@ -123,21 +137,29 @@ def test_empty_body_is_required_or_default(client):
     assert required.json()["errors"] == [{"loc": ["body"], "msg": "Field required"}]
     assert client.post("/maybe").json() == {"pet": None}
     assert client.post("/maybe", json={"name": "R", "age": 1}).json() == {"pet": "R"}
-    empty_multipart = client.post("/maybe", content=b"", headers={
-        "content-type": f"multipart/form-data; boundary={BOUNDARY}"})
+    empty_multipart = client.post(
+        "/maybe", content=b"", headers={"content-type": f"multipart/form-data; boundary={BOUNDARY}"}
+    )
     assert empty_multipart.json() == {"pet": None}
 
 
 def test_other_content_types_are_415_and_limits_stay_413(client):
-    assert client.post("/pets", content=b"name=Rex",
-                       headers={"content-type": "text/plain"}).status_code == 415
+    assert (
+        client.post(
+            "/pets", content=b"name=Rex", headers={"content-type": "text/plain"}
+        ).status_code
+        == 415
+    )
     huge = client.post("/pets", data={f"f{i}": "1" for i in range(2000)})
     assert huge.status_code == 413
 
 
 def test_malformed_multipart_stays_400(client):
-    response = client.post("/pets", content=b"--xYz\r\nbroken",
-                           headers={"content-type": f"multipart/form-data; boundary={BOUNDARY}"})
+    response = client.post(
+        "/pets",
+        content=b"--xYz\r\nbroken",
+        headers={"content-type": f"multipart/form-data; boundary={BOUNDARY}"},
+    )
     assert response.status_code == 400
 
 
@@ -147,6 +169,7 @@ def test_untyped_handlers_are_unchanged(client):
 
 def test_the_error_is_a_body_validation_error_and_unprocessable_entity():
     from gobstopper.http.validation import RequestValidationError
+
     error = RequestValidationError("x", [])
     assert isinstance(error, BodyValidationError) and isinstance(error, UnprocessableEntity)
     assert error.status_code == 422
@@ -155,6 +178,7 @@ def test_the_error_is_a_body_validation_error_and_unprocessable_entity():
 # -- signature inspection, once at registration -------------------------------------
 def test_body_parameter_reads_postponed_annotations():
     async def handler(request, pet: Pet, other: int = 0): ...
+
     assert handler.__annotations__["pet"] == "Pet"  # from __future__ import annotations
     param = body_parameter(handler)
     assert param is not None and (param.name, param.model, param.default) == ("pet", Pet, REQUIRED)
@@ -166,18 +190,21 @@ DEFAULT_PET = Pet("x", 1)
 def test_optional_and_default_values():
     async def optional(request, pet: Pet | None): ...
     async def defaulted(request, pet: Pet = DEFAULT_PET): ...
+
     assert body_parameter(optional).default is None
     assert body_parameter(defaulted).default is DEFAULT_PET
 
 
 def test_unresolvable_annotations_do_not_break_registration():
     async def handler(request, pet: Pet, ghost: NoSuchType): ...  # noqa: F821
+
     param = body_parameter(handler)
     assert param is not None and param.model is Pet
 
 
 def test_no_body_parameter():
     async def handler(request, user_id: int, q: str | None = None): ...
+
     assert body_parameter(handler) is None
     assert body_parameter(len) is None
 
@@ -193,5 +220,6 @@ def test_callable_instances():
 
 def test_two_body_parameters_are_refused_at_registration():
     async def handler(request, pet: Pet, owner: Owner): ...
+
     with pytest.raises(TypeError, match="several body parameters"):
         bind_handler(handler)

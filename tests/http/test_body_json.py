@@ -70,19 +70,28 @@ def post(client, path, content: bytes, content_type="application/json"):
 
 def test_get_json_decodes_and_caches(client):
     assert client.post("/get_json", json={"a": [1, 2.5, None, "x"]}).json() == {
-        "data": {"a": [1, 2.5, None, "x"]}, "cached": True}
+        "data": {"a": [1, 2.5, None, "x"]},
+        "cached": True,
+    }
 
 
-@pytest.mark.parametrize("content_type", [
-    "application/json", "application/json; charset=utf-8", "APPLICATION/JSON",
-    "application/vnd.api+json", "application/problem+json; charset=utf-8",
-])
+@pytest.mark.parametrize(
+    "content_type",
+    [
+        "application/json",
+        "application/json; charset=utf-8",
+        "APPLICATION/JSON",
+        "application/vnd.api+json",
+        "application/problem+json; charset=utf-8",
+    ],
+)
 def test_json_media_types_accepted(client, content_type):
     assert post(client, "/json", b"[1]", content_type).json() == {"data": [1]}
 
 
-@pytest.mark.parametrize("content_type", ["text/plain", "application/x-www-form-urlencoded",
-                                          "application/jsonp", None])
+@pytest.mark.parametrize(
+    "content_type", ["text/plain", "application/x-www-form-urlencoded", "application/jsonp", None]
+)
 @pytest.mark.parametrize("path", ["/json", "/get_json", "/cart"])
 def test_other_media_types_with_a_body_are_415(client, content_type, path):
     response = post(client, path, b'{"a": 1}', content_type)
@@ -101,8 +110,19 @@ def test_empty_body_with_model_is_400(client):
     assert response.json()["errors"] == [{"loc": ["body"], "msg": "Field required"}]
 
 
-@pytest.mark.parametrize("body", [b'{"a": 1', b"{'a': 1}", b"[1,]", b'{"a": 1} x', b"nul",
-                                  b'{"a": "\xff\xfe"}', b"\xff", b'"\xed\xa0\x80"'])
+@pytest.mark.parametrize(
+    "body",
+    [
+        b'{"a": 1',
+        b"{'a': 1}",
+        b"[1,]",
+        b'{"a": 1} x',
+        b"nul",
+        b'{"a": "\xff\xfe"}',
+        b"\xff",
+        b'"\xed\xa0\x80"',
+    ],
+)
 def test_invalid_json_is_400_unhandled_and_decode_error_when_handled(client, body):
     response = post(client, "/json", body)
     assert response.status_code == 400
@@ -116,15 +136,17 @@ def test_model_mismatch_names_the_field_path(client):
     assert response.status_code == 400
     payload = response.json()
     assert "$.items[0].price" in payload["error"]
-    assert payload["errors"] == [{"loc": ["body", "items", 0, "price"],
-                                  "msg": "Expected `float`, got `str`"}]
+    assert payload["errors"] == [
+        {"loc": ["body", "items", 0, "price"], "msg": "Expected `float`, got `str`"}
+    ]
 
 
 def test_model_missing_field_and_wrong_shape(client):
     missing = client.post("/cart", json={"owner": "ann", "items": [{"name": "a"}]})
     assert missing.status_code == 400
-    assert missing.json()["errors"] == [{"loc": ["body", "items", 0, "price"],
-                                         "msg": "Field required"}]
+    assert missing.json()["errors"] == [
+        {"loc": ["body", "items", 0, "price"], "msg": "Field required"}
+    ]
     shape = client.post("/cart", json=[1, 2])
     assert shape.status_code == 400
     assert shape.json()["errors"] == [{"loc": ["body"], "msg": "Expected `object`, got `array`"}]
@@ -162,15 +184,18 @@ def test_decoder_recursion_is_400_even_with_a_huge_depth_limit():
         decode_json(b"[" * 50_000 + b"]" * 50_000, None, max_depth=10**9)
 
 
-@pytest.mark.parametrize(("body", "deep"), [
-    (b'["[[[[[[", "{{{{{{"]', False),            # brackets inside strings do not count
-    (b'["\\"[[[[[[[[", 1]', False),                # an escaped quote does not end the string
-    (b'["\\\\", [[[[[[]]]]]]]', True),             # an escaped backslash does end it
-    (b'["\\\\\\"[[[[[[["]', False),               # backslash pair, then an escaped quote
-    (b'[[[[[[]]]]]]', True),
-    (b'[[],[],[],[],[],[],[],[]]', False),          # many brackets, shallow
-    (b'{"a":{"b":{"c":{"d":{"e":{"f":1}}}}}}', True),
-])
+@pytest.mark.parametrize(
+    ("body", "deep"),
+    [
+        (b'["[[[[[[", "{{{{{{"]', False),  # brackets inside strings do not count
+        (b'["\\"[[[[[[[[", 1]', False),  # an escaped quote does not end the string
+        (b'["\\\\", [[[[[[]]]]]]]', True),  # an escaped backslash does end it
+        (b'["\\\\\\"[[[[[[["]', False),  # backslash pair, then an escaped quote
+        (b"[[[[[[]]]]]]", True),
+        (b"[[],[],[],[],[],[],[],[]]", False),  # many brackets, shallow
+        (b'{"a":{"b":{"c":{"d":{"e":{"f":1}}}}}}', True),
+    ],
+)
 def test_nesting_scan_ignores_strings(body, deep):
     msgspec.json.decode(body)  # every case is valid JSON
     assert nesting_exceeds(body, 5) is deep
@@ -202,16 +227,25 @@ def test_error_classes_are_catchable_as_msgspec_and_framework_errors():
     assert not isinstance(exc, UnsupportedMediaType)
 
 
-@pytest.mark.parametrize(("message", "entry"), [
-    ("Expected `int`, got `str` - at `$.a.b[3].c`",
-     {"loc": ["body", "a", "b", 3, "c"], "msg": "Expected `int`, got `str`"}),
-    ("Object missing required field `x`", {"loc": ["body", "x"], "msg": "Field required"}),
-    ("Object missing required field `x` - at `$.inner`",
-     {"loc": ["body", "inner", "x"], "msg": "Field required"}),
-    ("Expected `int`, got `str` - at `$.m[...]`",
-     {"loc": ["body", "m", "..."], "msg": "Expected `int`, got `str`"}),
-    ("Something else", {"loc": ["body"], "msg": "Something else"}),
-])
+@pytest.mark.parametrize(
+    ("message", "entry"),
+    [
+        (
+            "Expected `int`, got `str` - at `$.a.b[3].c`",
+            {"loc": ["body", "a", "b", 3, "c"], "msg": "Expected `int`, got `str`"},
+        ),
+        ("Object missing required field `x`", {"loc": ["body", "x"], "msg": "Field required"}),
+        (
+            "Object missing required field `x` - at `$.inner`",
+            {"loc": ["body", "inner", "x"], "msg": "Field required"},
+        ),
+        (
+            "Expected `int`, got `str` - at `$.m[...]`",
+            {"loc": ["body", "m", "..."], "msg": "Expected `int`, got `str`"},
+        ),
+        ("Something else", {"loc": ["body"], "msg": "Something else"}),
+    ],
+)
 def test_error_entries(message, entry):
     assert error_entry(message) == entry
 
@@ -222,10 +256,10 @@ def _depth_of(value) -> int:
     while stack:
         item, depth = stack.pop()
         best = max(best, depth)
-        children = item.values() if isinstance(item, dict) else item if isinstance(item, list) \
-            else ()
-        stack.extend((child, depth + 1) for child in children
-                     if isinstance(child, (list, dict)))
+        children = (
+            item.values() if isinstance(item, dict) else item if isinstance(item, list) else ()
+        )
+        stack.extend((child, depth + 1) for child in children if isinstance(child, (list, dict)))
     return best
 
 
@@ -236,12 +270,14 @@ def _random_value(rnd, depth: int):
     if roll < 0.65:
         return [_random_value(rnd, depth + 1) for _ in range(rnd.randint(0, 4))]
     keys = ["k", "[", "}", '\\"', ""]
-    return {rnd.choice(keys) + str(i): _random_value(rnd, depth + 1)
-            for i in range(rnd.randint(0, 4))}
+    return {
+        rnd.choice(keys) + str(i): _random_value(rnd, depth + 1) for i in range(rnd.randint(0, 4))
+    }
 
 
 def test_nesting_scan_agrees_with_the_decoded_depth():
     import random
+
     rnd = random.Random(20261127)
     for _ in range(3000):
         value = _random_value(rnd, 0)

@@ -54,8 +54,18 @@ def test_tuples():
 
 @pytest.mark.parametrize(
     "value",
-    [("x",), ("x", 200, {}, 1), ("x", "200"), ("x", True), ("x", 99), ("x", 600),
-     ("x", 200, ["h"]), object(), 1.5, {1, 2}],
+    [
+        ("x",),
+        ("x", 200, {}, 1),
+        ("x", "200"),
+        ("x", True),
+        ("x", 99),
+        ("x", 600),
+        ("x", 200, ["h"]),
+        object(),
+        1.5,
+        {1, 2},
+    ],
 )
 def test_impossible_values_are_a_type_error(value):
     with pytest.raises(TypeError):

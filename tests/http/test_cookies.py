@@ -20,33 +20,53 @@ def _development(monkeypatch):
 
 def test_secure_defaults():
     assert build_set_cookie("session_id", "abc123") == (
-        "session_id=abc123; Path=/; Secure; HttpOnly; SameSite=Strict")
+        "session_id=abc123; Path=/; Secure; HttpOnly; SameSite=Strict"
+    )
 
 
 def test_all_attributes():
     cookie = build_set_cookie(
-        "auth_token", "t", path="/app", domain=".example.com", max_age=3600,
-        expires=datetime(2030, 1, 2, 3, 4, 5, tzinfo=UTC), samesite="lax",
+        "auth_token",
+        "t",
+        path="/app",
+        domain=".example.com",
+        max_age=3600,
+        expires=datetime(2030, 1, 2, 3, 4, 5, tzinfo=UTC),
+        samesite="lax",
     )
-    assert cookie == ("auth_token=t; Path=/app; Domain=.example.com; Max-Age=3600; "
-                      "Expires=Wed, 02 Jan 2030 03:04:05 GMT; Secure; HttpOnly; SameSite=Lax")
+    assert cookie == (
+        "auth_token=t; Path=/app; Domain=.example.com; Max-Age=3600; "
+        "Expires=Wed, 02 Jan 2030 03:04:05 GMT; Secure; HttpOnly; SameSite=Lax"
+    )
 
 
 def test_naive_expiry_is_taken_as_utc_and_strings_pass_through():
     assert "Expires=Wed, 02 Jan 2030 03:04:05 GMT" in build_set_cookie(
-        "n", "v", expires=datetime(2030, 1, 2, 3, 4, 5))
+        "n", "v", expires=datetime(2030, 1, 2, 3, 4, 5)
+    )
     assert "Expires=Thu, 01 Jan 2030 00:00:00 GMT" in build_set_cookie(
-        "n", "v", expires="Thu, 01 Jan 2030 00:00:00 GMT")
+        "n", "v", expires="Thu, 01 Jan 2030 00:00:00 GMT"
+    )
 
 
 def test_insecure_flags_are_allowed_in_development():
     assert build_set_cookie("debug", "1", secure=False, httponly=False, samesite=None) == (
-        "debug=1; Path=/")
+        "debug=1; Path=/"
+    )
 
 
 @pytest.mark.parametrize(
-    "value", ["a;b", "x; Domain=evil.example", "a,b", "with space", 'quote"d', "back\\slash",
-              "café", "ünï €"],
+    "value",
+    [
+        "a;b",
+        "x; Domain=evil.example",
+        "a,b",
+        "with space",
+        'quote"d',
+        "back\\slash",
+        "café",
+        "ünï €",
+    ],
 )
 def test_values_that_could_inject_attributes_are_quoted_and_round_trip(value):
     cookie = build_set_cookie("n", value)
@@ -71,9 +91,13 @@ def test_invalid_names_are_rejected(name):
 
 @pytest.mark.parametrize(
     ("kwargs", "message"),
-    [({"path": "/a;Domain=x"}, "path"), ({"domain": "x.com\r\n"}, "domain"),
-     ({"expires": "Thu; x"}, "expires"), ({"samesite": "sometimes"}, "samesite"),
-     ({"samesite": "None", "secure": False}, "requires secure=True")],
+    [
+        ({"path": "/a;Domain=x"}, "path"),
+        ({"domain": "x.com\r\n"}, "domain"),
+        ({"expires": "Thu; x"}, "expires"),
+        ({"samesite": "sometimes"}, "samesite"),
+        ({"samesite": "None", "secure": False}, "requires secure=True"),
+    ],
 )
 def test_invalid_attributes_are_rejected(kwargs, message):
     with pytest.raises(ValueError, match=message):
@@ -93,13 +117,16 @@ def test_allow_insecure_cookies_opts_out_in_production(monkeypatch, flag):
     monkeypatch.setenv("ENV", "production")
     monkeypatch.setenv("WOPR_ALLOW_INSECURE_COOKIES", flag)
     assert build_set_cookie("debug", "1", secure=False) == (
-        "debug=1; Path=/; HttpOnly; SameSite=Strict")
+        "debug=1; Path=/; HttpOnly; SameSite=Strict"
+    )
 
 
 def test_delete_cookie_expires_with_matching_path_and_domain():
     cookie = build_delete_cookie("cart_id", path="/shop", domain=".example.com")
-    assert cookie.startswith('cart_id=; Path=/shop; Domain=.example.com; Max-Age=0; '
-                             'Expires=Thu, 01 Jan 1970 00:00:00 GMT')
+    assert cookie.startswith(
+        "cart_id=; Path=/shop; Domain=.example.com; Max-Age=0; "
+        "Expires=Thu, 01 Jan 1970 00:00:00 GMT"
+    )
 
 
 @pytest.mark.parametrize(
@@ -144,7 +171,6 @@ def test_cookies_through_the_app_and_the_test_client_jar():
     with TestClient(app) as client:
         login_response = client.get("/login")
         assert len(login_response.headers.get_all("set-cookie")) == 2
-        assert client.get("/whoami").json() == {"session_id": "abc 123;x",
-                                                "user_pref": "dark_mode"}
+        assert client.get("/whoami").json() == {"session_id": "abc 123;x", "user_pref": "dark_mode"}
         client.get("/logout")
         assert client.get("/whoami").json() == {"user_pref": "dark_mode"}

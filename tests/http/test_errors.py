@@ -8,12 +8,21 @@ from gobstopper.http import errors
 from gobstopper.http.errors import HTTPException, abort, exception_for_status
 
 CLASSES = [
-    (errors.BadRequest, 400), (errors.Unauthorized, 401), (errors.Forbidden, 403),
-    (errors.NotFound, 404), (errors.MethodNotAllowed, 405), (errors.RequestTimeout, 408),
-    (errors.Conflict, 409), (errors.RequestTooLarge, 413), (errors.URITooLong, 414),
-    (errors.UnsupportedMediaType, 415), (errors.UnprocessableEntity, 422),
-    (errors.TooManyRequests, 429), (errors.InternalServerError, 500),
-    (errors.ServiceUnavailable, 503), (errors.BodyValidationError, 400),
+    (errors.BadRequest, 400),
+    (errors.Unauthorized, 401),
+    (errors.Forbidden, 403),
+    (errors.NotFound, 404),
+    (errors.MethodNotAllowed, 405),
+    (errors.RequestTimeout, 408),
+    (errors.Conflict, 409),
+    (errors.RequestTooLarge, 413),
+    (errors.URITooLong, 414),
+    (errors.UnsupportedMediaType, 415),
+    (errors.UnprocessableEntity, 422),
+    (errors.TooManyRequests, 429),
+    (errors.InternalServerError, 500),
+    (errors.ServiceUnavailable, 503),
+    (errors.BodyValidationError, 400),
 ]
 
 
@@ -25,8 +34,9 @@ def test_every_class_is_an_http_exception_with_its_status(cls, status):
     assert exc.description and str(exc) == exc.description
 
 
-@pytest.mark.parametrize(("cls", "status"), [c for c in CLASSES if c[0] is not
-                                            errors.BodyValidationError])
+@pytest.mark.parametrize(
+    ("cls", "status"), [c for c in CLASSES if c[0] is not errors.BodyValidationError]
+)
 def test_abort_raises_the_most_specific_class(cls, status):
     with pytest.raises(cls) as info:
         abort(status, "custom")

@@ -58,7 +58,8 @@ def test_mime_type_and_download_name_come_from_filename(tmp_path):
 
 def test_non_ascii_and_quote_filenames_use_rfc5987(data_file):
     disposition = answer(FileResponse(data_file, filename='résumé "v2".txt')).headers[
-        "content-disposition"]
+        "content-disposition"
+    ]
     assert disposition.startswith('attachment; filename="rsum v2.txt"')
     assert "filename*=UTF-8''r%C3%A9sum%C3%A9%20%22v2%22.txt" in disposition
     assert "\n" not in disposition
@@ -67,8 +68,9 @@ def test_non_ascii_and_quote_filenames_use_rfc5987(data_file):
 def test_inline_and_explicit_headers_win(data_file):
     inline = answer(FileResponse(data_file, as_attachment=False))
     assert "content-disposition" not in inline.headers
-    custom = answer(FileResponse(data_file, headers={"Content-Type": "text/x-custom",
-                                                     "X-Extra": "1"}))
+    custom = answer(
+        FileResponse(data_file, headers={"Content-Type": "text/x-custom", "X-Extra": "1"})
+    )
     assert custom.headers["content-type"] == "text/x-custom"
     assert custom.headers["x-extra"] == "1"
     typed = answer(FileResponse(data_file, content_type="image/png"))
@@ -97,8 +99,11 @@ def test_missing_or_not_a_file_is_404_not_500(tmp_path, kind):
 def test_unreadable_file_is_404(data_file, monkeypatch):
     # Root can read anything, so unreadability is simulated at the access check.
     real_access = os.access
-    monkeypatch.setattr(os, "access", lambda p, m: False if str(p) == str(data_file.resolve())
-                        else real_access(p, m))
+    monkeypatch.setattr(
+        os,
+        "access",
+        lambda p, m: False if str(p) == str(data_file.resolve()) else real_access(p, m),
+    )
     assert answer(FileResponse(data_file)).status_code == 404
 
 
@@ -131,18 +136,21 @@ def test_if_none_match_gives_304_without_body(data_file, template):
 
 def test_if_none_match_mismatch_sends_the_file_even_if_date_matches(data_file):
     future = formatdate(time.time() + 3600, usegmt=True)
-    result = answer(FileResponse(data_file), headers={"if-none-match": '"nope"',
-                                                      "if-modified-since": future})
+    result = answer(
+        FileResponse(data_file), headers={"if-none-match": '"nope"', "if-modified-since": future}
+    )
     assert result.status_code == 200 and result.content == CONTENT
 
 
 def test_if_modified_since(data_file):
     mtime = data_file.stat().st_mtime
-    same = answer(FileResponse(data_file),
-                  headers={"if-modified-since": formatdate(mtime, usegmt=True)})
+    same = answer(
+        FileResponse(data_file), headers={"if-modified-since": formatdate(mtime, usegmt=True)}
+    )
     assert same.status_code == 304
-    older = answer(FileResponse(data_file),
-                   headers={"if-modified-since": formatdate(mtime - 60, usegmt=True)})
+    older = answer(
+        FileResponse(data_file), headers={"if-modified-since": formatdate(mtime - 60, usegmt=True)}
+    )
     assert older.status_code == 200 and older.content == CONTENT
     garbage = answer(FileResponse(data_file), headers={"if-modified-since": "yesterday-ish"})
     assert garbage.status_code == 200
@@ -155,16 +163,19 @@ def test_head_gets_304_and_headers_without_body(data_file):
     assert head.status_code == 200 and head.content == b""
     assert head.headers["content-length"] == "1024"
     assert head.headers["etag"] == etag
-    assert answer(FileResponse(data_file), method="HEAD",
-                  headers={"if-none-match": etag}).status_code == 304
+    assert (
+        answer(FileResponse(data_file), method="HEAD", headers={"if-none-match": etag}).status_code
+        == 304
+    )
 
 
 def test_conditionals_only_for_get_head_and_status_200(data_file):
     etag = answer(FileResponse(data_file)).headers["etag"]
     post = answer(FileResponse(data_file), method="POST", headers={"if-none-match": etag})
     assert post.status_code == 200
-    created = answer(FileResponse(data_file, status=201), headers={"if-none-match": etag,
-                                                                   "range": "bytes=0-1"})
+    created = answer(
+        FileResponse(data_file, status=201), headers={"if-none-match": etag, "range": "bytes=0-1"}
+    )
     assert created.status_code == 201 and created.content == CONTENT
     off = answer(FileResponse(data_file, conditional=False), headers={"if-none-match": etag})
     assert off.status_code == 200 and "etag" not in off.headers
@@ -176,19 +187,22 @@ def test_without_prepare_the_file_is_sent_whole(data_file):
 
 
 # -- ranges ------------------------------------------------------------------------
-@pytest.mark.parametrize(("header", "first", "last"), [
-    ("bytes=0-9", 0, 9),
-    ("bytes=1000-", 1000, 1023),
-    ("bytes=-24", 1000, 1023),
-    ("bytes=1000-5000", 1000, 1023),
-    ("bytes=-5000", 0, 1023),
-    ("BYTES = 5-5", 5, 5),
-])
+@pytest.mark.parametrize(
+    ("header", "first", "last"),
+    [
+        ("bytes=0-9", 0, 9),
+        ("bytes=1000-", 1000, 1023),
+        ("bytes=-24", 1000, 1023),
+        ("bytes=1000-5000", 1000, 1023),
+        ("bytes=-5000", 0, 1023),
+        ("BYTES = 5-5", 5, 5),
+    ],
+)
 def test_single_range_gives_206_with_content_range(data_file, header, first, last):
     result = answer(FileResponse(data_file), headers={"range": header})
     assert result.status_code == 206
     assert result.rsgi_call == "response_file_range"
-    assert result.content == CONTENT[first:last + 1]
+    assert result.content == CONTENT[first : last + 1]
     assert result.headers["content-range"] == f"bytes {first}-{last}/1024"
     assert result.headers["content-length"] == str(last - first + 1)
 
@@ -201,10 +215,19 @@ def test_unsatisfiable_range_is_416(data_file, header):
     assert CONTENT[:16] not in result.content
 
 
-@pytest.mark.parametrize("header", [
-    "bytes=9-3", "items=0-5", "bytes=a-b", "bytes=0-1,5-6", "bytes", "bytes=--5",
-    "bytes=٣-5", "bytes=" + "9" * 30 + "-",
-])
+@pytest.mark.parametrize(
+    "header",
+    [
+        "bytes=9-3",
+        "items=0-5",
+        "bytes=a-b",
+        "bytes=0-1,5-6",
+        "bytes",
+        "bytes=--5",
+        "bytes=٣-5",
+        "bytes=" + "9" * 30 + "-",
+    ],
+)
 def test_invalid_or_multiple_ranges_are_ignored(data_file, header):
     result = answer(FileResponse(data_file), headers={"range": header})
     assert result.status_code == 200 and result.content == CONTENT

@@ -71,8 +71,12 @@ def files_app(root):
 
     @app.get("/send/<name>")
     async def send(request, name):
-        return send_file(root / name, as_attachment=request.args.get("dl") == ["1"],
-                         download_name=request.args.get("as", [None])[0], max_age=60)
+        return send_file(
+            root / name,
+            as_attachment=request.args.get("dl") == ["1"],
+            download_name=request.args.get("as", [None])[0],
+            max_age=60,
+        )
 
     @app.get("/dir/<path:name>")
     async def from_dir(request, name):
@@ -81,6 +85,7 @@ def files_app(root):
     @app.get("/bytes")
     async def from_bytes(request):
         return send_file(io.BytesIO(b"x" * 200_000), download_name="blob.txt")
+
     return app
 
 
@@ -121,12 +126,23 @@ def test_send_from_directory_serves_inside(files):
         assert client.get("/dir/alias.csv").text == "a,b\n1,2\n"
 
 
-@pytest.mark.parametrize("attempt", [
-    "/dir/../secret.txt", "/dir/%2e%2e/secret.txt", "/dir/..%2fsecret.txt",
-    "/dir/%2e%2e%2fsecret.txt", "/dir/sub/..%2f..%2fsecret.txt", "/dir/%252e%252e/secret.txt",
-    "/dir/..%5csecret.txt", "/dir/%2Ftmp%2Fsecret.txt", "/dir/leak.txt",
-    "/dir/leakdir/secret.txt", "/dir/report.csv%00.png", "/dir/nothing-here.txt",
-])
+@pytest.mark.parametrize(
+    "attempt",
+    [
+        "/dir/../secret.txt",
+        "/dir/%2e%2e/secret.txt",
+        "/dir/..%2fsecret.txt",
+        "/dir/%2e%2e%2fsecret.txt",
+        "/dir/sub/..%2f..%2fsecret.txt",
+        "/dir/%252e%252e/secret.txt",
+        "/dir/..%5csecret.txt",
+        "/dir/%2Ftmp%2Fsecret.txt",
+        "/dir/leak.txt",
+        "/dir/leakdir/secret.txt",
+        "/dir/report.csv%00.png",
+        "/dir/nothing-here.txt",
+    ],
+)
 def test_send_from_directory_never_escapes(files, attempt):
     with TestClient(files_app(files)) as client:
         result = client.get(attempt, headers={"accept": "application/json"})
@@ -138,8 +154,10 @@ def test_send_from_directory_direct_calls(files):
     for bad in ("../secret.txt", "/etc/passwd", "a\\..\\..\\secret.txt", "leak.txt", "x\x00"):
         with pytest.raises(errors.NotFound):
             send_from_directory(files, bad)
-    assert send_from_directory(files, "report.csv", as_attachment=True).headers[
-        "content-disposition"] == 'attachment; filename="report.csv"'
+    assert (
+        send_from_directory(files, "report.csv", as_attachment=True).headers["content-disposition"]
+        == 'attachment; filename="report.csv"'
+    )
 
 
 class FakeEngine:
@@ -167,6 +185,7 @@ def test_stream_template_with_the_app(tmp_path):
     @app.get("/")
     async def page(request):
         return await stream_template(app, "page.html", who="ann")
+
     with TestClient(app) as client:
         result = client.get("/")
     assert result.rsgi_call == "response_stream"

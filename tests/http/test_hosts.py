@@ -20,28 +20,57 @@ def scope(*hosts: str, authority: str | None = None, version: str = "1.1") -> Fa
     return fake
 
 
-@pytest.mark.parametrize(("value", "name"), [
-    ("example.com", "example.com"),
-    ("Example.COM.", "example.com"),
-    ("example.com:8080", "example.com"),
-    ("my_service:80", "my_service"),
-    ("127.0.0.1", "127.0.0.1"),
-    ("[::1]:443", "[::1]"),
-    ("[0:0:0::1]", "[::1]"),
-    ("[::ffff:127.0.0.1]", "[::ffff:7f00:1]"),
-    ("localhost:65535", "localhost"),
-])
+@pytest.mark.parametrize(
+    ("value", "name"),
+    [
+        ("example.com", "example.com"),
+        ("Example.COM.", "example.com"),
+        ("example.com:8080", "example.com"),
+        ("my_service:80", "my_service"),
+        ("127.0.0.1", "127.0.0.1"),
+        ("[::1]:443", "[::1]"),
+        ("[0:0:0::1]", "[::1]"),
+        ("[::ffff:127.0.0.1]", "[::ffff:7f00:1]"),
+        ("localhost:65535", "localhost"),
+    ],
+)
 def test_host_name_canonical_form(value, name):
     assert host_name(value) == name
 
 
-@pytest.mark.parametrize("value", [
-    "", ":80", "example.com:", "example.com:65536", "example.com:-1", "example.com:+80",
-    'evil.com"><script>', "evil.com/reset?token=", "evil.com:80@good", "user@evil.com",
-    "a..b", ".example.com", "example..", "a b", "a\tb", "evil.com\n", "%65vil.com",
-    "evil.com#x", "evil.com\\x", "[::1", "::1", "[zz::1]", "[::1]x", "[1.2.3.4]",
-    "a" * 64 + ".com", "a." * 130 + "com", "good.example, evil.com", "é.example",
-])
+@pytest.mark.parametrize(
+    "value",
+    [
+        "",
+        ":80",
+        "example.com:",
+        "example.com:65536",
+        "example.com:-1",
+        "example.com:+80",
+        'evil.com"><script>',
+        "evil.com/reset?token=",
+        "evil.com:80@good",
+        "user@evil.com",
+        "a..b",
+        ".example.com",
+        "example..",
+        "a b",
+        "a\tb",
+        "evil.com\n",
+        "%65vil.com",
+        "evil.com#x",
+        "evil.com\\x",
+        "[::1",
+        "::1",
+        "[zz::1]",
+        "[::1]x",
+        "[1.2.3.4]",
+        "a" * 64 + ".com",
+        "a." * 130 + "com",
+        "good.example, evil.com",
+        "é.example",
+    ],
+)
 def test_malformed_hosts(value):
     assert host_name(value) is None
 
@@ -53,15 +82,18 @@ def test_check_accepts_one_well_formed_host_and_remembers_it():
     assert policy._accepted == {"example.com:8000"}
 
 
-@pytest.mark.parametrize(("fake", "message"), [
-    (scope("a.example", "b.example"), "More than one Host header"),
-    (scope("a.example", "a.example"), "More than one Host header"),
-    (scope(), "Missing Host header"),
-    (scope(""), "Invalid Host header"),
-    (scope("evil.com/x"), "Invalid Host header"),
-    (scope("good.example", authority="evil.com/x"), "Invalid Host header"),
-    (scope(authority="bad host", version="2"), "Invalid Host header"),
-])
+@pytest.mark.parametrize(
+    ("fake", "message"),
+    [
+        (scope("a.example", "b.example"), "More than one Host header"),
+        (scope("a.example", "a.example"), "More than one Host header"),
+        (scope(), "Missing Host header"),
+        (scope(""), "Invalid Host header"),
+        (scope("evil.com/x"), "Invalid Host header"),
+        (scope("good.example", authority="evil.com/x"), "Invalid Host header"),
+        (scope(authority="bad host", version="2"), "Invalid Host header"),
+    ],
+)
 def test_check_refuses(fake, message):
     with pytest.raises(BadRequest, match=message):
         HostPolicy().check(fake)
@@ -88,20 +120,23 @@ def test_the_memory_of_accepted_hosts_is_bounded():
     policy.check(scope("host199.example"))  # not remembered, still accepted
 
 
-@pytest.mark.parametrize(("allowed", "host", "ok"), [
-    (["example.com"], "example.com", True),
-    (["example.com"], "EXAMPLE.com.:443", True),
-    (["example.com"], "www.example.com", False),
-    (["example.com"], "example.com.evil.org", False),
-    (["*.example.com"], "www.example.com", True),
-    (["*.example.com"], "a.b.example.com", True),
-    (["*.example.com"], "example.com", False),
-    (["*.example.com"], "evilexample.com", False),
-    (["*"], "anything.example", True),
-    (["[::1]"], "[0::1]:8000", True),
-    (["127.0.0.1"], "127.0.0.2", False),
-    (["Example.COM."], "example.com", True),
-])
+@pytest.mark.parametrize(
+    ("allowed", "host", "ok"),
+    [
+        (["example.com"], "example.com", True),
+        (["example.com"], "EXAMPLE.com.:443", True),
+        (["example.com"], "www.example.com", False),
+        (["example.com"], "example.com.evil.org", False),
+        (["*.example.com"], "www.example.com", True),
+        (["*.example.com"], "a.b.example.com", True),
+        (["*.example.com"], "example.com", False),
+        (["*.example.com"], "evilexample.com", False),
+        (["*"], "anything.example", True),
+        (["[::1]"], "[0::1]:8000", True),
+        (["127.0.0.1"], "127.0.0.2", False),
+        (["Example.COM."], "example.com", True),
+    ],
+)
 def test_allowed_hosts(allowed, host, ok):
     policy = HostPolicy(allowed)
     if ok:
@@ -111,10 +146,23 @@ def test_allowed_hosts(allowed, host, ok):
             policy.check(scope(host))
 
 
-@pytest.mark.parametrize("entry", [
-    "example.com:80", "http://example.com", "example.com/", "*example.com", "foo.*.com",
-    "*.", "**", "", " ", "*.*.example.com", "[::1]:80", 42,
-])
+@pytest.mark.parametrize(
+    "entry",
+    [
+        "example.com:80",
+        "http://example.com",
+        "example.com/",
+        "*example.com",
+        "foo.*.com",
+        "*.",
+        "**",
+        "",
+        " ",
+        "*.*.example.com",
+        "[::1]:80",
+        42,
+    ],
+)
 def test_bad_allowed_hosts_entries_fail_at_construction(entry):
     with pytest.raises(ValueError, match="allowed_hosts entry"):
         HostPolicy([entry])
@@ -144,23 +192,28 @@ def test_an_app_with_allowed_hosts_refuses_others():
 
     with TestClient(app) as client:
         assert client.get("http://api.good.example/").json() == {
-            "host": "api.good.example", "url": "http://api.good.example/"}
+            "host": "api.good.example",
+            "url": "http://api.good.example/",
+        }
         refused = client.get("http://evil.example/")
         assert refused.status == 400 and refused.json()["error"] == "Host not allowed"
         assert client.get("/", headers={"Host": "evil.com/x"}).status == 400
 
 
 def test_trusted_forwarded_hosts_are_checked_against_allowed_hosts():
-    app = Gobstopper(__name__, allowed_hosts=["good.example", "*.good.example"],
-                     trusted_proxies=["127.0.0.1"])
+    app = Gobstopper(
+        __name__, allowed_hosts=["good.example", "*.good.example"], trusted_proxies=["127.0.0.1"]
+    )
 
     @app.get("/")
     async def index(request):
         return request.host
 
     with TestClient(app) as client:
+
         def ask(forwarded):
             return client.get("http://good.example/", headers={"X-Forwarded-Host": forwarded})
+
         assert ask("cdn.good.example").text == "cdn.good.example"
         assert ask("evil.com").status == 400
         assert ask("evil.com/x").text == "good.example"  # malformed: ignored, as before
@@ -186,13 +239,17 @@ def test_request_host_prefers_the_targets_authority():
 def test_production_without_allowed_hosts_warns_at_startup(monkeypatch, caplog):
     monkeypatch.setenv("ENV", "production")
     monkeypatch.delenv("GOBSTOPPER_ALLOWED_HOSTS", raising=False)
-    with caplog.at_level(logging.WARNING, logger="gobstopper.hosts"), \
-            TestClient(Gobstopper(__name__)):
+    with (
+        caplog.at_level(logging.WARNING, logger="gobstopper.hosts"),
+        TestClient(Gobstopper(__name__)),
+    ):
         pass
     assert "GOBSTOPPER_ALLOWED_HOSTS" in caplog.text
     caplog.clear()
-    with caplog.at_level(logging.WARNING, logger="gobstopper.hosts"), \
-            TestClient(Gobstopper(__name__, allowed_hosts=["good.example"])):
+    with (
+        caplog.at_level(logging.WARNING, logger="gobstopper.hosts"),
+        TestClient(Gobstopper(__name__, allowed_hosts=["good.example"])),
+    ):
         pass
     assert caplog.text == ""
 
@@ -205,9 +262,18 @@ def test_a_dict_scope_with_plain_headers_still_works():
         return request.host
 
     proto = FakeHTTPProtocol(b"")
-    raw = {"proto": "http", "method": "GET", "path": "/", "query_string": "",
-           "headers": {"Host": "x.example"}, "client": "127.0.0.1:1", "scheme": "http",
-           "server": "x:80", "authority": None, "http_version": "1.1"}
+    raw = {
+        "proto": "http",
+        "method": "GET",
+        "path": "/",
+        "query_string": "",
+        "headers": {"Host": "x.example"},
+        "client": "127.0.0.1:1",
+        "scheme": "http",
+        "server": "x:80",
+        "authority": None,
+        "http_version": "1.1",
+    }
     with TestClient(app) as client:
         client.run(app.__rsgi__(raw, proto))
     assert proto.status == 200 and proto.chunks == [b"x.example"]

@@ -30,8 +30,13 @@ BOUNDARY = "----gobstopper-test-7MA4YWxkTrZu0gW"
 CT = f"multipart/form-data; boundary={BOUNDARY}"
 
 
-def part(name: str, value: bytes | str, filename: str | None = None,
-         content_type: str | None = None, extra: str = "") -> bytes:
+def part(
+    name: str,
+    value: bytes | str,
+    filename: str | None = None,
+    content_type: str | None = None,
+    extra: str = "",
+) -> bytes:
     disposition = f'form-data; name="{name}"'
     if filename is not None:
         disposition += f'; filename="{filename}"'
@@ -84,7 +89,7 @@ def test_any_chunking_gives_the_same_result():
     for size in (1, 2, 7, 63):
         reader = MultipartReader(CT)
         for start in range(0, len(SAMPLE), size):
-            reader.feed(SAMPLE[start:start + size])
+            reader.feed(SAMPLE[start : start + size])
         form, files = reader.finish()
         assert form == expected_form
         assert contents(files) == expected
@@ -108,14 +113,17 @@ def test_empty_file_input_is_a_falsy_file():
     assert not files["avatar"] and files["avatar"].filename == ""
 
 
-@pytest.mark.parametrize("content_type", [
-    "multipart/form-data",
-    "multipart/form-data; boundary=",
-    'multipart/form-data; boundary=""',
-    "multipart/form-data; boundary=" + "a" * 71,
-    "multipart/form-data; boundary=bad<char>",
-    "multipart/form-data; boundary=ends-with-space ",
-])
+@pytest.mark.parametrize(
+    "content_type",
+    [
+        "multipart/form-data",
+        "multipart/form-data; boundary=",
+        'multipart/form-data; boundary=""',
+        "multipart/form-data; boundary=" + "a" * 71,
+        "multipart/form-data; boundary=bad<char>",
+        "multipart/form-data; boundary=ends-with-space ",
+    ],
+)
 def test_missing_or_invalid_boundary_is_400(content_type):
     with pytest.raises(BodyValidationError, match="boundary"):
         parse_multipart(b"--x--\r\n", content_type)
@@ -125,7 +133,8 @@ def test_seventy_character_boundary_is_fine():
     boundary = "b" * 70
     body = f'--{boundary}\r\nContent-Disposition: form-data; name="a"\r\n\r\n1\r\n--{boundary}--'
     assert parse_multipart(body.encode(), f"multipart/form-data; boundary={boundary}")[0] == {
-        "a": ["1"]}
+        "a": ["1"]
+    }
     assert boundary_of(f'multipart/form-data; boundary="{boundary}"') == boundary.encode()
 
 
@@ -141,20 +150,24 @@ def test_missing_closing_boundary_is_400():
         parse_multipart(part("a", "1")[:-10], CT)
 
 
-@pytest.mark.parametrize("body", [
-    b"garbage before any boundary",
-    f"--{BOUNDARY}\r\nNo-Colon-Here\r\n\r\nx\r\n--{BOUNDARY}--".encode(),
-    f"--{BOUNDARY}\r\nContent-Type: text/plain\r\n\r\nno name\r\n--{BOUNDARY}--".encode(),
-    f'--{BOUNDARY}\r\nContent-Disposition: attachment; name="a"\r\n\r\nx\r\n--{BOUNDARY}--'
-    .encode(),
-])
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"garbage before any boundary",
+        f"--{BOUNDARY}\r\nNo-Colon-Here\r\n\r\nx\r\n--{BOUNDARY}--".encode(),
+        f"--{BOUNDARY}\r\nContent-Type: text/plain\r\n\r\nno name\r\n--{BOUNDARY}--".encode(),
+        (
+            f'--{BOUNDARY}\r\nContent-Disposition: attachment; name="a"\r\n\r\nx\r\n--{BOUNDARY}--'
+        ).encode(),
+    ],
+)
 def test_malformed_bodies_are_400(body):
     with pytest.raises(BodyValidationError):
         parse_multipart(body, CT)
 
 
 def test_part_headers_that_never_end_are_400_early():
-    endless_header = f"--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"a\"\r\nX: ".encode()
+    endless_header = f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="a"\r\nX: '.encode()
     reader = MultipartReader(CT)
     reader.feed(endless_header)
     with pytest.raises(BodyValidationError, match="header"):
@@ -171,19 +184,23 @@ def test_filename_with_nul_is_400_and_path_parts_are_dropped():
         parse_multipart(multipart(part("f", "x", filename="../../etc/passwd\x00.png")), CT)
     with pytest.raises(BodyValidationError, match="Control characters"):
         parse_multipart(multipart(part("f\x00", "x")), CT)
-    _, files = parse_multipart(multipart(
-        part("a", "x", filename="../../etc/passwd"),
-        part("b", "x", filename="C:\\Users\\me\\photo.jpg"),
-        part("c", "x", filename=".."),
-    ), CT)
+    _, files = parse_multipart(
+        multipart(
+            part("a", "x", filename="../../etc/passwd"),
+            part("b", "x", filename="C:\\Users\\me\\photo.jpg"),
+            part("c", "x", filename=".."),
+        ),
+        CT,
+    )
     assert files["a"].filename == "passwd" and files["a"].raw_filename == "../../etc/passwd"
     assert files["b"].filename == "photo.jpg"
     assert files["c"].filename == ""
 
 
 def test_utf8_names_and_filenames():
-    form, files = parse_multipart(multipart(part("prénom", "Zoë"),
-                                            part("f", "x", filename="résumé.pdf")), CT)
+    form, files = parse_multipart(
+        multipart(part("prénom", "Zoë"), part("f", "x", filename="résumé.pdf")), CT
+    )
     assert form == {"prénom": ["Zoë"]}
     assert files["f"].filename == "résumé.pdf"
 
@@ -202,15 +219,27 @@ def test_hundred_thousand_tiny_fields_stop_at_the_limit():
     assert reader.received <= len(tiny) * 1002
 
 
-@pytest.mark.parametrize(("limits", "body", "message"), [
-    (BodyLimits(max_files=2), multipart(*[part(f"f{i}", "x", filename="x") for i in range(3)]),
-     "Too many files"),
-    (BodyLimits(max_file_bytes=10), multipart(part("f", "x" * 11, filename="x")),
-     "Uploaded file too large"),
-    (BodyLimits(max_field_bytes=10), multipart(part("f", "x" * 11)), "Form field too large"),
-    (BodyLimits(max_form_fields=1), multipart(part("a", "1"), part("b", "2")),
-     "Too many form fields"),
-])
+@pytest.mark.parametrize(
+    ("limits", "body", "message"),
+    [
+        (
+            BodyLimits(max_files=2),
+            multipart(*[part(f"f{i}", "x", filename="x") for i in range(3)]),
+            "Too many files",
+        ),
+        (
+            BodyLimits(max_file_bytes=10),
+            multipart(part("f", "x" * 11, filename="x")),
+            "Uploaded file too large",
+        ),
+        (BodyLimits(max_field_bytes=10), multipart(part("f", "x" * 11)), "Form field too large"),
+        (
+            BodyLimits(max_form_fields=1),
+            multipart(part("a", "1"), part("b", "2")),
+            "Too many form fields",
+        ),
+    ],
+)
 def test_limits_are_413(limits, body, message):
     with pytest.raises(BodyTooLarge, match=message) as info:
         parse_multipart(body, CT, limits)
@@ -220,18 +249,29 @@ def test_limits_are_413(limits, body, message):
 
 def test_limits_at_exactly_the_maximum_pass():
     limits = BodyLimits(max_files=2, max_file_bytes=10, max_field_bytes=10, max_form_fields=1)
-    form, files = parse_multipart(multipart(
-        part("a", "x" * 10), part("f", "y" * 10, filename="1"), part("g", "", filename="2"),
-    ), CT, limits)
+    form, files = parse_multipart(
+        multipart(
+            part("a", "x" * 10),
+            part("f", "y" * 10, filename="1"),
+            part("g", "", filename="2"),
+        ),
+        CT,
+        limits,
+    )
     assert form == {"a": ["x" * 10]} and len(files) == 2
     files.close()
 
 
 def test_big_files_spill_to_disk_small_ones_stay_in_memory():
     limits = BodyLimits(max_file_memory_bytes=1000)
-    _, files = parse_multipart(multipart(
-        part("small", b"s" * 1000, filename="s"), part("big", b"b" * 1001, filename="b"),
-    ), CT, limits)
+    _, files = parse_multipart(
+        multipart(
+            part("small", b"s" * 1000, filename="s"),
+            part("big", b"b" * 1001, filename="b"),
+        ),
+        CT,
+        limits,
+    )
     assert files["small"].in_memory is True
     assert files["big"].in_memory is False
     assert files["big"].read() == b"b" * 1001
@@ -272,17 +312,20 @@ def test_file_storage_closes_when_garbage_collected():
     assert stream.closed
 
 
-@pytest.mark.parametrize(("raw", "safe"), [
-    ("My cool movie.mov", "My_cool_movie.mov"),
-    ("../../../etc/passwd", "etc_passwd"),
-    ("..\\..\\windows\\system32", "windows_system32"),
-    ("i contain cool \xfcml\xe4uts.txt", "i_contain_cool_umlauts.txt"),
-    ("NUL.txt", "_NUL.txt"),
-    ("com1", "_com1"),
-    ("..", ""),
-    ("a\x00b.txt", "ab.txt"),
-    (".bashrc", "bashrc"),
-])
+@pytest.mark.parametrize(
+    ("raw", "safe"),
+    [
+        ("My cool movie.mov", "My_cool_movie.mov"),
+        ("../../../etc/passwd", "etc_passwd"),
+        ("..\\..\\windows\\system32", "windows_system32"),
+        ("i contain cool \xfcml\xe4uts.txt", "i_contain_cool_umlauts.txt"),
+        ("NUL.txt", "_NUL.txt"),
+        ("com1", "_com1"),
+        ("..", ""),
+        ("a\x00b.txt", "ab.txt"),
+        (".bashrc", "bashrc"),
+    ],
+)
 def test_secure_filename(raw, safe):
     assert secure_filename(raw) == safe
 
@@ -309,9 +352,11 @@ def upload_app() -> Gobstopper:
     async def files(request):
         form = await request.get_form()
         uploaded = await request.files
-        return {"form": form, "files": {k: [f.filename, f.read().decode()]
-                                        for k, f in uploaded.items()},
-                "same": uploaded is await request.get_files()}
+        return {
+            "form": form,
+            "files": {k: [f.filename, f.read().decode()] for k, f in uploaded.items()},
+            "same": uploaded is await request.get_files(),
+        }
 
     @app.post("/text")
     async def text(request):
@@ -351,9 +396,13 @@ def post(client, path, body, content_type=CT):
 
 
 def test_get_form_get_files_and_files_property(client):
-    body = multipart(part("name", "Ann"), part("tags", "a"), part("tags", "b"),
-                     part("doc", "hello", filename="h.txt", content_type="text/plain"),
-                     part("doc", "second", filename="i.txt"))
+    body = multipart(
+        part("name", "Ann"),
+        part("tags", "a"),
+        part("tags", "b"),
+        part("doc", "hello", filename="h.txt", content_type="text/plain"),
+        part("doc", "second", filename="i.txt"),
+    )
     assert post(client, "/files", body).json() == {
         "form": {"name": ["Ann"], "tags": ["a", "b"]},
         "files": {"doc": ["h.txt", "hello"]},
@@ -364,18 +413,25 @@ def test_get_form_get_files_and_files_property(client):
 def test_files_contents_roundtrip(client):
     body = multipart(part("name", "Ann"), part("doc", "hello", filename="h.txt"))
     assert post(client, "/files", body).json() == {
-        "form": {"name": ["Ann"]}, "files": {"doc": ["h.txt", "hello"]}, "same": True}
+        "form": {"name": ["Ann"]},
+        "files": {"doc": ["h.txt", "hello"]},
+        "same": True,
+    }
 
 
 def test_get_files_is_empty_for_other_bodies(client):
     assert client.post("/files", data={"a": "1"}).json() == {
-        "form": {"a": ["1"]}, "files": {}, "same": False}
+        "form": {"a": ["1"]},
+        "files": {},
+        "same": False,
+    }
     assert client.post("/files", json={"a": 1}).json()["files"] == {}
 
 
 def test_multipart_text_fields(client):
     assert post(client, "/text", multipart(part("a", "1"), part("a", "2"))).json() == {
-        "fields": {"a": ["1", "2"]}}
+        "fields": {"a": ["1", "2"]}
+    }
     assert post(client, "/text", b"").json() == {"fields": None}
     assert client.post("/text").json() == {"fields": None}
 
@@ -416,24 +472,27 @@ def test_limits_from_middleware(client):
     assert post(client, "/strict", fields).status_code == 413
 
 
-@pytest.mark.parametrize(("body", "content_type", "status"), [
-    (multipart(part("a", "1"), close=False), CT, 400),
-    (multipart(part("a", "1")), "multipart/form-data", 400),
-    (multipart(part("a", "1")), "multipart/form-data; boundary=" + "x" * 71, 400),
-    (multipart(part("f", "x", filename="../a\x00.txt")), CT, 400),
-    (multipart(*[part("f", "1") for _ in range(100_000)]), CT, 413),
-])
-def test_bad_multipart_bodies_get_4xx_and_the_app_keeps_serving(client, body, content_type,
-                                                                  status):
+@pytest.mark.parametrize(
+    ("body", "content_type", "status"),
+    [
+        (multipart(part("a", "1"), close=False), CT, 400),
+        (multipart(part("a", "1")), "multipart/form-data", 400),
+        (multipart(part("a", "1")), "multipart/form-data; boundary=" + "x" * 71, 400),
+        (multipart(part("f", "x", filename="../a\x00.txt")), CT, 400),
+        (multipart(*[part("f", "1") for _ in range(100_000)]), CT, 413),
+    ],
+)
+def test_bad_multipart_bodies_get_4xx_and_the_app_keeps_serving(client, body, content_type, status):
     assert post(client, "/files", body, content_type).status_code == status
     assert post(client, "/text", multipart(part("a", "ok"))).json() == {"fields": {"a": ["ok"]}}
 
 
 # -- streaming and read-once state ----------------------------------------------------------
-def chunked_request(body: bytes | Iterable[bytes], headers: dict[str, str] | None = None,
-                    size: int = 100) -> tuple[Request, StreamingProtocol]:
+def chunked_request(
+    body: bytes | Iterable[bytes], headers: dict[str, str] | None = None, size: int = 100
+) -> tuple[Request, StreamingProtocol]:
     if isinstance(body, bytes):
-        body = [body[i:i + size] for i in range(0, len(body), size)]
+        body = [body[i : i + size] for i in range(0, len(body), size)]
     proto = StreamingProtocol(body)
     items = [("content-type", CT), *(headers or {}).items()]
     return Request(FakeScope("POST", "/", "", FakeHeaders(items)), proto), proto
@@ -463,6 +522,7 @@ async def test_streamed_multipart_over_the_body_limit_stops_reading():
         yield part("f", b"", filename="big.bin")[:-2]
         for _ in range(100_000):
             yield b"\0" * 10_000
+
     request, proto = chunked_request(huge())
     request.max_body_bytes = 50_000
     with pytest.raises(RequestTooLarge):

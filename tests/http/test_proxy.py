@@ -10,8 +10,11 @@ from gobstopper import Gobstopper
 from gobstopper.http.proxy import ProxyTrust, split_peer
 from gobstopper.testing import TestClient
 
-XFF = {"x-forwarded-for": "203.0.113.9, 10.0.0.5", "x-forwarded-proto": "https",
-       "x-forwarded-host": "shop.example.com"}
+XFF = {
+    "x-forwarded-for": "203.0.113.9, 10.0.0.5",
+    "x-forwarded-proto": "https",
+    "x-forwarded-host": "shop.example.com",
+}
 
 
 @pytest.fixture(autouse=True)
@@ -23,8 +26,13 @@ def _no_env_trust(monkeypatch):
 def seen_by(app: Gobstopper, peer: str = "10.0.0.1:5000", headers=None) -> dict:
     @app.get("/who")
     async def who(request):
-        return {"ip": request.client_ip, "peer": request.peer_ip, "scheme": request.scheme,
-                "host": request.host, "url": request.url}
+        return {
+            "ip": request.client_ip,
+            "peer": request.peer_ip,
+            "scheme": request.scheme,
+            "host": request.host,
+            "url": request.url,
+        }
 
     with TestClient(app, client=peer) as client:
         return client.get("/who?x=1", headers=headers or XFF).json()
@@ -32,7 +40,10 @@ def seen_by(app: Gobstopper, peer: str = "10.0.0.1:5000", headers=None) -> dict:
 
 def test_forwarded_headers_are_ignored_by_default():
     assert seen_by(Gobstopper("default")) == {
-        "ip": "10.0.0.1", "peer": "10.0.0.1", "scheme": "http", "host": "testserver",
+        "ip": "10.0.0.1",
+        "peer": "10.0.0.1",
+        "scheme": "http",
+        "host": "testserver",
         "url": "http://testserver/who?x=1",
     }
 
@@ -87,16 +98,26 @@ def test_forwarded_host_must_look_like_a_host():
 
 def test_proto_and_host_come_from_the_nearest_proxy():
     app = Gobstopper("nearest", trust_forwarded_headers=True)
-    seen = seen_by(app, headers={"x-forwarded-proto": "http, https",
-                                 "x-forwarded-host": "spoofed.example, shop.example.com"})
+    seen = seen_by(
+        app,
+        headers={
+            "x-forwarded-proto": "http, https",
+            "x-forwarded-host": "spoofed.example, shop.example.com",
+        },
+    )
     assert seen["scheme"] == "https" and seen["host"] == "shop.example.com"
 
 
 @pytest.mark.parametrize(
     ("forwarded", "expected"),
-    [(None, "10.0.0.1"), ("", "10.0.0.1"), ("203.0.113.9:1234", "203.0.113.9"),
-     ("[2001:db8::1]:443, 10.0.0.2", "2001:db8::1"), ("10.0.0.3, 10.0.0.2", "10.0.0.3"),
-     ("garbage, 10.0.0.2", "garbage")],
+    [
+        (None, "10.0.0.1"),
+        ("", "10.0.0.1"),
+        ("203.0.113.9:1234", "203.0.113.9"),
+        ("[2001:db8::1]:443, 10.0.0.2", "2001:db8::1"),
+        ("10.0.0.3, 10.0.0.2", "10.0.0.3"),
+        ("garbage, 10.0.0.2", "garbage"),
+    ],
 )
 def test_client_ip_chain_walk(forwarded, expected):
     trust = ProxyTrust(networks=(ipaddress.ip_network("10.0.0.0/8"),))
@@ -105,8 +126,14 @@ def test_client_ip_chain_walk(forwarded, expected):
 
 @pytest.mark.parametrize(
     ("client", "peer"),
-    [("1.2.3.4:5678", "1.2.3.4"), ("[::1]:80", "::1"), ("::1", "::1"), (None, "unknown"),
-     ("", "unknown"), ("host-without-port", "host-without-port")],
+    [
+        ("1.2.3.4:5678", "1.2.3.4"),
+        ("[::1]:80", "::1"),
+        ("::1", "::1"),
+        (None, "unknown"),
+        ("", "unknown"),
+        ("host-without-port", "host-without-port"),
+    ],
 )
 def test_split_peer(client, peer):
     assert split_peer(client) == peer

@@ -11,8 +11,22 @@ from gobstopper.http.errors import BadRequest
 from gobstopper.http.query import MAX_QUERY_PARAMS, headers_dict, parse_query
 
 CASES = [
-    "", "a=1", "a=1&a=2&b=", "a", "a&b=2", "&&a=1&&", "q=hello+world", "q=%20%2B%26",
-    "na%6De=v", "a=%zz", "a=%E2%82%AC", "a=%ff", "=v", "a==b", "k+1=v+1", "a=1;b=2",
+    "",
+    "a=1",
+    "a=1&a=2&b=",
+    "a",
+    "a&b=2",
+    "&&a=1&&",
+    "q=hello+world",
+    "q=%20%2B%26",
+    "na%6De=v",
+    "a=%zz",
+    "a=%E2%82%AC",
+    "a=%ff",
+    "=v",
+    "a==b",
+    "k+1=v+1",
+    "a=1;b=2",
 ]
 
 

@@ -58,8 +58,10 @@ def test_too_many_query_parameters_is_a_bad_request():
     query = "&".join(f"k{i}=v" for i in range(MAX_QUERY_PARAMS + 1))
     with pytest.raises(BadRequest, match="Too many query parameters"):
         _ = make_request("/q?" + query).args
-    assert len(make_request("/q?" + "&".join(f"k{i}=v" for i in range(MAX_QUERY_PARAMS))).args
-               ) == MAX_QUERY_PARAMS
+    assert (
+        len(make_request("/q?" + "&".join(f"k{i}=v" for i in range(MAX_QUERY_PARAMS))).args)
+        == MAX_QUERY_PARAMS
+    )
 
 
 def test_headers_are_lowercase_joined_lazy_and_cached():
@@ -81,8 +83,13 @@ def test_repeated_headers_are_joined_and_cookies_with_semicolons():
 
 @pytest.mark.parametrize(
     ("content_type", "expected"),
-    [("application/json", True), ("application/json; charset=utf-8", True),
-     ("Application/JSON", True), ("text/plain", False), ("", False)],
+    [
+        ("application/json", True),
+        ("application/json; charset=utf-8", True),
+        ("Application/JSON", True),
+        ("text/plain", False),
+        ("", False),
+    ],
 )
 def test_is_json(content_type, expected):
     headers = {"content-type": content_type} if content_type else {}
@@ -150,17 +157,34 @@ def test_properties_inside_a_real_app():
 
     @app.get("/info/<int:n>")
     async def info(request, n):
-        return {"method": request.method, "path": request.path, "qs": request.query_string,
-                "args": request.args, "ip": request.client_ip, "url": request.url,
-                "endpoint": request.endpoint, "rule": request.url_rule,
-                "view_args": request.view_args, "logger": request.logger.name,
-                "cookies": request.cookies, "is_json": request.is_json}
+        return {
+            "method": request.method,
+            "path": request.path,
+            "qs": request.query_string,
+            "args": request.args,
+            "ip": request.client_ip,
+            "url": request.url,
+            "endpoint": request.endpoint,
+            "rule": request.url_rule,
+            "view_args": request.view_args,
+            "logger": request.logger.name,
+            "cookies": request.cookies,
+            "is_json": request.is_json,
+        }
 
     with TestClient(app) as client:
         data = client.get("/info/5?x=1", headers={"cookie": "c=3"}).json()
     assert data == {
-        "method": "GET", "path": "/info/5", "qs": "x=1", "args": {"x": ["1"]},
-        "ip": "127.0.0.1", "url": "http://testserver/info/5?x=1", "endpoint": "info",
-        "rule": "/info/<int:n>", "view_args": {"n": 5}, "logger": "props",
-        "cookies": {"c": "3"}, "is_json": False,
+        "method": "GET",
+        "path": "/info/5",
+        "qs": "x=1",
+        "args": {"x": ["1"]},
+        "ip": "127.0.0.1",
+        "url": "http://testserver/info/5?x=1",
+        "endpoint": "info",
+        "rule": "/info/<int:n>",
+        "view_args": {"n": 5},
+        "logger": "props",
+        "cookies": {"c": "3"},
+        "is_json": False,
     }

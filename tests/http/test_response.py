@@ -43,17 +43,20 @@ def test_each_cookie_is_its_own_header():
 
 @pytest.mark.parametrize(
     ("body", "kwargs", "content_type"),
-    [("Hello World", {}, "text/html; charset=utf-8"),
-     (b"\x89PNG", {}, "application/octet-stream"),
-     (b"\x89PNG", {"content_type": "image/png"}, "image/png"),
-     ("<h1>Welcome</h1>", {"content_type": "text/html"}, "text/html"),
-     ("x", {"headers": {"Content-Type": "text/csv"}}, "text/csv")],
+    [
+        ("Hello World", {}, "text/html; charset=utf-8"),
+        (b"\x89PNG", {}, "application/octet-stream"),
+        (b"\x89PNG", {"content_type": "image/png"}, "image/png"),
+        ("<h1>Welcome</h1>", {"content_type": "text/html"}, "text/html"),
+        ("x", {"headers": {"Content-Type": "text/csv"}}, "text/csv"),
+    ],
 )
 def test_content_type_detection(body, kwargs, content_type):
     response = Response(body, **kwargs)
     assert response.header("content-type") == content_type
     assert [k for k, _ in response.to_rsgi_headers()].count(
-        next(k for k in response.headers if k.lower() == "content-type")) == 1
+        next(k for k in response.headers if k.lower() == "content-type")
+    ) == 1
 
 
 def test_one_protocol_call_per_body_kind():
@@ -86,8 +89,12 @@ def test_head_sends_length_without_body():
 
 @pytest.mark.parametrize(
     "headers",
-    [{"X-Evil": "a\r\nSet-Cookie: x=1"}, {"X-Evil": "a\nb"}, {"X-Evil\r\n": "v"},
-     {"X-Nul": "a\x00b"}],
+    [
+        {"X-Evil": "a\r\nSet-Cookie: x=1"},
+        {"X-Evil": "a\nb"},
+        {"X-Evil\r\n": "v"},
+        {"X-Nul": "a\x00b"},
+    ],
 )
 def test_header_injection_is_rejected_at_construction(headers):
     with pytest.raises(HeaderInjectionError):

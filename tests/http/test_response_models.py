@@ -51,11 +51,21 @@ async def nothing(request: Any) -> None: ...
 async def bare(request): ...  # type: ignore[no-untyped-def]
 
 
-@pytest.mark.parametrize(("handler", "model"), [
-    (one, User), (many, list[User]), (either, User), (maybe, User | None),
-    (pair, tuple[User, User]), (plain, None), (page, None), (responds, None), (nothing, None),
-    (bare, None),
-])
+@pytest.mark.parametrize(
+    ("handler", "model"),
+    [
+        (one, User),
+        (many, list[User]),
+        (either, User),
+        (maybe, User | None),
+        (pair, tuple[User, User]),
+        (plain, None),
+        (page, None),
+        (responds, None),
+        (nothing, None),
+        (bare, None),
+    ],
+)
 def test_only_annotations_naming_a_model_are_response_models(handler: Any, model: Any):
     assert response_model(handler) == model
     assert (response_encoder(handler) is None) == (model is None)
@@ -78,19 +88,24 @@ def test_fields_the_model_does_not_declare_are_dropped():
     ]
 
 
-@pytest.mark.parametrize(("handler", "value", "where"), [
-    (one, {"id": "1", "name": "ann"}, "$.id"),
-    (one, User("1", "ann"), "$.id"),  # type: ignore[arg-type]
-    (many, [User(1, "a"), {"id": 2}], "$[1]"),
-    (many, [User(1, "a", Address(5))], "$[0].address.city"),  # type: ignore[arg-type]
-    (one, None, "got `null`"),
-    (one, object(), "Object missing required field `id`"),
-])
+@pytest.mark.parametrize(
+    ("handler", "value", "where"),
+    [
+        (one, {"id": "1", "name": "ann"}, "$.id"),
+        (one, User("1", "ann"), "$.id"),  # type: ignore[arg-type]
+        (many, [User(1, "a"), {"id": 2}], "$[1]"),
+        (many, [User(1, "a", Address(5))], "$[0].address.city"),  # type: ignore[arg-type]
+        (one, None, "got `null`"),
+        (one, object(), "Object missing required field `id`"),
+    ],
+)
 def test_a_value_of_the_wrong_type_names_the_bad_field(handler: Any, value: Any, where: str):
     expected = "list[User]" if handler is many else "User"
-    with pytest.raises(ResponseValidationError,
-                       match=f"^{handler.__name__} returned a value that does not match "
-                             f"{re.escape(expected)}: .*{re.escape(where)}"):
+    with pytest.raises(
+        ResponseValidationError,
+        match=f"^{handler.__name__} returned a value that does not match "
+        f"{re.escape(expected)}: .*{re.escape(where)}",
+    ):
         encode(handler, value)
 
 

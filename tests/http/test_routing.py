@@ -32,8 +32,11 @@ from gobstopper.http.routing import (
         (IntConverter(), "9" * 19, int("9" * 19)),
         (FloatConverter(), "3", 3.0),
         (FloatConverter(), "2.50", 2.5),
-        (UUIDConverter(), "12345678-1234-5678-1234-567812345678",
-         uuid.UUID("12345678-1234-5678-1234-567812345678")),
+        (
+            UUIDConverter(),
+            "12345678-1234-5678-1234-567812345678",
+            uuid.UUID("12345678-1234-5678-1234-567812345678"),
+        ),
         (DateConverter(), "2024-02-29", datetime.date(2024, 2, 29)),
         (PathConverter(), "a/b/c", "a/b/c"),
     ],
@@ -133,7 +136,9 @@ def test_embedded_parameters_inside_a_segment():
     router.add("/files/<name>.<ext>", ["GET"], "file")
     router.add("/v<int:major>.<int:minor>/x", ["GET"], "version")
     assert router.match("GET", "/files/report.final.pdf") == (
-        "file", {"name": "report.final", "ext": "pdf"})
+        "file",
+        {"name": "report.final", "ext": "pdf"},
+    )
     assert router.match("GET", "/v2.10/x") == ("version", {"major": 2, "minor": 10})
     with pytest.raises(NotFound):
         router.match("GET", "/vX.1/x")

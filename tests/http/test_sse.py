@@ -39,7 +39,8 @@ def parse_events(text: str) -> list[dict[str, list[str]]]:
 def test_format_sse_fields():
     assert format_sse("hello") == "data: hello\n\n"
     assert format_sse("x", event="update", id=7, retry=1500) == (
-        "event: update\nid: 7\nretry: 1500\ndata: x\n\n")
+        "event: update\nid: 7\nretry: 1500\ndata: x\n\n"
+    )
     assert format_sse({"a": [1, 2]}) == 'data: {"a":[1,2]}\n\n'
     assert format_sse(b"raw") == "data: raw\n\n"
     assert format_sse("") == "data: \n\n"
@@ -66,8 +67,9 @@ def test_cr_lf_in_event_or_id_is_rejected(field, bad):
         format_sse("x", **{field: bad})
 
 
-@pytest.mark.parametrize("kwargs", [{"id": "a\x00b"}, {"retry": -1}, {"retry": "5"},
-                                    {"retry": True}, {}])
+@pytest.mark.parametrize(
+    "kwargs", [{"id": "a\x00b"}, {"retry": -1}, {"retry": "5"}, {"retry": True}, {}]
+)
 def test_other_invalid_events(kwargs):
     with pytest.raises(ValueError):
         format_sse(**kwargs)
@@ -86,6 +88,7 @@ def sse_app(make_stream):
     @app.get("/events")
     async def events(request):
         return make_stream(request)
+
     return app
 
 
@@ -95,6 +98,7 @@ def test_stream_headers_and_event_kinds():
         yield {"data": "multi\nline", "event": "note", "id": "2"}
         yield SSEEvent(data={"n": 3}, id=3)
         yield [1, 2]
+
     app = sse_app(lambda request: SSEStream(source(), retry=2000))
     with TestClient(app) as client:
         result = client.get("/events")
@@ -113,6 +117,7 @@ def test_stream_headers_and_event_kinds():
 def test_injection_through_a_source_is_framed_safely():
     async def source():
         yield "hi\r\n\r\nevent: admin\r\ndata: pwned"
+
     with TestClient(sse_app(lambda request: SSEStream(source()))) as client:
         events = parse_events(client.get("/events").text)
     assert events == [{"data": ["hi", "", "event: admin", "data: pwned"]}]
@@ -122,6 +127,7 @@ def test_bad_event_from_source_ends_stream_without_forging(caplog):
     async def source():
         yield {"data": "ok", "id": "1"}
         yield {"data": "x", "event": "bad\nevent: forged"}
+
     with TestClient(sse_app(lambda request: SSEStream(source()))) as client:
         text = client.get("/events").text
     assert "forged" not in text
@@ -133,6 +139,7 @@ def test_keep_alive_comments_are_sent_while_source_is_quiet():
         yield "first"
         await asyncio.sleep(0.35)
         yield "second"
+
     app = sse_app(lambda request: SSEStream(slow(), keep_alive=0.1))
     with TestClient(app) as client:
         text = client.get("/events").text
@@ -149,7 +156,9 @@ def test_last_event_id_lets_the_handler_resume():
         async def source():
             for n in range(start, start + 3):
                 yield SSEEvent(data=f"event {n}", id=n)
+
         return SSEStream(source(), keep_alive=None)
+
     with TestClient(sse_app(make)) as client:
         fresh = parse_events(client.get("/events").text)
         resumed = parse_events(client.get("/events", headers={"Last-Event-ID": "41"}).text)
@@ -169,6 +178,7 @@ def test_disconnect_closes_the_source(keep_alive):
                 n += 1
         finally:
             closed.append(True)
+
     app = sse_app(lambda request: SSEStream(endless(), keep_alive=keep_alive))
     with TestClient(app) as client:
         result = client.get("/events", disconnect_after_chunks=5)
@@ -180,6 +190,7 @@ def test_source_error_is_not_swallowed_silently(caplog):
     async def broken():
         yield "one"
         raise RuntimeError("source failed")
+
     with TestClient(sse_app(lambda request: SSEStream(broken()))) as client:
         text = client.get("/events").text
     assert text == "data: one\n\n"
@@ -199,6 +210,7 @@ def test_ten_thousand_events_in_order_in_process():
     async def many():
         for n in range(10_000):
             yield SSEEvent(data=f"payload {n}", id=n)
+
     with TestClient(sse_app(lambda request: SSEStream(many()))) as client:
         events = parse_events(client.get("/events").text)
     assert [int(e["id"][0]) for e in events] == list(range(10_000))

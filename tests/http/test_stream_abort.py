@@ -15,8 +15,9 @@ from gobstopper.http.stream_abort import abort_connection
 
 
 @contextmanager
-def connection(family: int = socket.AF_INET, host: str = "127.0.0.1") -> Iterator[
-        tuple[socket.socket, socket.socket]]:
+def connection(
+    family: int = socket.AF_INET, host: str = "127.0.0.1"
+) -> Iterator[tuple[socket.socket, socket.socket]]:
     """A connected (client, accepted) pair of TCP sockets on loopback."""
     with socket.socket(family, socket.SOCK_STREAM) as listener:
         listener.bind((host, 0))
@@ -38,8 +39,11 @@ def text(address: tuple) -> str:
 
 def scope_of(accepted: socket.socket, version: str = "1.1") -> SimpleNamespace:
     """The RSGI scope Granian would give the request that came in on ``accepted``."""
-    return SimpleNamespace(http_version=version, client=text(accepted.getpeername()),
-                           server=text(accepted.getsockname()))
+    return SimpleNamespace(
+        http_version=version,
+        client=text(accepted.getpeername()),
+        server=text(accepted.getsockname()),
+    )
 
 
 def test_the_connection_is_shut_down_and_its_descriptor_left_open():
@@ -74,10 +78,16 @@ def test_http_2_and_unknown_versions_are_left_alone(version):
             client.recv(10)  # still open, nothing sent
 
 
-@pytest.mark.parametrize(("client_address", "server_address"), [
-    ("127.0.0.1:1", None), (None, "127.0.0.1:1"), ("unix", "unix"), ("", "127.0.0.1:80"),
-    ("127.0.0.1:x", "127.0.0.1:80"),
-])
+@pytest.mark.parametrize(
+    ("client_address", "server_address"),
+    [
+        ("127.0.0.1:1", None),
+        (None, "127.0.0.1:1"),
+        ("unix", "unix"),
+        ("", "127.0.0.1:80"),
+        ("127.0.0.1:x", "127.0.0.1:80"),
+    ],
+)
 def test_addresses_that_are_not_host_and_port_find_nothing(client_address, server_address):
     scope = SimpleNamespace(http_version="1.1", client=client_address, server=server_address)
     assert run(scope) is False

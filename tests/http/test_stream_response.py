@@ -14,8 +14,10 @@ from gobstopper.testing import AsyncTestClient, TestClient
 def make_app(**routes):
     app = Gobstopper()
     for path, factory in routes.items():
+
         async def handler(request, _factory=factory):
             return _factory()
+
         app.add_url_rule("/" + path, handler, name=path)
     return app
 
@@ -37,6 +39,7 @@ def test_async_generator_with_str_and_bytes_chunks():
 def test_callable_source_status_and_headers():
     def factory():
         return StreamResponse(lambda: chunks("x", "y"), status=201, headers={"X-Run": "1"})
+
     with TestClient(make_app(s=factory)) as client:
         result = client.get("/s")
     assert result.status_code == 201
@@ -62,6 +65,7 @@ def test_head_does_not_run_the_generator():
     async def source():
         ran.append(True)
         yield "never"
+
     with TestClient(make_app(s=lambda: StreamResponse(source))) as client:
         head = client.head("/s")
     assert head.status_code == 200 and head.content == b"" and not ran
@@ -78,9 +82,11 @@ def test_client_disconnect_closes_generator_and_logs_nothing(caplog):
                 n += 1
         finally:
             closed.append(True)
-    with caplog.at_level(logging.WARNING), TestClient(
-        make_app(s=lambda: StreamResponse(endless()))
-    ) as client:
+
+    with (
+        caplog.at_level(logging.WARNING),
+        TestClient(make_app(s=lambda: StreamResponse(endless()))) as client,
+    ):
         result = client.get("/s", disconnect_after_chunks=3)
     assert result.chunks == [b"chunk 0\n", b"chunk 1\n", b"chunk 2\n"]
     assert closed == [True]
@@ -91,9 +97,11 @@ def test_generator_error_mid_stream_is_logged_not_raised(caplog):
     async def broken():
         yield "partial"
         raise RuntimeError("generator blew up")
-    with caplog.at_level(logging.ERROR), TestClient(
-        make_app(s=lambda: StreamResponse(broken()))
-    ) as client:
+
+    with (
+        caplog.at_level(logging.ERROR),
+        TestClient(make_app(s=lambda: StreamResponse(broken()))) as client,
+    ):
         result = client.get("/s")
         assert client.get("/s").chunks == [b"partial"]  # the app keeps serving
     assert result.chunks == [b"partial"]
@@ -120,6 +128,7 @@ class DisconnectingProtocol:
 
             async def send_str(self, data):
                 proto.sent.append(data.encode())
+
         return Transport()
 
 
@@ -167,6 +176,7 @@ async def test_async_client_streams_many_chunks_in_order():
     async def numbers():
         for n in range(2000):
             yield f"{n},"
+
     app = make_app(s=lambda: StreamResponse(numbers()))
     async with AsyncTestClient(app) as client:
         result = await client.get("/s")

@@ -24,19 +24,30 @@ class Filters(msgspec.Struct):
     name: str
 
 
-async def handler(request: Any, shop: int, body: Filters, q: str = "", limit: int = 10,
-                  tag: list[str] | None = None, color: Color | None = None,
-                  mode: Literal["a", "b"] = "a", since: datetime.date | None = None,
-                  ids: tuple[uuid.UUID, ...] = (), untyped=None, pair: tuple[int, int] = (0, 0),
-                  nested: dict[str, int] | None = None, *args: Any, flag: bool = False,
-                  **kwargs: Any) -> None:
+async def handler(
+    request: Any,
+    shop: int,
+    body: Filters,
+    q: str = "",
+    limit: int = 10,
+    tag: list[str] | None = None,
+    color: Color | None = None,
+    mode: Literal["a", "b"] = "a",
+    since: datetime.date | None = None,
+    ids: tuple[uuid.UUID, ...] = (),
+    untyped=None,
+    pair: tuple[int, int] = (0, 0),
+    nested: dict[str, int] | None = None,
+    *args: Any,
+    flag: bool = False,
+    **kwargs: Any,
+) -> None:
     """Every kind of argument a handler can have."""
 
 
 def test_only_scalar_keyword_arguments_come_from_the_query():
     found = query_parameters(handler, ["shop"])
-    assert [p.name for p in found] == ["q", "limit", "tag", "color", "mode", "since", "ids",
-                                       "flag"]
+    assert [p.name for p in found] == ["q", "limit", "tag", "color", "mode", "since", "ids", "flag"]
     by_name = {p.name: p for p in found}
     assert by_name["tag"] == QueryParameter("tag", list[str], None, True)
     assert by_name["color"].annotation is Color
@@ -59,22 +70,37 @@ def loader() -> QueryLoader:
 
 
 def test_values_convert_to_their_annotations_and_absent_ones_keep_defaults():
-    args = {"limit": ["5"], "tag": ["a", "b"], "color": ["blue"], "since": ["2024-02-29"],
-            "flag": ["true"], "q": ["first", "last"], "other": ["ignored"]}
+    args = {
+        "limit": ["5"],
+        "tag": ["a", "b"],
+        "color": ["blue"],
+        "since": ["2024-02-29"],
+        "flag": ["true"],
+        "q": ["first", "last"],
+        "other": ["ignored"],
+    }
     assert loader().load(args) == {
-        "limit": 5, "tag": ["a", "b"], "color": Color.BLUE,
-        "since": datetime.date(2024, 2, 29), "flag": True, "q": "last",
+        "limit": 5,
+        "tag": ["a", "b"],
+        "color": Color.BLUE,
+        "since": datetime.date(2024, 2, 29),
+        "flag": True,
+        "q": "last",
     }
     assert loader().load({}) == {}
 
 
-@pytest.mark.parametrize(("args", "loc"), [
-    ({"limit": ["ten"]}, ["query", "limit"]),
-    ({"mode": ["c"]}, ["query", "mode"]),
-    ({"ids": ["x"]}, ["query", "ids", 0]),
-])
-def test_a_value_that_does_not_convert_is_a_422_pointing_at_it(args: dict[str, list[str]],
-                                                                loc: list[Any]):
+@pytest.mark.parametrize(
+    ("args", "loc"),
+    [
+        ({"limit": ["ten"]}, ["query", "limit"]),
+        ({"mode": ["c"]}, ["query", "mode"]),
+        ({"ids": ["x"]}, ["query", "ids", 0]),
+    ],
+)
+def test_a_value_that_does_not_convert_is_a_422_pointing_at_it(
+    args: dict[str, list[str]], loc: list[Any]
+):
     with pytest.raises(RequestValidationError) as caught:
         loader().load(args)
     assert caught.value.status_code == 422

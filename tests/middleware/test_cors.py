@@ -12,13 +12,22 @@ from gobstopper.testing import TestClient
 APP_ORIGIN = "https://app.example.com"
 ADMIN_ORIGIN = "https://admin.example.com"
 EVIL_ORIGIN = "https://evil.example"
-CORS_NAMES = ("access-control-allow-origin", "access-control-allow-credentials",
-              "access-control-allow-methods", "access-control-allow-headers",
-              "access-control-max-age")
+CORS_NAMES = (
+    "access-control-allow-origin",
+    "access-control-allow-credentials",
+    "access-control-allow-methods",
+    "access-control-allow-headers",
+    "access-control-max-age",
+)
 
 
-def preflight(client: TestClient, path: str, origin: str = APP_ORIGIN, method: str = "POST",
-              headers: str | None = None):
+def preflight(
+    client: TestClient,
+    path: str,
+    origin: str = APP_ORIGIN,
+    method: str = "POST",
+    headers: str | None = None,
+):
     sent = {"origin": origin, "access-control-request-method": method}
     if headers is not None:
         sent["access-control-request-headers"] = headers
@@ -68,6 +77,7 @@ def make_app(cors: CORSMiddleware) -> tuple[Gobstopper, list[str]]:
         async def chunks():
             yield b"a"
             yield b"b"
+
         return StreamResponse(chunks(), content_type="text/plain")
 
     @app.get("/private")
@@ -102,6 +112,7 @@ def specific():
 
 # -- defaults: any origin, no credentials --------------------------------------
 
+
 def test_wildcard_actual_request_gets_star(wildcard):
     response = wildcard.get("/items", headers={"origin": APP_ORIGIN})
     assert response.status_code == 200
@@ -135,7 +146,8 @@ def test_wildcard_preflight_for_post_only_path(wildcard):
         "access-control-max-age": "3600",
     }
     assert response.headers["vary"] == (
-        "Access-Control-Request-Method, Access-Control-Request-Headers")
+        "Access-Control-Request-Method, Access-Control-Request-Headers"
+    )
     assert "content-type" not in response.headers
     assert wildcard.calls == before
 
@@ -166,13 +178,16 @@ def test_preflight_header_names_are_case_insensitive(wildcard):
     assert response.status_code == 204
 
 
-@pytest.mark.parametrize(("method", "headers", "reason"), [
-    ("PATCH", None, "method"),
-    ("post", None, "method"),
-    ("", None, "method"),
-    ("POST", "x-other", "header"),
-    ("POST", "content-type, x-other", "header"),
-])
+@pytest.mark.parametrize(
+    ("method", "headers", "reason"),
+    [
+        ("PATCH", None, "method"),
+        ("post", None, "method"),
+        ("", None, "method"),
+        ("POST", "x-other", "header"),
+        ("POST", "content-type, x-other", "header"),
+    ],
+)
 def test_preflight_refused_for_method_or_header(wildcard, method, headers, reason):
     response = preflight(wildcard, "/submit", method=method, headers=headers)
     assert response.status_code == 403
@@ -195,8 +210,12 @@ def test_http_exception_responses_carry_cors_headers(wildcard):
     assert wrong_method.status_code == 405
     assert wrong_method.headers["allow"] == "POST"
     assert wrong_method.headers["access-control-allow-origin"] == "*"
-    assert wildcard.get("/private", headers={"origin": APP_ORIGIN}).headers[
-        "access-control-allow-origin"] == "*"
+    assert (
+        wildcard.get("/private", headers={"origin": APP_ORIGIN}).headers[
+            "access-control-allow-origin"
+        ]
+        == "*"
+    )
 
 
 @pytest.mark.parametrize(("path", "status"), [("/none", 204), ("/tuple", 201), ("/stream", 200)])
@@ -214,17 +233,21 @@ def test_head_request_gets_the_headers(wildcard):
 
 # -- specific origins with credentials -----------------------------------------
 
+
 @pytest.mark.parametrize("origin", [APP_ORIGIN, ADMIN_ORIGIN])
 def test_allowed_origin_is_echoed_with_credentials(specific, origin):
     response = specific.get("/items", headers={"origin": origin})
     assert response.status_code == 200
-    assert cors_headers(response) == {"access-control-allow-origin": origin,
-                                      "access-control-allow-credentials": "true"}
+    assert cors_headers(response) == {
+        "access-control-allow-origin": origin,
+        "access-control-allow-credentials": "true",
+    }
     assert response.headers["vary"] == "Origin"
 
 
-@pytest.mark.parametrize("origin", [EVIL_ORIGIN, "", "null", APP_ORIGIN + "/",
-                                    f"{APP_ORIGIN}, {EVIL_ORIGIN}"])
+@pytest.mark.parametrize(
+    "origin", [EVIL_ORIGIN, "", "null", APP_ORIGIN + "/", f"{APP_ORIGIN}, {EVIL_ORIGIN}"]
+)
 def test_disallowed_origin_passes_through_without_cors_headers(specific, origin):
     response = specific.get("/items", headers={"origin": origin})
     assert response.status_code == 200
@@ -241,8 +264,13 @@ def test_no_origin_gets_only_vary_with_specific_origins(specific):
 
 def test_specific_preflight(specific):
     before = list(specific.calls)
-    response = preflight(specific, "/submit", origin=ADMIN_ORIGIN, method="DELETE",
-                         headers="x-custom-header,authorization")
+    response = preflight(
+        specific,
+        "/submit",
+        origin=ADMIN_ORIGIN,
+        method="DELETE",
+        headers="x-custom-header,authorization",
+    )
     assert response.status_code == 204
     assert cors_headers(response) == {
         "access-control-allow-origin": ADMIN_ORIGIN,
@@ -252,27 +280,34 @@ def test_specific_preflight(specific):
         "access-control-max-age": "7200",
     }
     assert response.headers["vary"] == (
-        "Origin, Access-Control-Request-Method, Access-Control-Request-Headers")
+        "Origin, Access-Control-Request-Method, Access-Control-Request-Headers"
+    )
     assert specific.calls == before
 
 
-@pytest.mark.parametrize(("origin", "method", "headers"), [
-    (EVIL_ORIGIN, "POST", None),
-    ("", "POST", None),
-    (APP_ORIGIN, "OPTIONS", None),
-    (APP_ORIGIN, "POST", "x-requested-with"),
-])
+@pytest.mark.parametrize(
+    ("origin", "method", "headers"),
+    [
+        (EVIL_ORIGIN, "POST", None),
+        ("", "POST", None),
+        (APP_ORIGIN, "OPTIONS", None),
+        (APP_ORIGIN, "POST", "x-requested-with"),
+    ],
+)
 def test_specific_preflight_refused(specific, origin, method, headers):
     response = preflight(specific, "/submit", origin=origin, method=method, headers=headers)
     assert response.status_code == 403
     assert cors_headers(response) == {}
 
 
-@pytest.mark.parametrize(("kind", "expected"), [
-    ("accept", "Accept-Encoding, Origin"),
-    ("origin", "origin"),
-    ("star", "*"),
-])
+@pytest.mark.parametrize(
+    ("kind", "expected"),
+    [
+        ("accept", "Accept-Encoding, Origin"),
+        ("origin", "origin"),
+        ("star", "*"),
+    ],
+)
 def test_vary_is_merged_not_replaced(specific, kind, expected):
     response = specific.get(f"/vary/{kind}", headers={"origin": APP_ORIGIN})
     assert response.headers["vary"] == expected
@@ -282,8 +317,10 @@ def test_vary_is_merged_not_replaced(specific, kind, expected):
 def test_error_responses_echo_the_origin(specific):
     response = specific.get("/private", headers={"origin": APP_ORIGIN})
     assert response.status_code == 401
-    assert cors_headers(response) == {"access-control-allow-origin": APP_ORIGIN,
-                                      "access-control-allow-credentials": "true"}
+    assert cors_headers(response) == {
+        "access-control-allow-origin": APP_ORIGIN,
+        "access-control-allow-credentials": "true",
+    }
     assert response.headers["vary"] == "Origin"
     refused = specific.get("/private", headers={"origin": EVIL_ORIGIN})
     assert cors_headers(refused) == {}
@@ -317,11 +354,11 @@ def test_configured_origin_case_does_not_matter():
 
 def test_wildcard_methods_and_headers_echo_the_request():
     app = Gobstopper(__name__)
-    app.add_middleware(CORSMiddleware(origins=[APP_ORIGIN], methods=["*"], headers=["*"],
-                                      allow_credentials=True))
+    app.add_middleware(
+        CORSMiddleware(origins=[APP_ORIGIN], methods=["*"], headers=["*"], allow_credentials=True)
+    )
     with TestClient(app) as client:
-        response = preflight(client, "/anything", method="PATCH",
-                             headers="X-One, x-two")
+        response = preflight(client, "/anything", method="PATCH", headers="X-One, x-two")
         bare = preflight(client, "/anything", method="PATCH")
     assert response.status_code == 204
     assert response.headers["access-control-allow-methods"] == "PATCH"
@@ -336,11 +373,14 @@ def test_empty_methods_and_headers_refuse_every_preflight():
     app.get("/")(lambda request: "ok")
     with TestClient(app) as client:
         assert preflight(client, "/", method="GET").status_code == 403
-        assert client.get("/", headers={"origin": APP_ORIGIN}).headers[
-            "access-control-allow-origin"] == "*"
+        assert (
+            client.get("/", headers={"origin": APP_ORIGIN}).headers["access-control-allow-origin"]
+            == "*"
+        )
 
 
 # -- blueprint and route level -------------------------------------------------
+
 
 @pytest.fixture(scope="module")
 def layered():
@@ -358,8 +398,11 @@ def layered():
 
     app.register_blueprint(api)
 
-    @app.route("/route", methods=["PUT", "OPTIONS"],
-               middleware=[CORSMiddleware(origins=[ADMIN_ORIGIN], methods=["PUT"])])
+    @app.route(
+        "/route",
+        methods=["PUT", "OPTIONS"],
+        middleware=[CORSMiddleware(origins=[ADMIN_ORIGIN], methods=["PUT"])],
+    )
     async def route_level(request):
         return "put"
 
@@ -398,6 +441,7 @@ def test_routes_outside_the_level_get_no_cors(layered):
 
 # -- configuration -------------------------------------------------------------
 
+
 def test_defaults():
     cors = CORSMiddleware()
     assert cors.origins == ("*",)
@@ -409,46 +453,55 @@ def test_defaults():
 
 
 def test_configuration_is_normalised():
-    cors = CORSMiddleware(origins=("https://A.example", "https://a.example", "null"),
-                          methods=["get", "Post"])
+    cors = CORSMiddleware(
+        origins=("https://A.example", "https://a.example", "null"), methods=["get", "Post"]
+    )
     assert cors.origins == ("https://a.example", "null")
     assert cors.methods == ("GET", "POST")
 
 
 @pytest.mark.parametrize("origins", [None, ["*"]])
 def test_wildcard_with_credentials_is_refused(origins):
-    with pytest.raises(ValueError, match=r"cannot be used with allow_credentials=True.*"
-                                         r"origins=\['https://app\.example\.com'\]"):
+    with pytest.raises(
+        ValueError,
+        match=r"cannot be used with allow_credentials=True.*"
+        r"origins=\['https://app\.example\.com'\]",
+    ):
         CORSMiddleware(origins=origins, allow_credentials=True)
 
 
-@pytest.mark.parametrize(("kwargs", "error"), [
-    ({"origins": APP_ORIGIN}, TypeError),
-    ({"origins": [APP_ORIGIN, 1]}, TypeError),
-    ({"origins": []}, ValueError),
-    ({"origins": ["*", APP_ORIGIN]}, ValueError),
-    ({"origins": [APP_ORIGIN + "/"]}, ValueError),
-    ({"origins": ["app.example.com"]}, ValueError),
-    ({"origins": [APP_ORIGIN + "/path"]}, ValueError),
-    ({"methods": "GET"}, TypeError),
-    ({"methods": ["GET", "*"]}, ValueError),
-    ({"methods": ["GE T"]}, ValueError),
-    ({"headers": ["X-Ok", b"X-Bytes"]}, TypeError),
-    ({"headers": ["X-Bad\r\nInjected: 1"]}, ValueError),
-    ({"headers": [""]}, ValueError),
-    ({"allow_credentials": "yes"}, TypeError),
-    ({"max_age": -1}, ValueError),
-    ({"max_age": "60"}, TypeError),
-    ({"max_age": 1.5}, TypeError),
-    ({"max_age": True}, TypeError),
-])
+@pytest.mark.parametrize(
+    ("kwargs", "error"),
+    [
+        ({"origins": APP_ORIGIN}, TypeError),
+        ({"origins": [APP_ORIGIN, 1]}, TypeError),
+        ({"origins": []}, ValueError),
+        ({"origins": ["*", APP_ORIGIN]}, ValueError),
+        ({"origins": [APP_ORIGIN + "/"]}, ValueError),
+        ({"origins": ["app.example.com"]}, ValueError),
+        ({"origins": [APP_ORIGIN + "/path"]}, ValueError),
+        ({"methods": "GET"}, TypeError),
+        ({"methods": ["GET", "*"]}, ValueError),
+        ({"methods": ["GE T"]}, ValueError),
+        ({"headers": ["X-Ok", b"X-Bytes"]}, TypeError),
+        ({"headers": ["X-Bad\r\nInjected: 1"]}, ValueError),
+        ({"headers": [""]}, ValueError),
+        ({"allow_credentials": "yes"}, TypeError),
+        ({"max_age": -1}, ValueError),
+        ({"max_age": "60"}, TypeError),
+        ({"max_age": 1.5}, TypeError),
+        ({"max_age": True}, TypeError),
+    ],
+)
 def test_bad_arguments(kwargs, error):
     with pytest.raises(error):
         CORSMiddleware(**kwargs)
 
 
-@pytest.mark.parametrize(("origins", "credentials", "allow_origin"), [
-    (["*"], False, "*"), ([APP_ORIGIN], True, APP_ORIGIN)])
+@pytest.mark.parametrize(
+    ("origins", "credentials", "allow_origin"),
+    [(["*"], False, "*"), ([APP_ORIGIN], True, APP_ORIGIN)],
+)
 def test_unhandled_500s_carry_the_cors_headers(origins, credentials, allow_origin):
     # The page can read the status of a crash, and a cache keeps the answers apart.
     app = Gobstopper(__name__)
@@ -473,8 +526,10 @@ def test_refused_preflights_carry_vary_too(specific, wildcard, origin, method):
     refused = preflight(specific, "/submit", origin=origin, method=method)
     assert refused.status_code == 403
     assert refused.headers["vary"] == (
-        "Origin, Access-Control-Request-Method, Access-Control-Request-Headers")
+        "Origin, Access-Control-Request-Method, Access-Control-Request-Headers"
+    )
     refused = preflight(wildcard, "/items", origin="", method="GET")
     assert refused.status_code == 403
     assert refused.headers["vary"] == (
-        "Access-Control-Request-Method, Access-Control-Request-Headers")
+        "Access-Control-Request-Method, Access-Control-Request-Headers"
+    )

@@ -14,9 +14,13 @@ from gobstopper.testing import TestClient
 
 def report(request) -> dict:
     limits = request.body_limits
-    return {"body": request.max_body_bytes, "depth": request.max_json_depth,
-            "fields": limits.max_form_fields, "files": limits.max_files,
-            "file_bytes": limits.max_file_bytes}
+    return {
+        "body": request.max_body_bytes,
+        "depth": request.max_json_depth,
+        "fields": limits.max_form_fields,
+        "files": limits.max_files,
+        "file_bytes": limits.max_file_bytes,
+    }
 
 
 def layered_app() -> Gobstopper:
@@ -54,18 +58,33 @@ def client():
 
 
 def test_app_level(client):
-    assert client.post("/app").json() == {"body": 5000, "depth": None, "fields": 50,
-                                          "files": 100, "file_bytes": None}
+    assert client.post("/app").json() == {
+        "body": 5000,
+        "depth": None,
+        "fields": 50,
+        "files": 100,
+        "file_bytes": None,
+    }
 
 
 def test_route_level_adds_to_app_level(client):
-    assert client.post("/route").json() == {"body": 5000, "depth": 4, "fields": 50,
-                                            "files": 2, "file_bytes": None}
+    assert client.post("/route").json() == {
+        "body": 5000,
+        "depth": 4,
+        "fields": 50,
+        "files": 2,
+        "file_bytes": None,
+    }
 
 
 def test_blueprint_level_overrides_app_level(client):
-    assert client.post("/api/bp").json() == {"body": 100, "depth": None, "fields": 50,
-                                             "files": 100, "file_bytes": 10}
+    assert client.post("/api/bp").json() == {
+        "body": 100,
+        "depth": None,
+        "fields": 50,
+        "files": 100,
+        "file_bytes": 10,
+    }
 
 
 def test_innermost_wins_and_is_enforced(client):
@@ -83,8 +102,13 @@ def test_unconfigured_app_uses_defaults():
 
     with TestClient(app) as client:
         assert client.post("/").json() == {
-            "body": DEFAULT_MAX_BODY_BYTES, "depth": None, "fields": 1000, "files": 100,
-            "file_bytes": None, "default_limits": True}
+            "body": DEFAULT_MAX_BODY_BYTES,
+            "depth": None,
+            "fields": 1000,
+            "files": 100,
+            "file_bytes": None,
+            "default_limits": True,
+        }
 
 
 @pytest.mark.parametrize("bad", [0, -1, True, "10", 1.5])
@@ -105,7 +129,8 @@ def test_limits_for_reuses_one_object_over_the_defaults():
 
 def test_repr_and_imports():
     assert repr(LimitsMiddleware(max_body_bytes=5, max_files=2)) == (
-        "LimitsMiddleware(max_body_bytes=5, max_files=2)")
+        "LimitsMiddleware(max_body_bytes=5, max_files=2)"
+    )
     assert DirectImport is LimitsMiddleware
     assert "LimitsMiddleware" in dir(middleware_package)
     with pytest.raises(AttributeError):

@@ -46,9 +46,11 @@ async def read_body_first(request, call_next):
 
 def add_token_route(app: Gobstopper, guard: SecurityMiddleware, *middleware: Any) -> Gobstopper:
     """``GET /token``: a CSRF token for the client's session (``middleware``: the route's)."""
+
     @app.get("/token", middleware=list(middleware))
     async def token(request):
         return guard.generate_csrf_token(request.session)
+
     return app
 
 
@@ -90,8 +92,11 @@ def blueprint_limits_app_security(guard: SecurityMiddleware) -> Gobstopper:
 
 
 LAYOUTS: list[Callable[[SecurityMiddleware], Gobstopper]] = [
-    app_security_route_limits, app_limits_and_security_route_limits,
-    route_limits_before_security, route_security_before_limits, blueprint_limits_app_security,
+    app_security_route_limits,
+    app_limits_and_security_route_limits,
+    route_limits_before_security,
+    route_security_before_limits,
+    blueprint_limits_app_security,
 ]
 
 
@@ -127,12 +132,15 @@ def test_a_route_may_allow_more_than_the_app_everywhere_in_its_chain():
     app = Gobstopper(__name__)
     app.add_middleware(LimitsMiddleware(max_body_bytes=1000, max_form_fields=3), priority=5)
     app.add_middleware(guard)
-    app.post("/big", middleware=[LimitsMiddleware(max_body_bytes=100_000,
-                                                  max_form_fields=50)])(read_form)
+    app.post("/big", middleware=[LimitsMiddleware(max_body_bytes=100_000, max_form_fields=50)])(
+        read_form
+    )
     add_token_route(app, guard)
     with TestClient(app) as client:
-        fields = {"csrf_token": client.get("/token").text,
-                  **{f"f{i}": "x" * 1000 for i in range(10)}}
+        fields = {
+            "csrf_token": client.get("/token").text,
+            **{f"f{i}": "x" * 1000 for i in range(10)},
+        }
         response = client.post("/big", data=fields)
         assert response.status_code == 200 and response.json()["fields"] == 11
 
@@ -160,10 +168,12 @@ def test_route_limits_fold_the_chain_outermost_first():
     outer = LimitsMiddleware(max_body_bytes=10, max_json_depth=3, max_files=4)
     inner = LimitsMiddleware(max_body_bytes=20, max_form_fields=6)
     assert route_limits([object(), outer, object(), inner]) == RouteLimits(
-        20, 3, DEFAULT_LIMITS._replace(max_files=4, max_form_fields=6))
+        20, 3, DEFAULT_LIMITS._replace(max_files=4, max_form_fields=6)
+    )
     assert route_limits([object()]) is None
     assert route_limits([LimitsMiddleware(max_files=2)]) == RouteLimits(
-        DEFAULT_MAX_BODY_BYTES, None, DEFAULT_LIMITS._replace(max_files=2))
+        DEFAULT_MAX_BODY_BYTES, None, DEFAULT_LIMITS._replace(max_files=2)
+    )
 
 
 async def test_limits_middleware_called_directly_still_sets_the_limits():

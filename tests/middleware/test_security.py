@@ -97,8 +97,11 @@ def build(**options: Any) -> tuple[Gobstopper, SecurityMiddleware]:
 
     @app.get("/session")
     async def show(request):
-        return {"data": request.session, "id": request.session_id,
-                "via_api": security.get_session_id(request)}
+        return {
+            "data": request.session,
+            "id": request.session_id,
+            "via_api": security.get_session_id(request),
+        }
 
     @app.get("/set/<key>/<value>")
     async def set_value(request, key, value):
@@ -149,8 +152,10 @@ def add_error_routes(app: Gobstopper) -> None:
 
     @app.get("/own-headers")
     async def own_headers(request):
-        return Response("mine", headers={"X-Frame-Options": "SAMEORIGIN",
-                                         "Content-Security-Policy": "default-src *"})
+        return Response(
+            "mine",
+            headers={"X-Frame-Options": "SAMEORIGIN", "Content-Security-Policy": "default-src *"},
+        )
 
     @app.get("/forbidden")
     async def forbidden(request):
@@ -202,11 +207,19 @@ def test_round_trip_sets_the_cookie_once_and_keeps_the_data():
         session_id = client.cookies.values["session_id"]
         assert len(session_id) == 43
         assert first.json() == {"id": None}  # a new session gets its id after the handler
-        assert attributes(cookie) == {"path": "/", "max-age": "604800", "secure": "",
-                                      "httponly": "", "samesite": "Strict"}
+        assert attributes(cookie) == {
+            "path": "/",
+            "max-age": "604800",
+            "secure": "",
+            "httponly": "",
+            "samesite": "Strict",
+        }
         second = client.get("/session")
-        assert second.json() == {"data": {"colour": "blue"}, "id": session_id,
-                                 "via_api": session_id}
+        assert second.json() == {
+            "data": {"colour": "blue"},
+            "id": session_id,
+            "via_api": session_id,
+        }
         assert set_cookies(second) == []
         assert storage.load(session_id) == {"colour": "blue"}
         client.get("/set/size/large")
@@ -231,9 +244,13 @@ def test_clearing_deletes_the_session_and_expires_the_cookie():
         (cookie,) = set_cookies(client.get("/clear"))
         assert cookie.startswith("session_id=;")
         # Expired with the flags it was set with (no Secure here: plain-HTTP development).
-        assert attributes(cookie) == {"path": "/", "max-age": "0", "httponly": "",
-                                      "expires": "Thu, 01 Jan 1970 00:00:00 GMT",
-                                      "samesite": "Strict"}
+        assert attributes(cookie) == {
+            "path": "/",
+            "max-age": "0",
+            "httponly": "",
+            "expires": "Thu, 01 Jan 1970 00:00:00 GMT",
+            "samesite": "Strict",
+        }
         assert storage.load(session_id) is None
         assert client.cookies.values == {}
         assert set_cookies(client.get("/session")) == []
@@ -275,8 +292,13 @@ def test_signed_ids_round_trip_and_reject_tampering():
         assert storage.load(session_id) == {"role": "user"}
         assert client.get("/session").json()["data"] == {"role": "user"}
 
-        for forged in (f"{session_id}.{'A' * 43}", session_id, f"{session_id}.",
-                       f"{session_id}.{signature}x", f"{session_id}.sé"):
+        for forged in (
+            f"{session_id}.{'A' * 43}",
+            session_id,
+            f"{session_id}.",
+            f"{session_id}.{signature}x",
+            f"{session_id}.sé",
+        ):
             client.cookies.values["session_id"] = forged
             assert client.get("/session").json() == {"data": {}, "id": None, "via_api": None}
 
@@ -511,12 +533,15 @@ def test_csrf_token_in_a_multipart_form_and_the_handler_still_gets_files():
     app, _ = build()
     with TestClient(app) as client:
         token = login_token(client)
-        body = multipart_body({"csrf_token": token, "title": "cv"},
-                              {"upload": ("cv.pdf", b"%PDF-1.7 data")})
+        body = multipart_body(
+            {"csrf_token": token, "title": "cv"}, {"upload": ("cv.pdf", b"%PDF-1.7 data")}
+        )
         response = client.post("/submit", content=body, headers={"content-type": MULTIPART})
         assert response.status_code == 200
-        assert response.json() == {"form": {"csrf_token": [token], "title": ["cv"]},
-                                   "files": {"upload": "cv.pdf"}}
+        assert response.json() == {
+            "form": {"csrf_token": [token], "title": ["cv"]},
+            "files": {"upload": "cv.pdf"},
+        }
 
 
 @pytest.mark.parametrize("method", ["POST", "PUT", "PATCH", "DELETE"])
@@ -595,8 +620,12 @@ def test_csrf_can_be_disabled():
 def test_security_headers_on_every_response():
     app, _ = build()
     with TestClient(app) as client:
-        for response in (client.get("/session"), client.get("/missing"),
-                         client.get("/forbidden"), client.post("/submit")):
+        for response in (
+            client.get("/session"),
+            client.get("/missing"),
+            client.get("/forbidden"),
+            client.post("/submit"),
+        ):
             for name, value in SECURITY_HEADERS.items():
                 assert response.headers[name] == value, (response.status_code, name)
             assert "strict-transport-security" not in response.headers  # plain HTTP
@@ -663,8 +692,13 @@ def test_insecure_cookie_opt_out_does_not_relax_the_session_cookie(monkeypatch, 
 
     with TestClient(app) as client:
         (cookie,) = set_cookies(client.get("/set/a/1"))
-        assert attributes(cookie) == {"path": "/", "max-age": "604800", "secure": "",
-                                      "httponly": "", "samesite": "Strict"}
+        assert attributes(cookie) == {
+            "path": "/",
+            "max-age": "604800",
+            "secure": "",
+            "httponly": "",
+            "samesite": "Strict",
+        }
         (own,) = set_cookies(client.get("/own-cookie"))
         assert attributes(own) == {"path": "/", "samesite": "Lax"}
 
@@ -691,14 +725,17 @@ def test_a_missing_secret_key_outside_production_is_random_and_logged(monkeypatc
     assert caplog.text == ""
 
 
-@pytest.mark.parametrize(("options", "message"), [
-    ({"cookie_samesite": "None", "cookie_secure": False}, "requires cookie_secure"),
-    ({"cookie_samesite": "sometimes"}, "cookie_samesite must be"),
-    ({"cookie_name": "bad name"}, "invalid cookie name"),
-    ({"cookie_path": "/a;b"}, "path"),
-    ({"hsts_max_age": -1}, "hsts_max_age"),
-    ({"csp_policy": "default-src 'self'\r\nX-Evil: 1"}, "content-security-policy"),
-])
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"cookie_samesite": "None", "cookie_secure": False}, "requires cookie_secure"),
+        ({"cookie_samesite": "sometimes"}, "cookie_samesite must be"),
+        ({"cookie_name": "bad name"}, "invalid cookie name"),
+        ({"cookie_path": "/a;b"}, "path"),
+        ({"hsts_max_age": -1}, "hsts_max_age"),
+        ({"csp_policy": "default-src 'self'\r\nX-Evil: 1"}, "content-security-policy"),
+    ],
+)
 def test_bad_settings_fail_at_construction(options, message):
     with pytest.raises(ValueError, match=message):
         SecurityMiddleware(secret_key=SECRET, **options)

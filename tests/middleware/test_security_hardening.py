@@ -35,8 +35,9 @@ def test_a_token_issued_before_regeneration_is_refused_after_it():
         assert secret_after != secret_before
         assert client.post("/submit", headers={"X-CSRF-Token": before}).status_code == 403
         assert client.post("/submit", data={"csrf_token": before}).status_code == 403
-        assert client.post("/submit", headers={"X-CSRF-Token": login_token(client)}).status_code \
-            == 200
+        assert (
+            client.post("/submit", headers={"X-CSRF-Token": login_token(client)}).status_code == 200
+        )
 
 
 def test_rotate_token_gives_a_session_a_new_secret():
@@ -61,19 +62,29 @@ def _unmasked(token: str) -> bytes:
     return bytes(a ^ b for a, b in zip(raw[:32], raw[32:], strict=True))
 
 
-@pytest.mark.parametrize("forge", [
-    pytest.param(lambda session, token: session[CSRF_FIELD], id="the-bare-secret"),
-    pytest.param(lambda session, token: token[:-1] + ("B" if token[-1] == "A" else "A"),
-                 id="last-char-changed"),
-    pytest.param(lambda session, token: token[:-1] + chr(ord(token[-1]) + 1)
-                 if token[-1] in "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxy"
-                 else token[:-1] + "A", id="spare-bits-set"),
-    pytest.param(lambda session, token: token.upper(), id="upper-cased"),
-    pytest.param(lambda session, token: token + "=", id="padding"),
-    pytest.param(lambda session, token: "", id="empty"),
-    pytest.param(lambda session, token: "\udcff" * 86, id="lone-surrogates"),
-    pytest.param(lambda session, token: "٣" * 86, id="unicode-digits"),
-])
+@pytest.mark.parametrize(
+    "forge",
+    [
+        pytest.param(lambda session, token: session[CSRF_FIELD], id="the-bare-secret"),
+        pytest.param(
+            lambda session, token: token[:-1] + ("B" if token[-1] == "A" else "A"),
+            id="last-char-changed",
+        ),
+        pytest.param(
+            lambda session, token: (
+                token[:-1] + chr(ord(token[-1]) + 1)
+                if token[-1] in "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxy"
+                else token[:-1] + "A"
+            ),
+            id="spare-bits-set",
+        ),
+        pytest.param(lambda session, token: token.upper(), id="upper-cased"),
+        pytest.param(lambda session, token: token + "=", id="padding"),
+        pytest.param(lambda session, token: "", id="empty"),
+        pytest.param(lambda session, token: "\udcff" * 86, id="lone-surrogates"),
+        pytest.param(lambda session, token: "٣" * 86, id="unicode-digits"),
+    ],
+)
 def test_forged_tokens_do_not_match(forge):
     session: dict[str, Any] = {}
     token = session_token(session)
@@ -97,8 +108,9 @@ def test_a_session_without_a_secret_matches_nothing():
 
 # -- item 5: the headers on every response --------------------------------------------------
 def guarded_app(**security_options: Any) -> tuple[Gobstopper, SecurityMiddleware]:
-    guard = SecurityMiddleware(secret_key=SECRET, session_storage=MemorySessionStorage(),
-                               **security_options)
+    guard = SecurityMiddleware(
+        secret_key=SECRET, session_storage=MemorySessionStorage(), **security_options
+    )
     app = Gobstopper(__name__)
     app.add_middleware(CORSMiddleware(origins=[ORIGIN]), priority=10)
     app.add_middleware(guard)
@@ -134,8 +146,10 @@ def test_an_unhandled_500_and_its_custom_page_get_the_headers():
         assert response.headers["content-security-policy"] == "default-src 'none'"
 
 
-@pytest.mark.parametrize(("method", "path", "status"), [
-    ("GET", "/missing", 404), ("POST", "/crash", 403), ("GET", "/" + "a" * 9000, 414)])
+@pytest.mark.parametrize(
+    ("method", "path", "status"),
+    [("GET", "/missing", 404), ("POST", "/crash", 403), ("GET", "/" + "a" * 9000, 414)],
+)
 def test_framework_answers_get_the_headers(method, path, status):
     app, _ = guarded_app()
     with TestClient(app) as client:
@@ -177,8 +191,9 @@ def test_a_response_that_cannot_be_sent_becomes_a_500_with_the_headers():
 
 def test_slash_redirects_get_the_headers():
     app = Gobstopper(__name__, slash_policy="redirect")
-    app.add_middleware(SecurityMiddleware(secret_key=SECRET,
-                                          session_storage=MemorySessionStorage()))
+    app.add_middleware(
+        SecurityMiddleware(secret_key=SECRET, session_storage=MemorySessionStorage())
+    )
 
     @app.get("/page")
     async def page(request):
@@ -192,8 +207,9 @@ def test_slash_redirects_get_the_headers():
 def test_blueprint_security_covers_its_own_error_pages_only():
     app = Gobstopper(__name__)
     guarded = Blueprint("guarded", url_prefix="/guarded")
-    guarded.add_middleware(SecurityMiddleware(secret_key=SECRET,
-                                              session_storage=MemorySessionStorage()))
+    guarded.add_middleware(
+        SecurityMiddleware(secret_key=SECRET, session_storage=MemorySessionStorage())
+    )
 
     @guarded.get("/crash")
     async def crash(request):

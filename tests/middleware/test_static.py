@@ -78,6 +78,7 @@ def static_app(middleware):
     @app.post("/static/upload")
     async def upload(request):
         return "uploaded"
+
     return app
 
 
@@ -143,12 +144,15 @@ def test_double_encoded_dots_are_just_missing_names(client, attempt):
     assert result.status_code == 404 and SECRET not in result.content
 
 
-@pytest.mark.parametrize(("existing", "missing"), [
-    ("/static/../secret.txt", "/static/../no-such-file.txt"),
-    ("/static/%2e%2e/secret.txt", "/static/%2e%2e/no-such-file.txt"),
-    ("/static/link.txt", "/static/deadlink.txt"),
-    ("/static/linkdir/secret.txt", "/static/linkdir/no-such-file.txt"),
-])
+@pytest.mark.parametrize(
+    ("existing", "missing"),
+    [
+        ("/static/../secret.txt", "/static/../no-such-file.txt"),
+        ("/static/%2e%2e/secret.txt", "/static/%2e%2e/no-such-file.txt"),
+        ("/static/link.txt", "/static/deadlink.txt"),
+        ("/static/linkdir/secret.txt", "/static/linkdir/no-such-file.txt"),
+    ],
+)
 def test_answer_does_not_reveal_whether_outside_files_exist(client, existing, missing):
     for accept in ("application/json", "text/html"):
         a = client.get(existing, headers={"accept": accept})
@@ -199,6 +203,7 @@ def test_custom_error_page_is_used(tree):
     @app.error_handler(404)
     async def not_found(request, error):
         return "custom missing page"
+
     with TestClient(app) as client:
         result = client.get("/static/absent.css")
     assert result.status_code == 404 and result.text == "custom missing page"
@@ -303,8 +308,9 @@ def test_blueprint_static_folder_is_served_and_url_for_works(tree):
         assert result.headers["cache-control"] == "public, max-age=3600"
         assert client.head("/admin/static/app.css").headers["content-length"] == str(len(CSS))
         etag = result.headers["etag"]
-        assert client.get("/admin/static/app.css",
-                          headers={"if-none-match": etag}).status_code == 304
+        assert (
+            client.get("/admin/static/app.css", headers={"if-none-match": etag}).status_code == 304
+        )
         assert client.get("/admin/static/absent.css").status_code == 404
 
 
@@ -339,6 +345,5 @@ def test_granian_accepts_the_static_options(tree):
 
     app = Gobstopper()
     app.add_middleware(RustStaticMiddleware(str(tree), "/assets", expires=300))
-    server = Granian("responses_app:app", interface=Interfaces.RSGI,
-                     **granian_static_options(app))
+    server = Granian("responses_app:app", interface=Interfaces.RSGI, **granian_static_options(app))
     assert server.static_path == ([("/assets", str(tree.resolve()))], None, "300")

@@ -26,7 +26,9 @@ def test_the_app_methods_delegate_to_the_package():
 
 
 def test_import_gobstopper_does_not_load_the_openapi_package():
-    code = ("import sys, gobstopper; app = gobstopper.Gobstopper(); "
-            "assert 'gobstopper.openapi' not in sys.modules; "
-            "app.openapi(); assert 'gobstopper.openapi' in sys.modules")
+    code = (
+        "import sys, gobstopper; app = gobstopper.Gobstopper(); "
+        "assert 'gobstopper.openapi' not in sys.modules; "
+        "app.openapi(); assert 'gobstopper.openapi' in sys.modules"
+    )
     subprocess.run([sys.executable, "-c", code], check=True)

@@ -52,8 +52,14 @@ def test_an_empty_app_is_a_valid_document_named_after_the_app():
     assert doc["info"] == {"title": "shop", "version": "0.1.0"}
     assert doc["paths"] == {}
     assert set(doc["components"]["responses"]) == {
-        "BadRequest", "Forbidden", "NotFound", "MethodNotAllowed", "RequestTooLarge",
-        "UnsupportedMediaType", "UnprocessableEntity"}
+        "BadRequest",
+        "Forbidden",
+        "NotFound",
+        "MethodNotAllowed",
+        "RequestTooLarge",
+        "UnsupportedMediaType",
+        "UnprocessableEntity",
+    }
 
 
 def test_each_route_and_method_is_an_operation_with_its_path_template():
@@ -74,15 +80,20 @@ def test_each_route_and_method_is_an_operation_with_its_path_template():
     assert op(doc, "/files/{name}.txt")["operationId"] == "text"
 
 
-@pytest.mark.parametrize(("converter", "schema"), [
-    ("int", {"type": "integer", "minimum": 0, "maximum": 10**19 - 1}),
-    ("float", {"type": "string", "format": "decimal",
-               "pattern": r"^[0-9]{1,30}(\.[0-9]{1,30})?$"}),
-    ("uuid", {"type": "string", "format": "uuid"}),
-    ("date", {"type": "string", "format": "date"}),
-    ("path", {"type": "string", "pattern": "^[^/]"}),
-    ("str", {"type": "string", "pattern": "^[^/]+$"}),
-])
+@pytest.mark.parametrize(
+    ("converter", "schema"),
+    [
+        ("int", {"type": "integer", "minimum": 0, "maximum": 10**19 - 1}),
+        (
+            "float",
+            {"type": "string", "format": "decimal", "pattern": r"^[0-9]{1,30}(\.[0-9]{1,30})?$"},
+        ),
+        ("uuid", {"type": "string", "format": "uuid"}),
+        ("date", {"type": "string", "format": "date"}),
+        ("path", {"type": "string", "pattern": "^[^/]"}),
+        ("str", {"type": "string", "pattern": "^[^/]+$"}),
+    ],
+)
 def test_path_parameters_carry_their_converters_type(converter: str, schema: dict[str, Any]):
     app = Gobstopper()
 
@@ -131,7 +142,8 @@ def test_path_parameter_errors_are_documented_only_where_they_can_happen():
     assert set(op(doc, "/static")["responses"]) == {"200"}
     assert set(op(doc, "/by-name/{name}")["responses"]) == {"200", "404"}
     assert op(doc, "/by-id/{item_id}")["responses"]["400"] == {
-        "$ref": "#/components/responses/BadRequest"}
+        "$ref": "#/components/responses/BadRequest"
+    }
 
 
 def test_a_struct_parameter_is_the_request_body_in_json_and_forms():
@@ -180,8 +192,11 @@ def test_file_fields_are_binary_multipart_parts():
     only_files = op(doc, "/avatar", "post")["requestBody"]
     assert only_files["required"] is False
     picture = only_files["content"]["multipart/form-data"]["schema"]["properties"]["picture"]
-    assert picture == {"type": "string", "format": "binary",
-                       "contentMediaType": "application/octet-stream"}
+    assert picture == {
+        "type": "string",
+        "format": "binary",
+        "contentMediaType": "application/octet-stream",
+    }
     with_model = op(doc, "/profile", "post")["requestBody"]["content"]["multipart/form-data"]
     assert with_model["schema"]["allOf"][1]["properties"] == {"picture": picture}
 
@@ -190,15 +205,25 @@ def test_typed_keyword_arguments_are_query_parameters():
     app = Gobstopper()
 
     @app.get("/search/<int:page>")
-    async def search(request: Request, page: int, q: str = "", limit: int = 10,
-                     tag: list[str] | None = None, sort: uuid.UUID | None = None):
+    async def search(
+        request: Request,
+        page: int,
+        q: str = "",
+        limit: int = 10,
+        tag: list[str] | None = None,
+        sort: uuid.UUID | None = None,
+    ):
         return {}
 
     operation_ = op(document(app), "/search/{page}")
     query = {p["name"]: p for p in operation_["parameters"] if p["in"] == "query"}
     assert list(query) == ["q", "limit", "tag", "sort"]
-    assert query["limit"] == {"name": "limit", "in": "query", "required": False,
-                              "schema": {"type": "integer", "default": 10}}
+    assert query["limit"] == {
+        "name": "limit",
+        "in": "query",
+        "required": False,
+        "schema": {"type": "integer", "default": 10},
+    }
     assert query["tag"]["schema"] == {"type": "array", "items": {"type": "string"}}
     assert "422" in operation_["responses"]
 
@@ -224,9 +249,12 @@ def test_the_return_annotation_is_the_success_response():
 
     doc = document(app)
     assert op(doc, "/one")["responses"]["200"]["content"]["application/json"]["schema"] == {
-        "$ref": "#/components/schemas/User"}
+        "$ref": "#/components/schemas/User"
+    }
     assert op(doc, "/many")["responses"]["200"]["content"]["application/json"]["schema"] == {
-        "type": "array", "items": {"$ref": "#/components/schemas/User"}}
+        "type": "array",
+        "items": {"$ref": "#/components/schemas/User"},
+    }
     assert op(doc, "/nothing", "post")["responses"] == {"204": {"description": "No Content"}}
     assert op(doc, "/untyped")["responses"] == {"200": {"description": "Successful Response"}}
     assert doc["components"]["schemas"]["User"]["required"] == ["id", "name"]
@@ -236,8 +264,14 @@ def test_explicit_responses_add_to_and_replace_the_inferred_ones():
     app = Gobstopper()
 
     @app.post("/users/<int:user_id>")
-    @operation(responses={201: "Created", 404: "No such user", 409: {"description": "Taken"},
-                          "default": User})
+    @operation(
+        responses={
+            201: "Created",
+            404: "No such user",
+            409: {"description": "Taken"},
+            "default": User,
+        }
+    )
     async def create(request: Request, user_id: int) -> User:
         return User(user_id, "a")
 
@@ -245,10 +279,12 @@ def test_explicit_responses_add_to_and_replace_the_inferred_ones():
     assert list(responses) == ["201", "400", "404", "409", "default"]
     assert responses["201"]["description"] == "Created"
     assert responses["201"]["content"]["application/json"]["schema"] == {
-        "$ref": "#/components/schemas/User"}
+        "$ref": "#/components/schemas/User"
+    }
     assert responses["404"]["description"] == "No such user"
     assert responses["404"]["content"]["application/json"]["schema"] == {
-        "$ref": "#/components/schemas/ErrorResponse"}
+        "$ref": "#/components/schemas/ErrorResponse"
+    }
     assert responses["409"] == {"description": "Taken"}
 
 
@@ -256,8 +292,7 @@ def test_the_error_shape_is_the_one_the_framework_sends():
     doc = document(Gobstopper())
     schemas = doc["components"]["schemas"]
     assert schemas["ErrorResponse"]["required"] == ["error", "status"]
-    assert set(schemas["ErrorResponse"]["properties"]) == {"error", "status", "errors",
-                                                          "exception"}
+    assert set(schemas["ErrorResponse"]["properties"]) == {"error", "status", "errors", "exception"}
     assert schemas["ValidationIssue"]["required"] == ["loc", "msg"]
     unprocessable = doc["components"]["responses"]["UnprocessableEntity"]["content"]
     assert set(unprocessable) == {"application/json", "text/html"}
@@ -297,8 +332,11 @@ def test_docstrings_tags_deprecation_and_exclusion():
     assert daily_op["description"] == "Counted at midnight UTC."
     assert daily_op["operationId"] == "admin.reports.daily"
     old_op = op(doc, "/admin/old")
-    assert (old_op["tags"], old_op["summary"], old_op["deprecated"]) == (["legacy"], "Old stuff",
-                                                                        True)
+    assert (old_op["tags"], old_op["summary"], old_op["deprecated"]) == (
+        ["legacy"],
+        "Old stuff",
+        True,
+    )
     assert "/hidden" not in doc["paths"]
     assert doc["tags"] == [{"name": "legacy"}, {"name": "admin.reports"}]
 
@@ -337,10 +375,18 @@ def test_security_middleware_adds_the_session_cookie_and_csrf_header():
     doc = document(app)
     cookie = "sessionCookie-sid"
     assert doc["components"]["securitySchemes"] == {
-        cookie: {"type": "apiKey", "in": "cookie", "name": "sid",
-                 "description": "Session id set by the server after the session is first written"},
-        "csrfToken": {"type": "apiKey", "in": "header", "name": "X-CSRF-Token",
-                      "description": "The session's CSRF token, required on unsafe methods"},
+        cookie: {
+            "type": "apiKey",
+            "in": "cookie",
+            "name": "sid",
+            "description": "Session id set by the server after the session is first written",
+        },
+        "csrfToken": {
+            "type": "apiKey",
+            "in": "header",
+            "name": "X-CSRF-Token",
+            "description": "The session's CSRF token, required on unsafe methods",
+        },
     }
     assert op(doc, "/web/form")["security"] == [{}, {cookie: []}]
     post = op(doc, "/web/form", "post")
@@ -428,8 +474,10 @@ def test_models_with_the_same_name_get_distinct_components():
         return other_models.User("x")
 
     doc = document(app)
-    refs = {op(doc, path)["responses"]["200"]["content"]["application/json"]["schema"]["$ref"]
-            for path in ("/a", "/b")}
+    refs = {
+        op(doc, path)["responses"]["200"]["content"]["application/json"]["schema"]["$ref"]
+        for path in ("/a", "/b")
+    }
     assert len(refs) == 2
     assert all(ref.split("/")[-1] in doc["components"]["schemas"] for ref in refs)
 

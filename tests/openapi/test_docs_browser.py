@@ -18,8 +18,10 @@ from tests.servers import RunningServer, granian_server
 pytestmark = pytest.mark.e2e
 
 OPERATIONS = "return document.querySelectorAll('.opblock').length"
-SHOWN_PATHS = ("return Array.from(document.querySelectorAll('.opblock-summary-path'))"
-               ".map((e) => e.dataset.path)")
+SHOWN_PATHS = (
+    "return Array.from(document.querySelectorAll('.opblock-summary-path'))"
+    ".map((e) => e.dataset.path)"
+)
 RESOURCES = "return performance.getEntriesByType('resource').map((e) => e.name)"
 LIST_PETS = '.opblock-get:has(.opblock-summary-path[data-path="/pets/"])'
 
@@ -61,9 +63,11 @@ def test_try_it_out_calls_the_api_from_the_page(page: Browser):
     status = page.wait_for(
         f"const cell = document.querySelector('{LIST_PETS} .live-responses-table tbody "
         ".response-col_status'); return cell ? cell.textContent.trim() : null",
-        lambda text: text is not None)
+        lambda text: text is not None,
+    )
     assert status == "200"
-    body = page.run(f"return document.querySelector('{LIST_PETS} .live-responses-table pre')"
-                    ".textContent")
+    body = page.run(
+        f"return document.querySelector('{LIST_PETS} .live-responses-table pre').textContent"
+    )
     assert '"name": "Rex"' in body
     assert page.console_errors() == []

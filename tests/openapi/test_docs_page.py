@@ -70,10 +70,12 @@ def test_the_docs_page_loads_only_its_own_assets_under_a_strict_csp():
         assert "<title>Pets &amp; &quot;friends&quot;</title>" in html
         assert 'data-url="/openapi.json"' in html
         assert "<script>" not in html  # no inline script: the CSP would block it
-        for asset, kind in [("swagger-ui.css", "text/css"),
-                            ("swagger-ui-bundle.js", "text/javascript"),
-                            ("favicon-32x32.png", "image/png"),
-                            ("start.js", "text/javascript")]:
+        for asset, kind in [
+            ("swagger-ui.css", "text/css"),
+            ("swagger-ui-bundle.js", "text/javascript"),
+            ("favicon-32x32.png", "image/png"),
+            ("start.js", "text/javascript"),
+        ]:
             assert f'"/api/docs/{asset}"' in html
             response = client.get(f"/api/docs/{asset}")
             assert response.status_code == 200, asset
@@ -123,10 +125,13 @@ def test_docs_none_serves_only_the_document():
         assert client.get("/docs").status_code == 404
 
 
-@pytest.mark.parametrize(("kwargs", "message"), [
-    ({"path": "openapi.json"}, "path must be"),
-    ({"docs": "docs"}, "docs must be"),
-])
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"path": "openapi.json"}, "path must be"),
+        ({"docs": "docs"}, "docs must be"),
+    ],
+)
 def test_paths_must_be_absolute(kwargs: dict[str, Any], message: str):
     with pytest.raises(ValueError, match=message):
         enable_openapi(pet_app(), **kwargs)

@@ -42,8 +42,9 @@ PROVOKE: dict[tuple[str, str, int], dict[str, Any]] = {
     ("/pets/", "post", 413): {"content": b"{}", "headers": {"content-length": str(11 * 2**20)}},
     ("/pets/", "post", 415): {"content": b"name=x", "headers": {"content-type": "text/plain"}},
     ("/pets/", "post", 422): {"json": {"name": 5}},
-    ("/pets/visits/{pet}/{day}/{weight}/{note}", "get", 400):
-        {"url": "/pets/visits/00000000-0000-0000-0000-000000000000/2024-02-30/1/n"},
+    ("/pets/visits/{pet}/{day}/{weight}/{note}", "get", 400): {
+        "url": "/pets/visits/00000000-0000-0000-0000-000000000000/2024-02-30/1/n"
+    },
     ("/pets/visits/{pet}/{day}/{weight}/{note}", "get", 404): {"url": "/pets/visits/x"},
     ("/files/{name}.txt", "get", 404): {"url": "/files/a/b.txt"},
     ("/web/notes", "post", 403): {},
@@ -67,8 +68,7 @@ def test_every_documented_error_is_provoked_here(app: Any):
 
 
 @pytest.mark.parametrize(("path", "method", "status"), sorted(PROVOKE))
-def test_the_server_answers_each_documented_error(app: Any, path: str, method: str,
-                                                 status: int):
+def test_the_server_answers_each_documented_error(app: Any, path: str, method: str, status: int):
     recipe = dict(PROVOKE[(path, method, status)])
     url = recipe.pop("url", path)
     headers = {**JSON, **recipe.pop("headers", {})}

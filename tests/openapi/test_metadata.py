@@ -14,12 +14,21 @@ def test_the_decorator_records_metadata_and_returns_the_handler():
     async def handler(request: Any) -> None:
         """A handler."""
 
-    decorated = operation(tags=("a",), responses={404: "Missing", "4XX": "Client error"},
-                          deprecated=True, files=["f"], operation_id="h")(handler)
+    decorated = operation(
+        tags=("a",),
+        responses={404: "Missing", "4XX": "Client error"},
+        deprecated=True,
+        files=["f"],
+        operation_id="h",
+    )(handler)
     assert decorated is handler
     assert operation_of(handler) == Operation(
-        tags=("a",), responses=((404, "Missing"), ("4XX", "Client error")), deprecated=True,
-        files=("f",), operation_id="h")
+        tags=("a",),
+        responses=((404, "Missing"), ("4XX", "Client error")),
+        deprecated=True,
+        files=("f",),
+        operation_id="h",
+    )
 
 
 def test_a_wrapped_handler_keeps_its_metadata_and_an_undecorated_one_has_none():

@@ -37,20 +37,52 @@ def schemathesis_run(
     server: RunningServer, tmp_path: Path, *args: str
 ) -> subprocess.CompletedProcess[str]:
     """``schemathesis run`` against ``server``'s document, in ``tmp_path``."""
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "NO_COLOR": "1",
-           "SCHEMATHESIS_HOOKS": "tests.openapi.schemathesis_hooks"}
-    command = [str(SCHEMATHESIS), "run", f"{server.url}/openapi.json", "--no-color",
-               "--workers", "1", "--seed", "20240601", "--generation-database", "none",
-               "--request-timeout", "10", *args]
-    return subprocess.run(command, capture_output=True, text=True, cwd=tmp_path, env=env,
-                          timeout=RUN_DEADLINE, check=False)
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(ROOT),
+        "NO_COLOR": "1",
+        "SCHEMATHESIS_HOOKS": "tests.openapi.schemathesis_hooks",
+    }
+    command = [
+        str(SCHEMATHESIS),
+        "run",
+        f"{server.url}/openapi.json",
+        "--no-color",
+        "--workers",
+        "1",
+        "--seed",
+        "20240601",
+        "--generation-database",
+        "none",
+        "--request-timeout",
+        "10",
+        *args,
+    ]
+    return subprocess.run(
+        command,
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env=env,
+        timeout=RUN_DEADLINE,
+        check=False,
+    )
 
 
 def test_every_response_is_one_the_document_promises(server: RunningServer, tmp_path: Path):
     result = schemathesis_run(
-        server, tmp_path, "--phases", "examples,coverage,fuzzing", "--mode", "all",
-        "--max-examples", "30", "--checks", "all",
-        "--exclude-checks", "negative_data_rejection",
+        server,
+        tmp_path,
+        "--phases",
+        "examples,coverage,fuzzing",
+        "--mode",
+        "all",
+        "--max-examples",
+        "30",
+        "--checks",
+        "all",
+        "--exclude-checks",
+        "negative_data_rejection",
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "8 selected / 8 total" in result.stdout

@@ -52,6 +52,15 @@ def test_only_installed_packages_at_another_version_have_drifted(drift: ModuleTy
 
 def test_the_committed_lock_pins_every_runtime_dependency(drift: ModuleType):
     pins = drift.locked_versions((SCRIPT.parents[1] / "requirements" / "dev.lock").read_text())
-    for name in ("granian", "msgspec", "python-multipart", "jinja2", "minijinja", "duckdb",
-                 "redis", "pytest", "uv"):
+    for name in (
+        "granian",
+        "msgspec",
+        "python-multipart",
+        "jinja2",
+        "minijinja",
+        "duckdb",
+        "redis",
+        "pytest",
+        "uv",
+    ):
         assert name in pins, name

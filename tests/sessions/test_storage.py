@@ -60,9 +60,19 @@ def store(request: pytest.FixtureRequest, tmp_path: Path, clock: Clock) -> BaseS
 
 VALID_IDS = ["a" * 16, "Z" * 128, "AZaz09_-" * 2, SID]
 INVALID_IDS = [
-    "", "a" * 15, "a" * 129, "../../../etc/passwd", "..%2F..%2Fetc%2Fpasswd0",
-    "abcdefghijklmnop/", "abcdefghijklmnop.", "abcdefghijklmnop\n", "abcdefghijklmno\x00p",
-    "abcdefghijklmnop ", "abcdefghijklmnop=", "abcdefghijklmnop+", "äbcdefghijklmnopq",
+    "",
+    "a" * 15,
+    "a" * 129,
+    "../../../etc/passwd",
+    "..%2F..%2Fetc%2Fpasswd0",
+    "abcdefghijklmnop/",
+    "abcdefghijklmnop.",
+    "abcdefghijklmnop\n",
+    "abcdefghijklmno\x00p",
+    "abcdefghijklmnop ",
+    "abcdefghijklmnop=",
+    "abcdefghijklmnop+",
+    "äbcdefghijklmnopq",
     "abcdefghijklmno\u0661",  # an Arabic-Indic digit: \w and isalnum() would accept it
 ]
 
@@ -78,15 +88,26 @@ def test_valid_ids_are_accepted(session_id: str, store: BaseSessionStorage):
 
 # Ids the middleware never issues, but a storage's public API accepts (the reference: ``str``).
 HOSTILE_IDS = [
-    *INVALID_IDS, "../../etc/passwd", "/etc/passwd", "a/b", "a\\b", "..", ".", "\x00",
-    "x" * 100_000, "ünïcødé ✓ 会话", "\ud800lone-surrogate", "*", "session:x", "CON", "a\r\nb",
+    *INVALID_IDS,
+    "../../etc/passwd",
+    "/etc/passwd",
+    "a/b",
+    "a\\b",
+    "..",
+    ".",
+    "\x00",
+    "x" * 100_000,
+    "ünïcødé ✓ 会话",
+    "\ud800lone-surrogate",
+    "*",
+    "session:x",
+    "CON",
+    "a\r\nb",
 ]
 
 
 @pytest.mark.parametrize("session_id", HOSTILE_IDS)
-def test_any_str_is_a_session_id_through_the_public_api(
-    session_id: str, store: BaseSessionStorage
-):
+def test_any_str_is_a_session_id_through_the_public_api(session_id: str, store: BaseSessionStorage):
     store.save(session_id, {"n": 1})
     store.save(SID, {"n": 2})
     assert store.load(session_id) == {"n": 1}
@@ -95,9 +116,7 @@ def test_any_str_is_a_session_id_through_the_public_api(
     assert store.load(SID) == {"n": 2}
 
 
-def test_ids_differing_only_in_unsafe_characters_are_different_sessions(
-    store: BaseSessionStorage
-):
+def test_ids_differing_only_in_unsafe_characters_are_different_sessions(store: BaseSessionStorage):
     ids = ["a/b", "a_b", "a\\b", "a\x00b", "a.b", "ab", "AB", "a b"]
     for n, session_id in enumerate(ids):
         store.save(session_id, {"n": n})
@@ -112,14 +131,13 @@ def test_ids_that_are_not_str_are_a_type_error(session_id: Any, store: BaseSessi
 
 
 @pytest.mark.parametrize("session_id", HOSTILE_IDS)
-def test_file_storage_never_touches_a_path_outside_its_directory(
-    session_id: str, tmp_path: Path
-):
+def test_file_storage_never_touches_a_path_outside_its_directory(session_id: str, tmp_path: Path):
     directory = tmp_path / "a" / "b" / "sessions"
     store = FileSessionStorage(directory)
     store.save(session_id, {"n": 1})
-    assert [p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("*") if p.is_file()] \
-        == [f"a/b/sessions/{session_digest(session_id)}.session"]
+    assert [p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("*") if p.is_file()] == [
+        f"a/b/sessions/{session_digest(session_id)}.session"
+    ]
     assert store.load(session_id) == {"n": 1}
     store.delete(session_id)
     assert list(directory.iterdir()) == []
@@ -135,10 +153,18 @@ def test_the_digest_is_sha256_hex_of_the_utf8_id():
 
 # --- data ----------------------------------------------------------------------------------
 
+
 def test_json_data_round_trips(store: BaseSessionStorage):
     data = {
-        "user": "ünïcødé ✓", "id": 2**70, "neg": -5, "ratio": 0.25, "ok": True, "no": False,
-        "none": None, "list": [1, "two", [3.5, {"four": None}]], "nested": {"a": {"b": {}}},
+        "user": "ünïcødé ✓",
+        "id": 2**70,
+        "neg": -5,
+        "ratio": 0.25,
+        "ok": True,
+        "no": False,
+        "none": None,
+        "list": [1, "two", [3.5, {"four": None}]],
+        "nested": {"a": {"b": {}}},
         "empty": [],
     }
     store.save(SID, data)
@@ -227,6 +253,7 @@ def test_self_containing_and_absurdly_deep_data_is_refused(store: BaseSessionSto
 
 # --- expiry --------------------------------------------------------------------------------
 
+
 def test_default_ttl_is_the_default_session_cookie_lifetime(tmp_path: Path):
     assert DEFAULT_TTL == 604800  # SecurityMiddleware's cookie_max_age default
     assert MemorySessionStorage().ttl == DEFAULT_TTL
@@ -293,6 +320,7 @@ def test_the_default_clock_is_wall_time(tmp_path: Path):
 
 # --- FileSessionStorage on disk ------------------------------------------------------------
 
+
 def session_file(directory: Path, session_id: str = SID) -> Path:
     return directory / f"{session_digest(session_id)}.session"
 
@@ -345,8 +373,16 @@ def test_expiry_comes_from_the_file_not_its_mtime(tmp_path: Path, clock: Clock):
 
 @pytest.mark.parametrize(
     "content",
-    [b"", b"{", b"not json", b"[1, 2]", b'{"data": {"n": 1}}', b'{"expires": 1e30, "data": 5}',
-     b'{"expires": "soon", "data": {}}', b"\xff\xfe\x00"],
+    [
+        b"",
+        b"{",
+        b"not json",
+        b"[1, 2]",
+        b'{"data": {"n": 1}}',
+        b'{"expires": 1e30, "data": 5}',
+        b'{"expires": "soon", "data": {}}',
+        b"\xff\xfe\x00",
+    ],
 )
 def test_a_corrupt_file_loads_none_with_a_warning_and_cleanup_removes_it(
     content: bytes, tmp_path: Path, clock: Clock, caplog: pytest.LogCaptureFixture
@@ -426,6 +462,7 @@ def test_files_named_by_the_former_id_scheme_are_not_loaded_and_expire_in_cleanu
 
 # --- MemorySessionStorage ------------------------------------------------------------------
 
+
 def test_memory_stores_are_separate():
     first, second = MemorySessionStorage(), MemorySessionStorage()
     first.save(SID, {"n": 1})
@@ -433,6 +470,7 @@ def test_memory_stores_are_separate():
 
 
 # --- the interfaces ------------------------------------------------------------------------
+
 
 def test_the_base_classes_are_abstract():
     with pytest.raises(TypeError):
@@ -480,10 +518,12 @@ async def test_maybe_await_treats_sync_and_async_results_alike():
 
 # --- the package ---------------------------------------------------------------------------
 
+
 def modules_after(code: str, modules: tuple[str, ...]) -> list[str]:
     probe = f"{code}; import sys; print(sorted(m for m in {modules!r} if m in sys.modules))"
-    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
-                            timeout=60, check=True)
+    result = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, timeout=60, check=True
+    )
     return ast.literal_eval(result.stdout.strip())
 
 

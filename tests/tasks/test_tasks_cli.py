@@ -162,7 +162,8 @@ def test_locked_database_explains_the_fix(db: str, capsys: pytest.CaptureFixture
 
 
 def test_every_command_works_on_a_redis_store(
-        redis_url: str, capsys: pytest.CaptureFixture[str]) -> None:
+    redis_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
     import uuid
 
     from gobstopper.tasks.redis_storage import RedisTaskStorage
@@ -171,8 +172,7 @@ def test_every_command_works_on_a_redis_store(
     storage = RedisTaskStorage(redis_url, prefix=prefix)
     try:
         storage.save_task(_task("p1", TaskStatus.PENDING, 1))
-        storage.save_task(_task("f1", TaskStatus.FAILED, 2, error="boom",
-                                completed_at=utc_now()))
+        storage.save_task(_task("f1", TaskStatus.FAILED, 2, error="boom", completed_at=utc_now()))
     finally:
         storage.close()
     where = ("--redis", redis_url, "--prefix", prefix)

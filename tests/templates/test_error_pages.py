@@ -110,12 +110,15 @@ def error_app():
     return app
 
 
-@pytest.mark.parametrize(("method", "path", "status", "phrase", "message"), [
-    ("GET", "/missing", 404, "Not Found", None),
-    ("POST", "/only-get", 405, "Method Not Allowed", None),
-    ("GET", "/boom", 500, "Internal Server Error", None),
-    ("GET", "/admins", 403, "Forbidden", "Admins only"),
-])
+@pytest.mark.parametrize(
+    ("method", "path", "status", "phrase", "message"),
+    [
+        ("GET", "/missing", 404, "Not Found", None),
+        ("POST", "/only-get", 405, "Method Not Allowed", None),
+        ("GET", "/boom", 500, "Internal Server Error", None),
+        ("GET", "/admins", 403, "Forbidden", "Admins only"),
+    ],
+)
 def test_default_error_pages_read_status_and_phrase_in_html_and_json(
     method: str, path: str, status: int, phrase: str, message: str | None
 ) -> None:

@@ -136,4 +136,3 @@ async def test_async_environment_resolves_dict_keys_the_same_way(folder, write_t
     chunks = [chunk async for chunk in engine.stream_template_async("p.txt", rows=rows(3))]
 
     assert "".join(chunks) == "0,1,2,"
-

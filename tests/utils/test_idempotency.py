@@ -52,6 +52,7 @@ def key(value: str) -> dict[str, str]:
 
 # -- the store --------------------------------------------------------------------------
 
+
 def test_store_keeps_values_until_their_ttl(store, clock):
     store.set("a", {"id": 1}, ttl_seconds=10)
     store.set("b", None, ttl_seconds=30)
@@ -133,6 +134,7 @@ def test_remember_and_get_use_the_default_store(monkeypatch, clock):
 
 
 # -- @use_idempotency through the app ----------------------------------------------------
+
 
 def counting_app(store: IdempotencyStore, ttl: float = 60.0):
     app = Gobstopper(__name__)
@@ -248,7 +250,10 @@ def test_response_objects_and_tuples_replay_with_their_status(store):
         for _ in range(2):
             made = client.post("/created", headers=key("k"))
             assert (made.status_code, made.text, made.headers["location"]) == (
-                201, "made", "/things/1")
+                201,
+                "made",
+                "/things/1",
+            )
             accepted = client.post("/tuple", headers=key("k"))
             assert (accepted.status_code, accepted.json()) == (202, {"id": 2})
 
@@ -285,6 +290,7 @@ def test_streamed_responses_are_not_stored(store):
 
         async def chunks():
             yield f"run {len(calls)}"
+
         return StreamResponse(chunks())
 
     with TestClient(app) as client:
@@ -312,8 +318,10 @@ def test_path_and_body_parameters_are_still_injected(store):
         other = client.post("/shops/5/orders", json=body, headers=key("k"))
         assert other.status_code == 422 and "different request" in other.json()["error"]
         assert client.post("/shops/5/orders", json=body, headers=key("k2")).json()["shop"] == 5
-        assert client.post("/shops/4/orders", json={"item": "gum"},
-                           headers=key("new")).status_code == 422
+        assert (
+            client.post("/shops/4/orders", json={"item": "gum"}, headers=key("new")).status_code
+            == 422
+        )
     assert calls == [4, 5]
 
 
@@ -347,6 +355,7 @@ def test_many_distinct_keys_keep_the_store_bounded(clock):
 
 # -- concurrency (AsyncTestClient, no sleeps) ----------------------------------------------
 
+
 def gated_app(store: IdempotencyStore, fail_first: bool = False):
     """The handler waits until a second request has arrived (a before_request hook)."""
     app = Gobstopper(__name__)
@@ -376,8 +385,9 @@ def gated_app(store: IdempotencyStore, fail_first: bool = False):
 async def test_concurrent_requests_with_one_key_run_the_handler_once(store):
     app, calls = gated_app(store)
     async with AsyncTestClient(app) as client:
-        first, second = await asyncio.gather(client.post("/pay", headers=key("k")),
-                                             client.post("/pay", headers=key("k")))
+        first, second = await asyncio.gather(
+            client.post("/pay", headers=key("k")), client.post("/pay", headers=key("k"))
+        )
     assert calls == [1]
     assert first.json() == second.json() == {"run": 1}
     assert [r.headers.get("idempotent-replayed") for r in (first, second)] == [None, "true"]
@@ -387,8 +397,9 @@ async def test_concurrent_requests_with_one_key_run_the_handler_once(store):
 async def test_a_waiter_runs_the_handler_itself_when_the_first_fails(store):
     app, calls = gated_app(store, fail_first=True)
     async with AsyncTestClient(app) as client:
-        first, second = await asyncio.gather(client.post("/pay", headers=key("k")),
-                                             client.post("/pay", headers=key("k")))
+        first, second = await asyncio.gather(
+            client.post("/pay", headers=key("k")), client.post("/pay", headers=key("k"))
+        )
     assert (first.status_code, second.status_code) == (500, 200)
     assert second.json() == {"run": 2}
     assert len(calls) == 2
@@ -398,13 +409,15 @@ async def test_a_waiter_runs_the_handler_itself_when_the_first_fails(store):
 async def test_concurrent_requests_with_different_keys_both_run(store):
     app, calls = gated_app(store)
     async with AsyncTestClient(app) as client:
-        first, second = await asyncio.gather(client.post("/pay", headers=key("a")),
-                                             client.post("/pay", headers=key("b")))
+        first, second = await asyncio.gather(
+            client.post("/pay", headers=key("a")), client.post("/pay", headers=key("b"))
+        )
     assert [first.json(), second.json()] == [{"run": 1}, {"run": 2}]
     assert len(calls) == 2
 
 
 # -- scope: a key belongs to one caller -------------------------------------------------
+
 
 def test_a_key_replays_only_to_the_caller_that_sent_it(store):
     app, calls = counting_app(store)

@@ -45,6 +45,7 @@ def clock() -> FakeClock:
 
 # -- TokenBucketLimiter -----------------------------------------------------------------
 
+
 def test_bucket_allows_a_burst_of_capacity_then_refuses(clock):
     limiter = TokenBucketLimiter(rate=5, capacity=10, clock=clock)
     assert [limiter.allow("a") for _ in range(11)] == [True] * 10 + [False]
@@ -123,10 +124,14 @@ def test_bucket_rejects_bad_costs(cost):
         limiter.retry_after("a", cost=cost)
 
 
-@pytest.mark.parametrize("make", [
-    lambda: TokenBucketLimiter(rate=1, capacity=5),
-    lambda: RateLimiter(max_requests=5, window=1),
-], ids=["bucket", "window"])
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: TokenBucketLimiter(rate=1, capacity=5),
+        lambda: RateLimiter(max_requests=5, window=1),
+    ],
+    ids=["bucket", "window"],
+)
 def test_cost_above_the_limit_is_a_refusal_not_an_error(make):
     """The reference types ``allow`` as ``-> bool``: a call it can never allow is False."""
     limiter = make()
@@ -172,10 +177,14 @@ def test_sweeping_keeps_drained_buckets(clock):
     assert not limiter.allow("busy")
 
 
-@pytest.mark.parametrize("make", [
-    lambda clock: TokenBucketLimiter(rate=1, capacity=500, clock=clock),
-    lambda clock: RateLimiter(max_requests=500, window=60, clock=clock),
-], ids=["bucket", "window"])
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda clock: TokenBucketLimiter(rate=1, capacity=500, clock=clock),
+        lambda clock: RateLimiter(max_requests=500, window=60, clock=clock),
+    ],
+    ids=["bucket", "window"],
+)
 def test_limiters_are_thread_safe(make, clock):
     limiter = make(clock)
     allowed: list[bool] = []
@@ -199,6 +208,7 @@ def test_limiters_are_thread_safe(make, clock):
 
 
 # -- RateLimiter ------------------------------------------------------------------------
+
 
 def test_window_allows_max_requests_then_refuses(clock):
     limiter = RateLimiter(max_requests=3, window=60, clock=clock)
@@ -255,11 +265,17 @@ def test_window_retry_after_past_the_next_boundary(clock):
     assert limiter.check("a")
 
 
-@pytest.mark.parametrize("kwargs", [
-    {"max_requests": 0, "window": 60}, {"max_requests": 1.5, "window": 60},
-    {"max_requests": True, "window": 60}, {"max_requests": 10, "window": 0},
-    {"max_requests": 10, "window": -1}, {"max_requests": 10, "window": math.inf},
-])
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"max_requests": 0, "window": 60},
+        {"max_requests": 1.5, "window": 60},
+        {"max_requests": True, "window": 60},
+        {"max_requests": 10, "window": 0},
+        {"max_requests": 10, "window": -1},
+        {"max_requests": 10, "window": math.inf},
+    ],
+)
 def test_window_rejects_bad_arguments(kwargs):
     with pytest.raises(ValueError):
         RateLimiter(**kwargs)
@@ -294,6 +310,7 @@ def test_window_flood_of_distinct_keys_keeps_memory_bounded(clock):
 
 
 # -- @rate_limit through the app ---------------------------------------------------------
+
 
 def limited_app(limiter, **options) -> Gobstopper:
     app = Gobstopper(__name__)
@@ -359,8 +376,11 @@ def test_a_handler_setting_retry_after_itself_sends_it_once(clock):
 
     @app.error_handler(429)
     async def rate_limited(request, error):
-        return JSONResponse({"error": "Too many requests", "retry_after": 60}, status=429,
-                            headers={"Retry-After": "60"})
+        return JSONResponse(
+            {"error": "Too many requests", "retry_after": 60},
+            status=429,
+            headers={"Retry-After": "60"},
+        )
 
     with TestClient(app) as client:
         client.get("/limited")
@@ -380,8 +400,10 @@ def test_default_key_is_the_client_ip(clock):
 
 
 def test_custom_key_function(clock):
-    app = limited_app(TokenBucketLimiter(rate=1, capacity=1, clock=clock),
-                      key=lambda request: request.headers.get("x-api-key"))
+    app = limited_app(
+        TokenBucketLimiter(rate=1, capacity=1, clock=clock),
+        key=lambda request: request.headers.get("x-api-key"),
+    )
     with TestClient(app) as client:
         assert client.get("/limited", headers={"x-api-key": "k1"}).status_code == 200
         assert client.get("/limited", headers={"x-api-key": "k1"}).status_code == 429
@@ -395,9 +417,11 @@ def test_cost_per_call(clock):
         assert client.get("/limited").headers["retry-after"] == "2"
 
 
-@pytest.mark.parametrize("limiter", [TokenBucketLimiter(rate=1, capacity=2),
-                                     RateLimiter(max_requests=2, window=1)],
-                         ids=["bucket", "window"])
+@pytest.mark.parametrize(
+    "limiter",
+    [TokenBucketLimiter(rate=1, capacity=2), RateLimiter(max_requests=2, window=1)],
+    ids=["bucket", "window"],
+)
 def test_impossible_cost_fails_at_decoration(limiter):
     with pytest.raises(ValueError, match="never be allowed"):
         rate_limit(limiter, cost=3)
@@ -414,7 +438,10 @@ def test_handlers_sharing_a_limiter_share_the_budget(clock):
 
     with TestClient(app) as client:
         assert [client.get(p).status_code for p in ("/limited", "/also", "/also")] == [
-            200, 200, 429]
+            200,
+            200,
+            429,
+        ]
 
 
 def test_path_and_body_parameters_are_still_injected(clock):
@@ -434,7 +461,9 @@ def test_path_and_body_parameters_are_still_injected(clock):
     with TestClient(app) as client:
         assert client.get("/items/7").json() == {"id": 7, "type": "int"}
         assert client.post("/items", json={"name": "gob", "qty": 2}).json() == {
-            "name": "gob", "qty": 2}
+            "name": "gob",
+            "qty": 2,
+        }
         # The check runs when the handler is called: a body refused with 422 spent nothing.
         assert client.post("/items", json={"name": "gob"}).status_code == 422
         assert client.get("/items/8").json() == {"id": 8, "type": "int"}

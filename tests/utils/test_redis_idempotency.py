@@ -38,8 +38,7 @@ async def test_a_released_claim_stores_nothing_and_frees_the_slot(redis_client: 
     assert await there.claim("s", 30)
 
 
-async def test_a_dead_holders_lease_ends_and_its_late_release_spares_the_next(
-        redis_client: Redis):
+async def test_a_dead_holders_lease_ends_and_its_late_release_spares_the_next(redis_client: Redis):
     dead, alive = RedisIdempotencyStore(redis_client), RedisIdempotencyStore(redis_client)
     assert await dead.claim("s", 0.05)
     await alive.wait("s", 5)  # returns once the lease ran out
@@ -60,6 +59,7 @@ async def test_keys_are_replayed_across_apps_sharing_redis(redis_client: Redis):
         async def pay(request):
             runs.append(1)
             return {"run": len(runs)}
+
         return app
 
     headers = {"Idempotency-Key": "k"}
@@ -71,8 +71,13 @@ async def test_keys_are_replayed_across_apps_sharing_redis(redis_client: Redis):
 
 
 async def test_an_unreachable_redis_is_a_503_not_a_second_run():
-    client = Redis(host="127.0.0.1", port=free_port(), socket_connect_timeout=0.5,
-                   retry_on_error=[], retry=None)
+    client = Redis(
+        host="127.0.0.1",
+        port=free_port(),
+        socket_connect_timeout=0.5,
+        retry_on_error=[],
+        retry=None,
+    )
     store = RedisIdempotencyStore(client)
     try:
         with pytest.raises(ServiceUnavailable):

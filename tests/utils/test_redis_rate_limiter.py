@@ -39,13 +39,15 @@ def clock() -> FakeClock:
     return FakeClock(BASE)
 
 
-def bucket(client: Redis, clock: FakeClock | None, rate: float, capacity: float,
-           **options) -> RedisTokenBucketLimiter:
+def bucket(
+    client: Redis, clock: FakeClock | None, rate: float, capacity: float, **options
+) -> RedisTokenBucketLimiter:
     return RedisTokenBucketLimiter(client, rate, capacity, clock=clock, **options)
 
 
-def window(client: Redis, clock: FakeClock | None, max_requests: int, seconds: float,
-           **options) -> RedisRateLimiter:
+def window(
+    client: Redis, clock: FakeClock | None, max_requests: int, seconds: float, **options
+) -> RedisRateLimiter:
     return RedisRateLimiter(client, max_requests, seconds, clock=clock, **options)
 
 
@@ -54,6 +56,7 @@ async def calls(limiter, key: str, count: int, cost: float = 1.0) -> list[bool]:
 
 
 # -- RedisTokenBucketLimiter --------------------------------------------------------------
+
 
 async def test_bucket_allows_a_burst_of_capacity_then_refuses(redis_client, clock):
     limiter = bucket(redis_client, clock, rate=5, capacity=10)
@@ -132,6 +135,7 @@ async def test_bucket_uses_the_server_clock_by_default(redis_client):
 
 # -- RedisRateLimiter ---------------------------------------------------------------------
 
+
 async def test_window_allows_max_requests_then_refuses(redis_client, clock):
     limiter = window(redis_client, clock, max_requests=3, seconds=60)
     assert [await limiter.check("ip") for _ in range(4)] == [True, True, True, False]
@@ -194,6 +198,7 @@ async def test_window_uses_the_server_clock_by_default(redis_client):
 
 # -- Same decisions as the in-memory limiters ---------------------------------------------
 
+
 @pytest.mark.parametrize("kind", ["bucket", "window"])
 async def test_random_traffic_gets_the_in_memory_answers(redis_client, kind):
     # Times on a 1/8 s grid, rate 1 and window 8: every number involved is exact in binary.
@@ -212,7 +217,8 @@ async def test_random_traffic_gets_the_in_memory_answers(redis_client, kind):
         redis_clock.advance(step)
         key, cost = rng.choice("ab"), rng.choice([0.5, 1, 1, 2, 3])
         assert await shared.retry_after(key, cost) == pytest.approx(
-            memory.retry_after(key, cost), abs=1e-6)
+            memory.retry_after(key, cost), abs=1e-6
+        )
         allowed = memory.allow(key, cost)
         assert await shared.allow(key, cost) == allowed
         decisions.append(allowed)
@@ -220,6 +226,7 @@ async def test_random_traffic_gets_the_in_memory_answers(redis_client, kind):
 
 
 # -- Argument checks: the in-memory limiters' own ------------------------------------------
+
 
 @pytest.mark.parametrize("rate", [0, -1, math.inf, math.nan, "5", True, None])
 def test_bucket_rejects_bad_rates(redis_client, rate):
@@ -233,20 +240,30 @@ def test_bucket_rejects_bad_capacities(redis_client, capacity):
         RedisTokenBucketLimiter(redis_client, rate=1, capacity=capacity)
 
 
-@pytest.mark.parametrize("kwargs", [
-    {"max_requests": 0, "window": 60}, {"max_requests": 1.5, "window": 60},
-    {"max_requests": True, "window": 60}, {"max_requests": 10, "window": 0},
-    {"max_requests": 10, "window": -1}, {"max_requests": 10, "window": math.inf},
-])
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"max_requests": 0, "window": 60},
+        {"max_requests": 1.5, "window": 60},
+        {"max_requests": True, "window": 60},
+        {"max_requests": 10, "window": 0},
+        {"max_requests": 10, "window": -1},
+        {"max_requests": 10, "window": math.inf},
+    ],
+)
 def test_window_rejects_bad_arguments(redis_client, kwargs):
     with pytest.raises(ValueError):
         RedisRateLimiter(redis_client, **kwargs)
 
 
-@pytest.mark.parametrize("make", [
-    lambda client: RedisTokenBucketLimiter(client, rate=1, capacity=5),
-    lambda client: RedisRateLimiter(client, max_requests=5, window=1),
-], ids=["bucket", "window"])
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda client: RedisTokenBucketLimiter(client, rate=1, capacity=5),
+        lambda client: RedisRateLimiter(client, max_requests=5, window=1),
+    ],
+    ids=["bucket", "window"],
+)
 @pytest.mark.parametrize("cost", [0, -1, math.nan, math.inf, "1", True])
 async def test_bad_costs_are_errors_before_any_round_trip(redis_client, make, cost):
     limiter = make(redis_client)
@@ -260,10 +277,14 @@ async def test_bad_costs_are_errors_before_any_round_trip(redis_client, make, co
     assert await limiter.allow("a", cost=5)
 
 
-@pytest.mark.parametrize("make", [
-    lambda client: RedisTokenBucketLimiter(client, rate=1, capacity=5),
-    lambda client: RedisRateLimiter(client, max_requests=5, window=1),
-], ids=["bucket", "window"])
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda client: RedisTokenBucketLimiter(client, rate=1, capacity=5),
+        lambda client: RedisRateLimiter(client, max_requests=5, window=1),
+    ],
+    ids=["bucket", "window"],
+)
 async def test_cost_above_the_limit_is_a_refusal_without_a_round_trip(redis_client, make):
     limiter = make(redis_client)
     assert await limiter.allow("a", cost=6) is False
@@ -284,6 +305,7 @@ async def test_keys_and_prefixes_must_be_str(redis_client):
 
 # -- Shared by processes, atomic ----------------------------------------------------------
 
+
 async def test_two_clients_share_one_budget(redis_client, redis_url, clock):
     other = Redis.from_url(redis_url)  # another worker, with its own connections
     try:
@@ -298,12 +320,17 @@ async def test_two_clients_share_one_budget(redis_client, redis_url, clock):
         await other.aclose()
 
 
-@pytest.mark.parametrize("make", [
-    lambda client, clock: RedisTokenBucketLimiter(client, rate=1, capacity=50, clock=clock),
-    lambda client, clock: RedisRateLimiter(client, max_requests=50, window=60, clock=clock),
-], ids=["bucket", "window"])
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda client, clock: RedisTokenBucketLimiter(client, rate=1, capacity=50, clock=clock),
+        lambda client, clock: RedisRateLimiter(client, max_requests=50, window=60, clock=clock),
+    ],
+    ids=["bucket", "window"],
+)
 async def test_concurrent_calls_from_two_clients_allow_exactly_the_limit(
-        redis_client, redis_url, clock, make):
+    redis_client, redis_url, clock, make
+):
     other = Redis.from_url(redis_url)
     try:
         limiters = [make(redis_client, clock), make(other, clock)]
@@ -314,6 +341,7 @@ async def test_concurrent_calls_from_two_clients_allow_exactly_the_limit(
 
 
 # -- Idle keys expire ---------------------------------------------------------------------
+
 
 async def test_a_bucket_key_expires_when_the_bucket_would_be_full(redis_client, clock):
     limiter = bucket(redis_client, clock, rate=10, capacity=5)
@@ -349,6 +377,7 @@ async def test_idle_keys_vanish_and_come_back_fresh(redis_client):
 
 
 # -- @rate_limit through the app ----------------------------------------------------------
+
 
 def limited_app(limiter, **options) -> Gobstopper:
     """The in-memory tests' app (``/limited``) plus a sync handler with a path parameter."""
@@ -388,8 +417,10 @@ async def test_sync_handlers_share_the_budget_and_get_their_parameters(redis_cli
 
 
 async def test_custom_key_with_a_redis_limiter(redis_client, clock):
-    app = limited_app(bucket(redis_client, clock, rate=1, capacity=1),
-                      key=lambda request: request.headers.get("x-api-key", ""))
+    app = limited_app(
+        bucket(redis_client, clock, rate=1, capacity=1),
+        key=lambda request: request.headers.get("x-api-key", ""),
+    )
     async with AsyncTestClient(app) as client:
         for api_key, status in [("k1", 200), ("k1", 429), ("k2", 200)]:
             response = await client.get("/limited", headers={"x-api-key": api_key})
@@ -397,6 +428,7 @@ async def test_custom_key_with_a_redis_limiter(redis_client, clock):
 
 
 # -- Redis unreachable --------------------------------------------------------------------
+
 
 @pytest.fixture
 async def dead_client():
@@ -408,10 +440,14 @@ async def dead_client():
         await client.aclose()
 
 
-@pytest.mark.parametrize("make", [
-    lambda client: RedisTokenBucketLimiter(client, rate=1, capacity=1),
-    lambda client: RedisRateLimiter(client, max_requests=1, window=60),
-], ids=["bucket", "window"])
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda client: RedisTokenBucketLimiter(client, rate=1, capacity=1),
+        lambda client: RedisRateLimiter(client, max_requests=1, window=60),
+    ],
+    ids=["bucket", "window"],
+)
 async def test_fail_open_allows_and_warns_once_per_outage(dead_client, make, caplog):
     limiter = make(dead_client)
     with caplog.at_level(logging.INFO, logger="gobstopper.ratelimit"):
@@ -422,10 +458,14 @@ async def test_fail_open_allows_and_warns_once_per_outage(dead_client, make, cap
     assert "Redis unreachable" in caplog.text and "allowing" in caplog.text
 
 
-@pytest.mark.parametrize("make", [
-    lambda client: RedisTokenBucketLimiter(client, rate=1, capacity=1, fail_open=False),
-    lambda client: RedisRateLimiter(client, max_requests=1, window=60, fail_open=False),
-], ids=["bucket", "window"])
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda client: RedisTokenBucketLimiter(client, rate=1, capacity=1, fail_open=False),
+        lambda client: RedisRateLimiter(client, max_requests=1, window=60, fail_open=False),
+    ],
+    ids=["bucket", "window"],
+)
 async def test_fail_closed_answers_503(dead_client, make):
     limiter = make(dead_client)
     with pytest.raises(ServiceUnavailable):
@@ -459,4 +499,6 @@ async def test_a_new_outage_after_recovery_warns_again(redis_client, redis_url, 
     finally:
         await impatient.aclose()
     assert [(r.levelno, "again" in r.getMessage()) for r in caplog.records] == [
-        (logging.WARNING, False), (logging.INFO, True)] * 2
+        (logging.WARNING, False),
+        (logging.INFO, True),
+    ] * 2

@@ -53,8 +53,12 @@ def test_messages_reach_their_room_only_with_join_and_leave_notices(chat):
         assert ann.receive_json() == expected
         assert bob.receive_json() == expected
         cid.send_json({"text": "  hello blue  "})
-        assert cid.receive_json() == {"type": "message", "room": "blue", "user": "cid",
-                                      "text": "hello blue"}  # nothing from red came first
+        assert cid.receive_json() == {
+            "type": "message",
+            "room": "blue",
+            "user": "cid",
+            "text": "hello blue",
+        }  # nothing from red came first
 
         bob.close()
         assert ann.receive_json() == {"type": "leave", "user": "bob", "members": 1}

@@ -115,16 +115,25 @@ def test_path_params_are_converted_and_passed_as_kwargs(app):
     @app.websocket("/ws/<int:user_id>/<uuid:token>/<path:rest>")
     async def typed(websocket, user_id: int, token: uuid.UUID, rest: str):
         await websocket.accept()
-        await websocket.send_json({
-            "user_id": user_id, "int": isinstance(user_id, int),
-            "uuid": isinstance(token, uuid.UUID), "rest": rest,
-            "path_params": sorted(websocket.path_params),
-        })
+        await websocket.send_json(
+            {
+                "user_id": user_id,
+                "int": isinstance(user_id, int),
+                "uuid": isinstance(token, uuid.UUID),
+                "rest": rest,
+                "path_params": sorted(websocket.path_params),
+            }
+        )
 
     token = uuid.uuid4()
     with TestClient(app) as client, client.websocket_connect(f"/ws/7/{token}/a/b") as ws:
-        assert ws.receive_json() == {"user_id": 7, "int": True, "uuid": True, "rest": "a/b",
-                                     "path_params": ["rest", "token", "user_id"]}
+        assert ws.receive_json() == {
+            "user_id": 7,
+            "int": True,
+            "uuid": True,
+            "rest": "a/b",
+            "path_params": ["rest", "token", "user_id"],
+        }
 
 
 def test_unknown_path_is_404_and_failed_conversion_400_before_accept(app):
@@ -168,21 +177,28 @@ def test_headers_query_params_and_client(app):
     @app.websocket("/ws")
     async def info(websocket):
         await websocket.accept()
-        await websocket.send_json({
-            "agent": websocket.headers.get("user-agent"),
-            "upgrade": websocket.headers.get("upgrade"),
-            "q": websocket.query_params.get("q"),
-            "all": websocket.query_params.getlist("q"),
-            "missing": websocket.query_params.get("nope"),
-            "client": list(websocket.client),
-            "path": websocket.path,
-        })
+        await websocket.send_json(
+            {
+                "agent": websocket.headers.get("user-agent"),
+                "upgrade": websocket.headers.get("upgrade"),
+                "q": websocket.query_params.get("q"),
+                "all": websocket.query_params.getlist("q"),
+                "missing": websocket.query_params.get("nope"),
+                "client": list(websocket.client),
+                "path": websocket.path,
+            }
+        )
 
     with TestClient(app, client="10.1.2.3:4567") as client:
         ws = client.websocket_connect("/ws?q=1&q=2", headers={"User-Agent": "pytest"})
         assert ws.receive_json() == {
-            "agent": "pytest", "upgrade": "websocket", "q": "1", "all": ["1", "2"],
-            "missing": None, "client": ["10.1.2.3", 4567], "path": "/ws",
+            "agent": "pytest",
+            "upgrade": "websocket",
+            "q": "1",
+            "all": ["1", "2"],
+            "missing": None,
+            "client": ["10.1.2.3", 4567],
+            "path": "/ws",
         }
         ws.close()
 
@@ -219,8 +235,12 @@ def test_send_before_accept_raises_runtime_error(app):
 
     @app.websocket("/ws")
     async def handler(websocket):
-        for attempt in (websocket.send_text("x"), websocket.send_bytes(b"x"),
-                        websocket.send_json({}), websocket.receive()):
+        for attempt in (
+            websocket.send_text("x"),
+            websocket.send_bytes(b"x"),
+            websocket.send_json({}),
+            websocket.receive(),
+        ):
             try:
                 await attempt
             except RuntimeError as exc:
@@ -241,9 +261,12 @@ def test_send_rejects_wrong_types(app):
     @app.websocket("/ws")
     async def handler(websocket):
         await websocket.accept()
-        for call in (lambda: websocket.send(42), lambda: websocket.send_text(b"x"),
-                     lambda: websocket.send_bytes("x"),
-                     lambda: websocket.send_json({}, mode="xml")):
+        for call in (
+            lambda: websocket.send(42),
+            lambda: websocket.send_text(b"x"),
+            lambda: websocket.send_bytes("x"),
+            lambda: websocket.send_json({}, mode="xml"),
+        ):
             try:
                 await call()
             except (TypeError, ValueError) as exc:

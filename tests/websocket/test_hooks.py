@@ -63,11 +63,14 @@ def test_hooks_run_app_then_outer_then_inner_before_the_handler():
         assert order == ["app", "handler"]
 
 
-@pytest.mark.parametrize(("token", "status", "ran"), [
-    ("bad", 403, ["app"]),
-    ("expired", 401, ["app"]),
-    ("banned", 451, ["app", "outer", "inner"]),
-])
+@pytest.mark.parametrize(
+    ("token", "status", "ran"),
+    [
+        ("bad", 403, ["app"]),
+        ("expired", 401, ["app"]),
+        ("banned", 451, ["app", "outer", "inner"]),
+    ],
+)
 def test_a_refusing_hook_rejects_before_accept(token, status, ran):
     order: list[str] = []
     with TestClient(make_app(order)) as client:

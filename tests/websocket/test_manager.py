@@ -78,15 +78,16 @@ def test_room_broadcast_reaches_members_only_and_broadcast_to_all_reaches_everyo
     manager = WebSocketManager()
     app = room_app(manager)
     with TestClient(app) as client:
-        sessions = {name: client.websocket_connect(f"/join?id={name}&rooms={rooms}")
-                    for name, rooms in (("a", "red"), ("b", "red,blue"), ("c", ""))}
+        sessions = {
+            name: client.websocket_connect(f"/join?id={name}&rooms={rooms}")
+            for name, rooms in (("a", "red"), ("b", "red,blue"), ("c", ""))
+        }
         for ws in sessions.values():
             assert ws.receive_text() == "joined"
         client.run(manager.broadcast_to_room("red", "to red"))
         client.run(manager.broadcast_to_room("blue", b"\x00blue"))
         client.run(manager.broadcast_to_all("to all"))
-        assert [sessions["a"].receive_text(), sessions["a"].receive_text()] == \
-            ["to red", "to all"]
+        assert [sessions["a"].receive_text(), sessions["a"].receive_text()] == ["to red", "to all"]
         assert sessions["b"].receive_text() == "to red"
         assert sessions["b"].receive_bytes() == b"\x00blue"
         assert sessions["b"].receive_text() == "to all"
@@ -124,8 +125,7 @@ async def test_200_clients_get_every_broadcast_in_order_while_one_never_reads():
     app = room_app(manager)
     count = 20
     async with AsyncTestClient(app) as client:
-        readers = [await client.websocket_connect(f"/join?id=r{i}&rooms=lobby")
-                   for i in range(200)]
+        readers = [await client.websocket_connect(f"/join?id=r{i}&rooms=lobby") for i in range(200)]
         # Its app-side sends block once 2 messages are unread, like a full socket.
         stuck = await client.websocket_connect("/join?id=stuck&rooms=lobby", max_queue=2)
         for ws in readers:
@@ -177,8 +177,7 @@ async def test_a_backplane_carries_broadcasts_between_managers_without_changing_
     published: list = []
     first = WebSocketManager(backplane=HubBackplane(published))
     second = WebSocketManager(backplane=HubBackplane(published))
-    async with AsyncTestClient(room_app(first)) as one, \
-            AsyncTestClient(room_app(second)) as two:
+    async with AsyncTestClient(room_app(first)) as one, AsyncTestClient(room_app(second)) as two:
         a = await one.websocket_connect("/join?id=a&rooms=news")
         b = await two.websocket_connect("/join?id=b&rooms=news")
         assert await a.receive_text() == await b.receive_text() == "joined"

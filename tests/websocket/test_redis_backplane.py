@@ -83,12 +83,12 @@ async def second_client(redis_client: Redis, redis_url: str) -> AsyncIterator[Re
 
 
 async def test_broadcasts_reach_both_managers_once_in_order_keeping_types(
-        redis_client: Redis, second_client: Redis, channel: str):
+    redis_client: Redis, second_client: Redis, channel: str
+):
     first = WebSocketManager(backplane=RedisBackplane(redis_client, channel))
     second = WebSocketManager(backplane=RedisBackplane(second_client, channel))
     assert isinstance(first.backplane, Backplane)
-    async with AsyncTestClient(room_app(first)) as one, \
-            AsyncTestClient(room_app(second)) as two:
+    async with AsyncTestClient(room_app(first)) as one, AsyncTestClient(room_app(second)) as two:
         a = await one.websocket_connect("/join?id=a&rooms=news")
         outsider = await one.websocket_connect("/join?id=outsider&rooms=")
         b = await two.websocket_connect("/join?id=b&rooms=news")
@@ -133,7 +133,8 @@ async def test_publish_right_after_attach_is_delivered_locally(redis_client: Red
 
 
 async def test_a_ready_manager_gets_the_first_broadcast_of_another_process(
-        redis_client: Redis, second_client: Redis, channel: str):
+    redis_client: Redis, second_client: Redis, channel: str
+):
     # Process B is ready (as at app startup) before anyone publishes; A's very first
     # broadcast, published the moment A itself subscribed, reaches B's member.
     inbox = Inbox()
@@ -148,15 +149,17 @@ async def test_a_ready_manager_gets_the_first_broadcast_of_another_process(
 
 
 async def test_ready_gives_up_with_a_warning_naming_the_server(
-        channel: str, caplog: pytest.LogCaptureFixture):
+    channel: str, caplog: pytest.LogCaptureFixture
+):
     client = Redis(host="127.0.0.1", port=free_port(), socket_connect_timeout=0.2)
     backplane = RedisBackplane(client, channel)
     backplane.attach(Inbox())
     try:
         with caplog.at_level(logging.WARNING, logger=LOGGER):
             assert await backplane.ready(timeout=0.3) is False
-        assert f"redis://127.0.0.1:{client.connection_pool.connection_kwargs['port']}/0" \
-            in caplog.text
+        assert (
+            f"redis://127.0.0.1:{client.connection_pool.connection_kwargs['port']}/0" in caplog.text
+        )
         assert "lost until it does" in caplog.text
     finally:
         await backplane.close()
@@ -179,14 +182,24 @@ async def test_publish_before_attach_and_attach_twice_raise(redis_client: Redis,
 
 
 async def test_junk_on_the_channel_is_logged_and_skipped(
-        redis_client: Redis, channel: str, caplog: pytest.LogCaptureFixture):
+    redis_client: Redis, channel: str, caplog: pytest.LogCaptureFixture
+):
     backplane = RedisBackplane(redis_client, channel)
     inbox = Inbox()
     backplane.attach(inbox)
     await backplane.publish(None, "before")
     await inbox.wait(1)
-    junk = ["not json", "{}", '["x", null, "y"]', '["t", 1, "y"]', '["t", null]',
-            '["b", "r", "not base64!"]', '["t", null, "x", "extra"]', "", "\x00\x01"]
+    junk = [
+        "not json",
+        "{}",
+        '["x", null, "y"]',
+        '["t", 1, "y"]',
+        '["t", null]',
+        '["b", "r", "not base64!"]',
+        '["t", null, "x", "extra"]',
+        "",
+        "\x00\x01",
+    ]
     with caplog.at_level(logging.WARNING, logger=LOGGER):
         for payload in junk:
             await redis_client.publish(channel, payload)
@@ -198,7 +211,8 @@ async def test_junk_on_the_channel_is_logged_and_skipped(
 
 
 async def test_a_payload_that_is_not_utf8_does_not_stop_the_listener(
-        redis_client: Redis, channel: str, caplog: pytest.LogCaptureFixture):
+    redis_client: Redis, channel: str, caplog: pytest.LogCaptureFixture
+):
     backplane = RedisBackplane(redis_client, channel)
     inbox = Inbox()
     backplane.attach(inbox)
@@ -219,7 +233,8 @@ async def test_a_payload_that_is_not_utf8_does_not_stop_the_listener(
 
 
 async def test_a_failing_deliver_does_not_stop_the_listener(
-        redis_client: Redis, channel: str, caplog: pytest.LogCaptureFixture):
+    redis_client: Redis, channel: str, caplog: pytest.LogCaptureFixture
+):
     backplane = RedisBackplane(redis_client, channel)
     inbox = Inbox(fail_on=("boom",))
     backplane.attach(inbox)
@@ -232,7 +247,8 @@ async def test_a_failing_deliver_does_not_stop_the_listener(
 
 
 async def test_close_is_idempotent_stops_delivery_and_keeps_the_client(
-        redis_client: Redis, second_client: Redis, channel: str):
+    redis_client: Redis, second_client: Redis, channel: str
+):
     closing, staying = RedisBackplane(redis_client, channel), RedisBackplane(second_client, channel)
     closed_inbox, inbox = Inbox(), Inbox()
     closing.attach(closed_inbox)
@@ -246,8 +262,7 @@ async def test_close_is_idempotent_stops_delivery_and_keeps_the_client(
     assert await subscribers(redis_client, channel) == 1
     await staying.publish(None, "after close")
     await closing.publish(None, "still published")  # other processes still hear it
-    assert await inbox.wait(3) == [(None, "both"), (None, "after close"),
-                                   (None, "still published")]
+    assert await inbox.wait(3) == [(None, "both"), (None, "after close"), (None, "still published")]
     assert closed_inbox.items == [(None, "both")]
     assert await redis_client.ping()  # the user's client stays open
     await staying.close()
@@ -256,8 +271,12 @@ async def test_close_is_idempotent_stops_delivery_and_keeps_the_client(
 
 @pytest.mark.parametrize("retries", [None, 0], ids=["client-retries", "no-client-retries"])
 async def test_the_listener_resubscribes_after_its_connection_is_killed(
-        redis_client: Redis, redis_url: str, channel: str, retries: int | None,
-        caplog: pytest.LogCaptureFixture):
+    redis_client: Redis,
+    redis_url: str,
+    channel: str,
+    retries: int | None,
+    caplog: pytest.LogCaptureFixture,
+):
     # redis-py's own retries reconnect transparently; without them the backplane does.
     options = {} if retries is None else {"retry": Retry(NoBackoff(), retries)}
     decode = redis_client.get_encoder().decode_responses
@@ -331,13 +350,15 @@ class Relay:
 
 
 async def test_an_outage_is_logged_once_retried_with_backoff_and_recovered(
-        redis_client: Redis, redis_url: str, channel: str, caplog: pytest.LogCaptureFixture):
+    redis_client: Redis, redis_url: str, channel: str, caplog: pytest.LogCaptureFixture
+):
     relay = Relay(int(redis_url.rsplit(":", 1)[1]))
     await relay.start()
     decode = redis_client.get_encoder().decode_responses
     # One quick retry, so redis-py itself gives up at once and the backplane backs off.
-    client = Redis.from_url(f"redis://127.0.0.1:{relay.port}", decode_responses=decode,
-                            retry=Retry(NoBackoff(), 1))
+    client = Redis.from_url(
+        f"redis://127.0.0.1:{relay.port}", decode_responses=decode, retry=Retry(NoBackoff(), 1)
+    )
     backplane = RedisBackplane(client, channel)
     inbox = Inbox()
     backplane.attach(inbox)
@@ -346,8 +367,9 @@ async def test_an_outage_is_logged_once_retried_with_backoff_and_recovered(
             await backplane.publish(None, "before")
             await inbox.wait(1)
             await relay.cut()
-            await eventually(lambda: "reconnect attempt 3 failed" in caplog.text,
-                             "3 failed attempts")
+            await eventually(
+                lambda: "reconnect attempt 3 failed" in caplog.text, "3 failed attempts"
+            )
             with pytest.raises(RedisConnectionError):
                 await backplane.publish(None, "unreachable")
             await redis_client.publish(channel, '["t", null, "lost"]')  # nobody listens

@@ -147,8 +147,9 @@ async def test_finalize_closes_exactly_once():
 def test_client_address_parsing():
     def client(raw):
         scope = FakeScope("GET", "/", "", FakeHeaders([]), proto="ws", client=raw)
-        return tuple(WebSocket(scope, StubProtocol(), max_message_bytes=1,
-                               send_chunk_bytes=1).client)
+        return tuple(
+            WebSocket(scope, StubProtocol(), max_message_bytes=1, send_chunk_bytes=1).client
+        )
 
     assert client("1.2.3.4:80") == ("1.2.3.4", 80)
     assert client("[::1]:8080") == ("::1", 8080)

@@ -66,9 +66,11 @@ class Gobstopper(TemplatingMixin, BackgroundTasksMixin, Scaffold):
         self.proxy_trust = _proxy_trust(trust_forwarded_headers, trusted_proxies)
         self.host_policy = HostPolicy.configured(allowed_hosts)
         self.lifecycle = Lifecycle()
-        self.lifecycle.startup_checks += [self._warn_if_tasks_disabled,
-                                          self._ready_websocket_rooms,
-                                          self.host_policy.warn_if_unrestricted]
+        self.lifecycle.startup_checks += [
+            self._warn_if_tasks_disabled,
+            self._ready_websocket_rooms,
+            self.host_policy.warn_if_unrestricted,
+        ]
         self.error_handlers = ErrorHandlers()
         self._mounts: list[tuple[str, Gobstopper]] = []
         self._mounted_at: tuple[Gobstopper, str] | None = None
@@ -100,9 +102,11 @@ class Gobstopper(TemplatingMixin, BackgroundTasksMixin, Scaffold):
 
     def error_handler(self, status_code: int) -> Callable[[F], F]:
         """Register ``handler(request, error)`` for ``status_code``."""
+
         def decorator(handler: F) -> F:
             self.error_handlers.register(status_code, handler)
             return handler
+
         return decorator
 
     def on_startup(self, func: F) -> F:
@@ -191,8 +195,11 @@ class Gobstopper(TemplatingMixin, BackgroundTasksMixin, Scaffold):
 
     def routing_report(self) -> list[str]:
         """Describe mounts, blueprints, middleware and each route's chain."""
-        return ["=== Routing Visualization ===", *self._report_lines(""),
-                "=== End Visualization ==="]
+        return [
+            "=== Routing Visualization ===",
+            *self._report_lines(""),
+            "=== End Visualization ===",
+        ]
 
     def _report_lines(self, prefix: str, depth: int = 0) -> list[str]:
         from gobstopper.core.route_table import iter_routes
@@ -203,8 +210,10 @@ class Gobstopper(TemplatingMixin, BackgroundTasksMixin, Scaffold):
             lines.append(f"MW(prio={spec.priority}): {_name(spec.middleware)}")
         lines += table.report
         for route in iter_routes(table):
-            lines.append(f"Route {list(route.methods)} {prefix}{route.rule} -> {route.name}"
-                         f" MW order: {list(route.middleware_names)}")
+            lines.append(
+                f"Route {list(route.methods)} {prefix}{route.rule} -> {route.name}"
+                f" MW order: {list(route.middleware_names)}"
+            )
         lines += [f"WebSocket {prefix}{rule.rule}" for rule in table.websocket.rules()]
         for mount_path, app in self._mounts:
             lines.append(f"Mount: {prefix}{mount_path} -> {app.name}")
@@ -224,8 +233,9 @@ class Gobstopper(TemplatingMixin, BackgroundTasksMixin, Scaffold):
 
         return openapi_document(self)
 
-    def enable_openapi(self, path: str = "/openapi.json", docs: str | None = "/docs",
-                       **info: Any) -> None:
+    def enable_openapi(
+        self, path: str = "/openapi.json", docs: str | None = "/docs", **info: Any
+    ) -> None:
         """Serve the document at ``path`` and Swagger UI at ``docs`` (None: no page).
 
         ``info`` takes ``title``, ``version`` and ``description``.
@@ -248,8 +258,11 @@ class Gobstopper(TemplatingMixin, BackgroundTasksMixin, Scaffold):
         run even when the wait times out; then WebSocket connections, the task
         queue and mounted apps are closed.
         """
-        extra = [*self._shutdown_cleanups(), self._close_websockets,
-                 *(sub.shutdown for _, sub in self._mounts)]
+        extra = [
+            *self._shutdown_cleanups(),
+            self._close_websockets,
+            *(sub.shutdown for _, sub in self._mounts),
+        ]
         await self.lifecycle.shutdown(timeout, extra)
 
     async def _close_websockets(self) -> None:

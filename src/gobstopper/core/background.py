@@ -52,9 +52,11 @@ class BackgroundTasksMixin:
 
     def task(self, name: str | None = None, category: str = "default") -> Callable[[F], F]:
         """Register a background task function (async or sync) under ``name``."""
+
         def decorator(func: F) -> F:
             self.task_queue.register_task(name or func.__name__, category)(func)
             return func
+
         return decorator
 
     async def add_background_task(
@@ -70,8 +72,12 @@ class BackgroundTasksMixin:
         from gobstopper.tasks.models import TaskPriority
 
         return await self.task_queue.add_task(
-            name, category, priority if priority is not None else TaskPriority.NORMAL,
-            max_retries, *args, **kwargs,
+            name,
+            category,
+            priority if priority is not None else TaskPriority.NORMAL,
+            max_retries,
+            *args,
+            **kwargs,
         )
 
     async def start_task_workers(self, category: str = "default", worker_count: int = 1) -> None:
@@ -88,8 +94,10 @@ class BackgroundTasksMixin:
         queue = self._task_queue
         if queue is None or queue.enabled:
             return
-        ignored = [*(f"task {name!r}" for name in sorted(queue.task_functions)),
-                   *(f"workers for {name!r}" for name in sorted(queue.ignored_starts))]
+        ignored = [
+            *(f"task {name!r}" for name in sorted(queue.task_functions)),
+            *(f"workers for {name!r}" for name in sorted(queue.ignored_starts)),
+        ]
         if ignored:
             import logging  # loaded already: startup runs in an event loop
 
@@ -97,7 +105,8 @@ class BackgroundTasksMixin:
 
             logging.getLogger("gobstopper.tasks").warning(
                 "background tasks are disabled, so %s will never run: %s",
-                ", ".join(ignored), ENABLE_HINT,
+                ", ".join(ignored),
+                ENABLE_HINT,
             )
 
     async def _ready_websocket_rooms(self) -> None:

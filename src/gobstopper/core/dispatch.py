@@ -72,7 +72,7 @@ def find_mount(mounts: tuple[tuple[str, Any], ...], scope: Any) -> tuple[Any, Mo
     for prefix, sub_app in mounts:
         if path == prefix or path.startswith(prefix + "/"):
             root = getattr(scope, "root_path", "") + prefix
-            return sub_app, MountedScope(scope, path[len(prefix):] or "/", root)
+            return sub_app, MountedScope(scope, path[len(prefix) :] or "/", root)
     return None
 
 
@@ -112,8 +112,14 @@ class HTTPDispatcher:
         # PERF: each read of a Granian scope attribute builds a new str; read once.
         method = scope.method
         if lifecycle.closing:
-            self._send_plain(Request(scope, proto, self.app, self.proxy_trust), proto, method,
-                             503, "Service Unavailable", self.finish)
+            self._send_plain(
+                Request(scope, proto, self.app, self.proxy_trust),
+                proto,
+                method,
+                503,
+                "Service Unavailable",
+                self.finish,
+            )
             return
         lifecycle.in_flight += 1
         sent = False
@@ -182,8 +188,14 @@ class HTTPDispatcher:
             self.app.host_policy.accept(forwarded)
 
     @staticmethod
-    def _send_plain(request: Request, proto: Any, method: str, status: int, message: str,
-                    finish: Finisher | None) -> None:
+    def _send_plain(
+        request: Request,
+        proto: Any,
+        method: str,
+        status: int,
+        message: str,
+        finish: Finisher | None,
+    ) -> None:
         """Send one of the framework's own plain answers, with the chain's headers."""
         response = plain_response(status, message)
         if finish is not None:

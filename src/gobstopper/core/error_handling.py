@@ -43,8 +43,9 @@ def plain_response(status: int, message: str) -> Response:
     return Response(message, status=status, content_type="text/plain; charset=utf-8")
 
 
-def default_response(request: Request, exc: HTTPException, debug: bool,
-                     original: BaseException | None) -> Response:
+def default_response(
+    request: Request, exc: HTTPException, debug: bool, original: BaseException | None
+) -> Response:
     """The framework's error page: JSON for APIs, themed HTML otherwise."""
     # PERF: lazy — error_pages (html, page templates) costs ~2 ms at import; only HTML
     # error pages need it.
@@ -92,8 +93,9 @@ class ErrorHandlers:
         if isinstance(exc, HTTPException):
             http_exc, original = exc, None
         else:
-            _logger().error("unhandled exception in %s %s", request.method, request.path,
-                         exc_info=exc)
+            _logger().error(
+                "unhandled exception in %s %s", request.method, request.path, exc_info=exc
+            )
             http_exc, original = InternalServerError(), exc
         handler = self.by_status.get(http_exc.status_code)
         if handler is None:

@@ -112,8 +112,12 @@ class Lifecycle:
         try:
             loop.run_until_complete(startup())
         except Exception as exc:
-            _logger().critical("startup failed, stopping this worker (exit status %d): %s",
-                               STARTUP_FAILED_EXIT, exc, exc_info=exc)
+            _logger().critical(
+                "startup failed, stopping this worker (exit status %d): %s",
+                STARTUP_FAILED_EXIT,
+                exc,
+                exc_info=exc,
+            )
             raise SystemExit(STARTUP_FAILED_EXIT) from exc
 
     def _reset(self) -> None:
@@ -153,8 +157,11 @@ class Lifecycle:
         self.closing = True
         wait = config.shutdown_timeout() if timeout is None else timeout
         if not await self.drain(wait):
-            _logger().warning("shutdown: %d request(s) still running after %.1fs; continuing",
-                           self.in_flight, wait)
+            _logger().warning(
+                "shutdown: %d request(s) still running after %.1fs; continuing",
+                self.in_flight,
+                wait,
+            )
         for hook in [*self.shutdown_hooks, *extra]:
             try:
                 await resolved(hook())
@@ -211,8 +218,11 @@ class Lifecycle:
             return
         self.closing = True
         timeout = config.shutdown_timeout()
-        _logger().info("stop signal: refusing new requests, %d in flight (timeout %.1fs)",
-                    self.in_flight, timeout)
+        _logger().info(
+            "stop signal: refusing new requests, %d in flight (timeout %.1fs)",
+            self.in_flight,
+            timeout,
+        )
         loop.call_later(timeout, self._deadline, entry)
         if on_signal is not None:
             self._on_signal_task = loop.create_task(_logged(on_signal))

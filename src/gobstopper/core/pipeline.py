@@ -55,11 +55,13 @@ def _without_params(handler: Callable[..., Any], dropped: tuple[str, ...]) -> Ca
     and read the value from ``request.view_args``.
     """
     if is_async_callable(handler):
+
         @functools.wraps(handler)
         async def trimmed_async(request: Request, **params: Any) -> Any:
             for name in dropped:
                 params.pop(name, None)
             return await handler(request, **params)
+
         return trimmed_async
 
     @functools.wraps(handler)
@@ -67,6 +69,7 @@ def _without_params(handler: Callable[..., Any], dropped: tuple[str, ...]) -> Ca
         for name in dropped:
             params.pop(name, None)
         return handler(request, **params)
+
     return trimmed
 
 
@@ -107,13 +110,16 @@ def bind_handler(handler: Callable[..., Any], path_params: Sequence[str] = ()) -
     if param is not None:
         return _bind_with_body(handler, param)
     if is_async_callable(handler):
+
         async def call_async(request: Request) -> BaseResponse:
             return to_response(await handler(request, **request.view_args))
+
         return call_async
 
     async def call_sync(request: Request) -> BaseResponse:
         bound = functools.partial(handler, request, **request.view_args)
         return _coerce_sync(handler, await asyncio.to_thread(bound))
+
     return call_sync
 
 
@@ -133,12 +139,14 @@ def _typed(handler: Callable[..., Any], path_params: Sequence[str]) -> Callable[
         return handler
     loader = QueryLoader(query) if query else None
     if is_async_callable(handler):
+
         @functools.wraps(handler)
         async def typed_async(request: Request, **params: Any) -> Any:
             if loader is not None:
                 params.update(loader.load(request.args))
             value = await handler(request, **params)
             return value if encode is None else encode(value)
+
         return typed_async
 
     @functools.wraps(handler)
@@ -147,6 +155,7 @@ def _typed(handler: Callable[..., Any], path_params: Sequence[str]) -> Callable[
             params.update(loader.load(request.args))
         value = handler(request, **params)
         return value if encode is None else encode(value)
+
     return typed
 
 
@@ -154,15 +163,18 @@ def _bind_with_body(handler: Callable[..., Any], param: BodyParameter) -> Endpoi
     """``bind_handler`` for a handler with a typed body parameter."""
     name = param.name
     if is_async_callable(handler):
+
         async def call_async_body(request: Request) -> BaseResponse:
             value = await load_body(request, param)
             return to_response(await handler(request, **request.view_args, **{name: value}))
+
         return call_async_body
 
     async def call_sync_body(request: Request) -> BaseResponse:
         value = await load_body(request, param)
         bound = functools.partial(handler, request, **request.view_args, **{name: value})
         return _coerce_sync(handler, await asyncio.to_thread(bound))
+
     return call_sync_body
 
 
@@ -195,17 +207,21 @@ def wrap_hooks(
             if replaced is not None:
                 response = to_response(replaced)
         return response
+
     return with_hooks
 
 
 def _bind_middleware(middleware: Callable[..., Any], call_next: Endpoint) -> Endpoint:
     if is_async_callable(middleware):
+
         async def step_async(request: Request) -> BaseResponse:
             return to_response(await middleware(request, call_next))
+
         return step_async
 
     async def step_sync(request: Request) -> BaseResponse:
         return to_response(await resolved(middleware(request, call_next)))
+
     return step_sync
 
 
@@ -237,6 +253,7 @@ def _with_limits(inner: Endpoint, limits: RouteLimits) -> Endpoint:
         request.max_json_depth = depth
         request.body_limits = forms
         return inner(request)
+
     return limited
 
 
@@ -262,6 +279,7 @@ def response_finisher(chain: Sequence[Callable[..., Any]]) -> Finisher | None:
     def finish(request: Request, response: BaseResponse) -> None:
         for step in every:
             step(request, response)
+
     return finish
 
 

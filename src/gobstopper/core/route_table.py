@@ -90,8 +90,13 @@ def build_route_table(app: Scaffold) -> RouteTable:
     """Compile every route reachable from ``app`` into fresh routers."""
     table = RouteTable(Router(), Router(), {}, [])
     root = _Scope(
-        "", "", _middleware_of(app), tuple(app._before_request), tuple(app._after_request),
-        tuple(app._before_websocket), 0,
+        "",
+        "",
+        _middleware_of(app),
+        tuple(app._before_request),
+        tuple(app._after_request),
+        tuple(app._before_websocket),
+        0,
     )
     _add_scaffold(table, app, root)
     for conflict in table.http.conflicts + table.websocket.conflicts:
@@ -109,7 +114,10 @@ def _add_scaffold(table: RouteTable, scaffold: Scaffold, scope: _Scope) -> None:
             check_handler(rule, spec.handler, params)
         route = CompiledRoute(
             compile_route(spec.handler, chain, scope.before, scope.after, params),
-            name, rule, spec.methods, tuple(_name(m) for m in chain),
+            name,
+            rule,
+            spec.methods,
+            tuple(_name(m) for m in chain),
             direct_handler(spec.handler, chain, scope.before, scope.after, params),
             response_finisher(chain),
         )
@@ -150,8 +158,12 @@ def _add_blueprint(table: RouteTable, blueprint: Any, override: str | None, scop
 def _remember_name(table: RouteTable, name: str, rule: Rule) -> None:
     existing = table.rules_by_name.get(name)
     if existing is not None and existing.rule != rule.rule:
-        logger.warning("endpoint name %r used for %s and %s; url_for uses the first",
-                       name, existing.rule, rule.rule)
+        logger.warning(
+            "endpoint name %r used for %s and %s; url_for uses the first",
+            name,
+            existing.rule,
+            rule.rule,
+        )
         return
     table.rules_by_name[name] = rule
 

@@ -136,9 +136,11 @@ class Scaffold:
         ``middleware`` adds route-level middleware (innermost in the chain);
         ``openapi`` keywords describe the route (see ``add_url_rule``).
         """
+
         def decorator(handler: F) -> F:
             self.add_url_rule(path, handler, methods, name, middleware, **openapi)
             return handler
+
         return decorator
 
     def get(self, path: str, name: str | None = None, **kwargs: Any) -> Callable[[F], F]:
@@ -174,16 +176,19 @@ class Scaffold:
         Raises ``TypeError`` when ``handler`` cannot be called that way.
         """
         rule = _check_rule(path)
-        check_handler(path, handler, rule.param_names, websocket=True,
-                      complete=self._rules_complete)
+        check_handler(
+            path, handler, rule.param_names, websocket=True, complete=self._rules_complete
+        )
         self._websocket_routes.append(WebSocketSpec(path, handler, name or handler.__name__))
         self._changed()
 
     def websocket(self, path: str, name: str | None = None) -> Callable[[F], F]:
         """Register the decorated WebSocket handler for ``path``."""
+
         def decorator(handler: F) -> F:
             self.add_websocket_rule(path, handler, name)
             return handler
+
         return decorator
 
     # -- pipeline -------------------------------------------------------------

@@ -28,10 +28,18 @@ _HTML = "text/html; charset=utf-8"
 _CONTENT_TYPES = {
     suffix: f"{mime}; charset=utf-8"
     for suffix, mime in {
-        "txt": "text/plain", "md": "text/markdown", "csv": "text/csv", "css": "text/css",
-        "js": "text/javascript", "json": "application/json", "xml": "application/xml",
-        "rss": "application/rss+xml", "atom": "application/atom+xml",
-        "xhtml": "application/xhtml+xml", "svg": "image/svg+xml", "ics": "text/calendar",
+        "txt": "text/plain",
+        "md": "text/markdown",
+        "csv": "text/csv",
+        "css": "text/css",
+        "js": "text/javascript",
+        "json": "application/json",
+        "xml": "application/xml",
+        "rss": "application/rss+xml",
+        "atom": "application/atom+xml",
+        "xhtml": "application/xhtml+xml",
+        "svg": "image/svg+xml",
+        "ics": "text/calendar",
     }.items()
 }
 
@@ -77,8 +85,10 @@ class TemplatingMixin:
 
     # -- setup ------------------------------------------------------------------
     def init_templates(
-        self, template_folder: str | os.PathLike[str] = "templates",
-        use_rust: bool | None = None, **kwargs: Any,
+        self,
+        template_folder: str | os.PathLike[str] = "templates",
+        use_rust: bool | None = None,
+        **kwargs: Any,
     ) -> None:
         """Create the template engine (minijinja when available unless ``use_rust=False``).
 
@@ -170,8 +180,9 @@ class TemplatingMixin:
             return self._resolve_template_folder(folder)
         except FileNotFoundError as exc:
             raise FileNotFoundError(
-                errno.ENOENT, f"Template folder of blueprint {blueprint.name!r} does not exist "
-                f"({exc.strerror})", str(folder),
+                errno.ENOENT,
+                f"Template folder of blueprint {blueprint.name!r} does not exist ({exc.strerror})",
+                str(folder),
             ) from None
 
     # -- registries -------------------------------------------------------------
@@ -281,6 +292,7 @@ def _registering(
     def decorator(func: F) -> F:
         register(func, name)
         return func
+
     return decorator
 
 

@@ -64,9 +64,13 @@ class WebSocketDispatcher:
         except HTTPException as miss:
             proto.close(_http_status(miss.status_code, 404))
             return
-        websocket = WebSocket(scope, proto, path_params=params,
-                              max_message_bytes=self.max_message_bytes,
-                              send_chunk_bytes=self.send_chunk_bytes)
+        websocket = WebSocket(
+            scope,
+            proto,
+            path_params=params,
+            max_message_bytes=self.max_message_bytes,
+            send_chunk_bytes=self.send_chunk_bytes,
+        )
         websocket.app = self.app
         websocket.endpoint = route.name
         await self.run(route, websocket, params)
@@ -84,8 +88,9 @@ class WebSocketDispatcher:
                 return 500
         return 414 if len(scope.path) > MAX_PATH_LENGTH else 0
 
-    async def run(self, route: CompiledWebSocketRoute, websocket: WebSocket,
-                  params: dict[str, Any]) -> None:
+    async def run(
+        self, route: CompiledWebSocketRoute, websocket: WebSocket, params: dict[str, Any]
+    ) -> None:
         """Run hooks and handler, then make sure the connection is closed."""
         self.open.add(websocket)
         failed = False
@@ -98,8 +103,11 @@ class WebSocketDispatcher:
             await self._http_error(websocket, exc)
         except Exception:
             failed = True
-            logger.exception("WebSocket handler %s raised; closing with %s", route.name,
-                             "1011" if websocket.accepted else "HTTP 500")
+            logger.exception(
+                "WebSocket handler %s raised; closing with %s",
+                route.name,
+                "1011" if websocket.accepted else "HTTP 500",
+            )
         finally:
             self.open.discard(websocket)
             websocket._finalize(failed)
@@ -124,15 +132,15 @@ class WebSocketDispatcher:
         if not websocket.accepted:
             await websocket.reject(_http_status(exc.status_code, 403))
         elif exc.status_code >= 500:
-            logger.error("WebSocket %s: %r after accept; closing with 1011",
-                         websocket.path, exc)
+            logger.error("WebSocket %s: %r after accept; closing with 1011", websocket.path, exc)
             await websocket.close(INTERNAL_ERROR)
         else:
             await websocket.close(POLICY_VIOLATION)
 
 
-async def close_all(websockets: set[WebSocket], code: int = GOING_AWAY,
-                    reason: str = "Server shutdown") -> None:
+async def close_all(
+    websockets: set[WebSocket], code: int = GOING_AWAY, reason: str = "Server shutdown"
+) -> None:
     """Close every connection in ``websockets`` still open (shutdown)."""
     for websocket in list(websockets):
         if not websocket.closed:

@@ -81,8 +81,9 @@ CLOSE_CONNECTION = {"connection": "close"}
 
 def too_large(limit: int) -> RequestTooLarge:
     """The ``RequestTooLarge`` raised when the body passes ``limit``."""
-    return RequestTooLarge(f"Request body too large (limit {limit} bytes)",
-                           headers=CLOSE_CONNECTION)
+    return RequestTooLarge(
+        f"Request body too large (limit {limit} bytes)", headers=CLOSE_CONNECTION
+    )
 
 
 async def iter_body(

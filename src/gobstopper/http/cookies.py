@@ -55,7 +55,7 @@ def _unquote_value(text: str) -> str:
     out = bytearray()
     pos = 0
     for m in _ESCAPE_RE.finditer(text):
-        out += text[pos:m.start()].encode("utf-8", "surrogateescape")
+        out += text[pos : m.start()].encode("utf-8", "surrogateescape")
         out += bytes([int(m[1], 8)]) if m[1] else m[2].encode("utf-8", "surrogateescape")
         pos = m.end()
     out += text[pos:].encode("utf-8", "surrogateescape")
@@ -182,6 +182,13 @@ def _http_date(expires: str | datetime) -> str:
 def build_delete_cookie(name: str, *, path: str = "/", domain: str | None = None) -> str:
     """Return a ``Set-Cookie`` value that expires ``name`` immediately."""
     return build_set_cookie(
-        name, "", path=path, domain=domain, max_age=0,
-        expires="Thu, 01 Jan 1970 00:00:00 GMT", secure=True, httponly=True, samesite="Lax",
+        name,
+        "",
+        path=path,
+        domain=domain,
+        max_age=0,
+        expires="Thu, 01 Jan 1970 00:00:00 GMT",
+        secure=True,
+        httponly=True,
+        samesite="Lax",
     )

@@ -169,9 +169,19 @@ class BodyValidationError(BadRequest):
 _BY_STATUS: dict[int, type[HTTPException]] = {
     cls.status_code: cls
     for cls in (
-        BadRequest, Unauthorized, Forbidden, NotFound, RequestTimeout, Conflict,
-        RequestTooLarge, URITooLong, UnsupportedMediaType, UnprocessableEntity,
-        TooManyRequests, InternalServerError, ServiceUnavailable,
+        BadRequest,
+        Unauthorized,
+        Forbidden,
+        NotFound,
+        RequestTimeout,
+        Conflict,
+        RequestTooLarge,
+        URITooLong,
+        UnsupportedMediaType,
+        UnprocessableEntity,
+        TooManyRequests,
+        InternalServerError,
+        ServiceUnavailable,
     )
 }
 

@@ -23,8 +23,14 @@ def parse_urlencoded(body: bytes, max_fields: int) -> dict[str, list[str]]:
         raise BodyTooLarge(f"Too many form fields (limit {max_fields})")
     try:
         text = body.decode("utf-8")
-        return parse_qs(text, keep_blank_values=True, encoding="utf-8", errors="strict",
-                        max_num_fields=max_fields)
+        return parse_qs(
+            text,
+            keep_blank_values=True,
+            encoding="utf-8",
+            errors="strict",
+            max_num_fields=max_fields,
+        )
     except UnicodeDecodeError as exc:
-        raise BodyValidationError("Invalid form body: not valid UTF-8",
-                                  [{"loc": ["body"], "msg": "not valid UTF-8"}]) from exc
+        raise BodyValidationError(
+            "Invalid form body: not valid UTF-8", [{"loc": ["body"], "msg": "not valid UTF-8"}]
+        ) from exc

@@ -97,8 +97,13 @@ def send_file(
         if regular_file_stat(os.fspath(path_or_file)) is None:
             raise NotFound()
         return FileResponse(
-            path_or_file, download_name, status, extra, content_type=mimetype,
-            as_attachment=as_attachment, conditional=conditional,
+            path_or_file,
+            download_name,
+            status,
+            extra,
+            content_type=mimetype,
+            as_attachment=as_attachment,
+            conditional=conditional,
         )
     if not hasattr(path_or_file, "read"):
         raise TypeError(f"send_file() needs a path or a binary file object, not {path_or_file!r}")
@@ -106,15 +111,23 @@ def send_file(
 
 
 def _send_file_object(
-    fileobj: IO[bytes], mimetype: str | None, as_attachment: bool,
-    download_name: str | None, status: int, headers: dict[str, str],
+    fileobj: IO[bytes],
+    mimetype: str | None,
+    as_attachment: bool,
+    download_name: str | None,
+    status: int,
+    headers: dict[str, str],
 ) -> StreamResponse:
     content_type = mimetype or (download_name and mimetypes.guess_type(download_name)[0])
     if download_name and not any(k.lower() == "content-disposition" for k in headers):
         kind = "attachment" if as_attachment else "inline"
         headers["content-disposition"] = content_disposition(kind, download_name)
-    return StreamResponse(_read_chunks(fileobj), status, headers,
-                          content_type=content_type or "application/octet-stream")
+    return StreamResponse(
+        _read_chunks(fileobj),
+        status,
+        headers,
+        content_type=content_type or "application/octet-stream",
+    )
 
 
 async def _read_chunks(fileobj: IO[bytes]) -> AsyncIterator[bytes]:

@@ -77,10 +77,12 @@ class HostPolicy:
         self.allowed_hosts = None if allowed_hosts is None else _checked(allowed_hosts)
         entries = self.allowed_hosts or (_ANY,)
         self._any = _ANY in entries
-        self._exact = frozenset(host_name(entry) for entry in entries
-                                if entry != _ANY and not entry.startswith("*."))
-        self._suffixes = tuple(f".{host_name(entry[2:])}" for entry in entries
-                               if entry.startswith("*."))
+        self._exact = frozenset(
+            host_name(entry) for entry in entries if entry != _ANY and not entry.startswith("*.")
+        )
+        self._suffixes = tuple(
+            f".{host_name(entry[2:])}" for entry in entries if entry.startswith("*.")
+        )
         self._accepted: set[str] = set()
 
     @classmethod

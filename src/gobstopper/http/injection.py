@@ -57,8 +57,10 @@ def type_hints(func: Any) -> dict[str, Any]:
         return typing.get_type_hints(func)
     except Exception:
         raw = dict(getattr(func, "__annotations__", {}) or {})
-        namespace = dict(getattr(func, "__globals__", None)
-                         or vars(sys.modules.get(getattr(func, "__module__", ""), sys)))
+        namespace = dict(
+            getattr(func, "__globals__", None)
+            or vars(sys.modules.get(getattr(func, "__module__", ""), sys))
+        )
         for name, value in raw.items():
             if isinstance(value, str):
                 try:
@@ -91,8 +93,10 @@ def body_parameter(handler: Any) -> BodyParameter | None:
         found.append(BodyParameter(param.name, model, default))
     if len(found) > 1:
         names = ", ".join(p.name for p in found)
-        raise TypeError(f"{getattr(handler, '__qualname__', handler)!r} has several body "
-                        f"parameters ({names}); combine them into one msgspec.Struct")
+        raise TypeError(
+            f"{getattr(handler, '__qualname__', handler)!r} has several body "
+            f"parameters ({names}); combine them into one msgspec.Struct"
+        )
     return found[0] if found else None
 
 

@@ -31,7 +31,7 @@ def _outside_strings(tokens: bytes) -> bytes:
     kept: list[bytes] = []
     inside = False
     for start in range(0, len(tokens), _WINDOW):
-        parts = tokens[start:start + _WINDOW].split(b'"')
+        parts = tokens[start : start + _WINDOW].split(b'"')
         kept.append(b"".join(parts[1::2] if inside else parts[0::2]))
         inside ^= len(parts) % 2 == 0
     return b"".join(kept)
@@ -42,7 +42,7 @@ def _prefix_depth_exceeds(parens: bytes, limit: int) -> bool:
     step = _DEPTH_STEP.__getitem__
     depth = 0
     for start in range(0, len(parens), _WINDOW):
-        levels = list(accumulate(map(step, parens[start:start + _WINDOW]), initial=depth))
+        levels = list(accumulate(map(step, parens[start : start + _WINDOW]), initial=depth))
         if max(levels) > limit:
             return True
         depth = levels[-1]
@@ -101,8 +101,10 @@ def decode_json(body: bytes, model: Any = None, max_depth: int | None = None) ->
     except msgspec.DecodeError as exc:
         raise InvalidJSON(f"Invalid JSON: {exc}", [{"loc": ["body"], "msg": str(exc)}]) from exc
     except UnicodeDecodeError as exc:
-        raise InvalidJSON("Invalid JSON: not valid UTF-8",
-                          [{"loc": ["body"], "msg": "not valid UTF-8"}]) from exc
+        raise InvalidJSON(
+            "Invalid JSON: not valid UTF-8", [{"loc": ["body"], "msg": "not valid UTF-8"}]
+        ) from exc
     except RecursionError as exc:
-        raise InvalidJSON("Invalid JSON: nested too deeply",
-                          [{"loc": ["body"], "msg": "nested too deeply"}]) from exc
+        raise InvalidJSON(
+            "Invalid JSON: nested too deeply", [{"loc": ["body"], "msg": "nested too deeply"}]
+        ) from exc

@@ -31,9 +31,7 @@ _BOUNDARY = re.compile(rb"[0-9A-Za-z'()+_,\-./:=? ]{0,69}[0-9A-Za-z'()+_,\-./:=?
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _UNSAFE_FILENAME_CHARS = re.compile(r"[^A-Za-z0-9_.-]")
 _WINDOWS_DEVICES = frozenset(
-    {"CON", "PRN", "AUX", "NUL"}
-    | {f"COM{i}" for i in range(10)}
-    | {f"LPT{i}" for i in range(10)}
+    {"CON", "PRN", "AUX", "NUL"} | {f"COM{i}" for i in range(10)} | {f"LPT{i}" for i in range(10)}
 )
 #: Most header lines per part (Content-Disposition, Content-Type, a few more).
 MAX_PART_HEADERS = 16
@@ -74,7 +72,13 @@ class FileStorage:
     """
 
     __slots__ = (
-        "__weakref__", "content_type", "filename", "headers", "name", "raw_filename", "stream",
+        "__weakref__",
+        "content_type",
+        "filename",
+        "headers",
+        "name",
+        "raw_filename",
+        "stream",
     )
 
     def __init__(
@@ -128,8 +132,7 @@ class FileStorage:
         """The stream position."""
         return self.stream.tell()
 
-    def save(self, dst: str | os.PathLike[str] | IO[bytes],
-             buffer_size: int = 64 * 1024) -> None:
+    def save(self, dst: str | os.PathLike[str] | IO[bytes], buffer_size: int = 64 * 1024) -> None:
         """Write the whole content to a path or a binary file object.
 
         The stream is rewound first, so reading part of it beforehand does
@@ -257,8 +260,10 @@ class MultipartReader:
             "on_part_end": self._on_part_end,
         }
         self._parser = MultipartParser(
-            boundary_of(content_type), callbacks,
-            max_header_count=MAX_PART_HEADERS, max_header_size=limits.max_part_header_bytes,
+            boundary_of(content_type),
+            callbacks,
+            max_header_count=MAX_PART_HEADERS,
+            max_header_size=limits.max_part_header_bytes,
         )
 
     def feed(self, chunk: bytes) -> None:
@@ -273,7 +278,7 @@ class MultipartReader:
         """Parse a complete body held in memory, in bounded slices."""
         view = memoryview(body)
         for start in range(0, len(body), _FEED_CHUNK):
-            self.feed(bytes(view[start:start + _FEED_CHUNK]))
+            self.feed(bytes(view[start : start + _FEED_CHUNK]))
 
     def finish(self) -> tuple[dict[str, list[str]], FileDict]:
         """The parsed ``(form, files)``; 400 if the closing boundary is missing."""
@@ -323,8 +328,9 @@ class MultipartReader:
 
     def _on_headers_finished(self) -> None:
         part, limits = self._part, self.limits
-        kind, params = parse_options_header(part.headers.get("content-disposition", "")
-                                            .encode("utf-8").decode("latin-1"))
+        kind, params = parse_options_header(
+            part.headers.get("content-disposition", "").encode("utf-8").decode("latin-1")
+        )
         name = params.get(b"name")
         if kind != b"form-data" or name is None:
             raise BodyValidationError("Multipart part without Content-Disposition: form-data; name")
@@ -372,9 +378,12 @@ class MultipartReader:
             return
         part.file.seek(0)
         storage = FileStorage(
-            part.file, part.filename or "", part.name,
+            part.file,
+            part.filename or "",
+            part.name,
             part.headers.get("content-type", "application/octet-stream"),
-            part.headers, part.raw_filename,
+            part.headers,
+            part.raw_filename,
         )
         part.file = None
         self.files.add(part.name, storage)

@@ -171,8 +171,12 @@ class Request(ScopeView):
         (RFC 9112 §3.2.2); the dispatcher has refused a malformed, repeated
         or not allowed one with 400 (see ``gobstopper.http.hosts``).
         """
-        return (self.forwarded_host or self.scope.authority or self.headers.get("host")
-                or self.scope.server)
+        return (
+            self.forwarded_host
+            or self.scope.authority
+            or self.headers.get("host")
+            or self.scope.server
+        )
 
     @property
     def host_url(self) -> str:
@@ -235,9 +239,7 @@ class Request(ScopeView):
         if self._body is None:
             self._check_unread()
             try:
-                self._body = await _body.read_body(
-                    self.protocol, self.headers, self.max_body_bytes
-                )
+                self._body = await _body.read_body(self.protocol, self.headers, self.max_body_bytes)
             except HTTPException as exc:
                 self._body_error = exc
                 raise
@@ -309,9 +311,7 @@ class Request(ScopeView):
         fields = await self.get_form()
         return fields if model is None else form_to_model(fields, model)
 
-    async def multipart(
-        self, model: type[Any] | None = None, max_size: int | None = None
-    ) -> Any:
+    async def multipart(self, model: type[Any] | None = None, max_size: int | None = None) -> Any:
         """The text fields of a multipart body, or ``model`` if given.
 
         ``None`` for an empty body without a model. 415 unless the body is
@@ -330,9 +330,7 @@ class Request(ScopeView):
             if self._body_size:
                 fields = self._form
         elif await self._has_body():
-            raise self._unread(
-                UnsupportedMediaType(f"Content-Type must be {_body.MULTIPART_FORM}")
-            )
+            raise self._unread(UnsupportedMediaType(f"Content-Type must be {_body.MULTIPART_FORM}"))
         if fields is None:
             if model is not None:
                 raise _empty_body(model)

@@ -37,9 +37,12 @@ class ResponseValidationError(TypeError):
 def _is_model_class(annotation: Any) -> bool:
     if not isinstance(annotation, type):
         return False
-    return (issubclass(annotation, msgspec.Struct) or dataclasses.is_dataclass(annotation)
-            or typing.is_typeddict(annotation)
-            or (issubclass(annotation, tuple) and hasattr(annotation, "_fields")))
+    return (
+        issubclass(annotation, msgspec.Struct)
+        or dataclasses.is_dataclass(annotation)
+        or typing.is_typeddict(annotation)
+        or (issubclass(annotation, tuple) and hasattr(annotation, "_fields"))
+    )
 
 
 def _mentions_model(annotation: Any) -> bool:
@@ -133,5 +136,5 @@ def response_encoder(handler: Callable[..., Any]) -> Callable[[Any], Any] | None
         if type(value) is tuple and 2 <= len(value) <= 3:
             return (encode_body(value[0]), *value[1:])
         return encode_body(value)
-    return encode
 
+    return encode

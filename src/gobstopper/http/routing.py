@@ -196,8 +196,10 @@ class _Segment(NamedTuple):
         if self.param is not None:
             return ("p", type(self.param.converter).__name__)
         if self.pattern is not None:
-            return ("r", tuple(p if isinstance(p, str) else type(p.converter).__name__
-                               for p in self.pieces))
+            return (
+                "r",
+                tuple(p if isinstance(p, str) else type(p.converter).__name__ for p in self.pieces),
+            )
         return self.key
 
     @property
@@ -231,7 +233,7 @@ def _compile_segment(text: str, rule: str) -> _Segment:
     pieces: list[str | _Param] = []
     pos = 0
     for m in matches:
-        literal = text[pos:m.start()]
+        literal = text[pos : m.start()]
         conv = _make_converter(m["conv"], rule)
         if isinstance(conv, PathConverter):
             raise ValueError(f"<path:...> must fill whole segments in rule {rule!r}")
@@ -296,10 +298,12 @@ class Rule(NamedTuple):
             if segment.param is not None:
                 parts.append(self._fill(segment.param, remaining))
                 continue
-            parts.append("".join(
-                quote(piece) if isinstance(piece, str) else self._fill(piece, remaining)
-                for piece in segment.pieces
-            ))
+            parts.append(
+                "".join(
+                    quote(piece) if isinstance(piece, str) else self._fill(piece, remaining)
+                    for piece in segment.pieces
+                )
+            )
         return "/" + "/".join(parts), remaining
 
     def _fill(self, param: _Param, remaining: dict[str, Any]) -> str:
@@ -515,8 +519,12 @@ def _fits(node: _Node, parts: list[str], index: int) -> bool:
 
 
 def _walk_path(
-    segment: _Segment, nxt: _Node, parts: list[str], index: int,
-    params: dict[str, Any], tracker: _MatchState,
+    segment: _Segment,
+    nxt: _Node,
+    parts: list[str],
+    index: int,
+    params: dict[str, Any],
+    tracker: _MatchState,
 ) -> tuple[Any, dict[str, Any]] | None:
     assert segment.param is not None
     last = len(parts)

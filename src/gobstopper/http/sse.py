@@ -147,8 +147,12 @@ class SSEStream(StreamResponse):
         self.retry = retry
         if retry is not None:
             format_sse(retry=retry)  # validate now, not mid-stream
-        super().__init__(self._frames, status, {**_SSE_HEADERS, **(headers or {})},
-                         content_type="text/event-stream")
+        super().__init__(
+            self._frames,
+            status,
+            {**_SSE_HEADERS, **(headers or {})},
+            content_type="text/event-stream",
+        )
 
     async def _frames(self) -> AsyncIterator[str]:
         if self.retry is not None:

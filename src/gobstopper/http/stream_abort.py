@@ -51,8 +51,9 @@ async def finish_stream(pending: Awaitable[None], scope: Any) -> None:
     try:
         await pending
     except Exception as exc:
-        logger.error("streaming response failed after it started; aborting the connection",
-                     exc_info=exc)
+        logger.error(
+            "streaming response failed after it started; aborting the connection", exc_info=exc
+        )
         await abort_connection(scope)
         # The traceback's frames hold the stream transport; Granian ends the response
         # when it is freed, so free it now rather than at the next garbage collection.
@@ -103,8 +104,7 @@ def _shut_down_if_connected(fd: int, client: tuple[str, int], server: tuple[str,
     except OSError:  # not a socket, or already closed
         return False
     try:
-        if sock.type != socket.SOCK_STREAM or sock.family not in (socket.AF_INET,
-                                                                  socket.AF_INET6):
+        if sock.type != socket.SOCK_STREAM or sock.family not in (socket.AF_INET, socket.AF_INET6):
             return False
         if _same(sock.getpeername(), client) and _same(sock.getsockname(), server):
             sock.shutdown(socket.SHUT_RDWR)

@@ -31,8 +31,17 @@ import msgspec
 from gobstopper.http.injection import REQUIRED, body_parameter, type_hints
 from gobstopper.http.validation import RequestValidationError, errors_of
 
-_SCALARS = (str, int, float, bool, uuid.UUID, datetime.date, datetime.datetime,
-            datetime.time, decimal.Decimal)
+_SCALARS = (
+    str,
+    int,
+    float,
+    bool,
+    uuid.UUID,
+    datetime.date,
+    datetime.datetime,
+    datetime.time,
+    decimal.Decimal,
+)
 _SEQUENCES = (list, set, frozenset, tuple)
 _NAMED_KINDS = (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
 
@@ -113,8 +122,12 @@ class QueryLoader:
     def __init__(self, params: Sequence[QueryParameter]) -> None:
         # Optional fields default to UNSET (msgspec does not check defaults), so
         # only the names the client sent are passed and the handler's defaults hold.
-        fields = [(p.name, p.annotation) if p.default is REQUIRED
-                  else (p.name, p.annotation, msgspec.UNSET) for p in params]
+        fields = [
+            (p.name, p.annotation)
+            if p.default is REQUIRED
+            else (p.name, p.annotation, msgspec.UNSET)
+            for p in params
+        ]
         self._model = msgspec.defstruct("Query", fields, kw_only=True)
         self._names = frozenset(p.name for p in params)
         self._repeated = frozenset(p.name for p in params if p.repeated)
@@ -122,8 +135,11 @@ class QueryLoader:
 
     def load(self, args: dict[str, list[str]]) -> dict[str, Any]:
         """Keyword arguments for the handler from ``request.args`` (422 if invalid)."""
-        data = {name: values if name in self._repeated else values[-1]
-                for name, values in args.items() if name in self._names and values}
+        data = {
+            name: values if name in self._repeated else values[-1]
+            for name, values in args.items()
+            if name in self._names and values
+        }
         if not data and not self._required:
             return data  # PERF: nothing to convert; the handler's defaults apply
         try:

@@ -107,8 +107,9 @@ def form_to_model(fields: dict[str, list[str]], model: type[Any]) -> Any:
     raises ``FormValidationError`` naming the field.
     """
     multi = _sequence_fields(model)
-    data = {name: values if name in multi else values[-1]
-            for name, values in fields.items() if values}
+    data = {
+        name: values if name in multi else values[-1] for name, values in fields.items() if values
+    }
     try:
         return msgspec.convert(data, model, strict=False)
     except msgspec.ValidationError as exc:

@@ -143,10 +143,12 @@ class CORSMiddleware:
         """Join every header value that does not depend on the request."""
         self._origin_set = frozenset(self.origins)
         self._method_set = None if self.methods == (_ANY,) else frozenset(self.methods)
-        self._header_set = (None if self.headers == (_ANY,)
-                            else frozenset(h.lower() for h in self.headers))
-        self._credentials = ({"access-control-allow-credentials": "true"}
-                             if self.allow_credentials else {})
+        self._header_set = (
+            None if self.headers == (_ANY,) else frozenset(h.lower() for h in self.headers)
+        )
+        self._credentials = (
+            {"access-control-allow-credentials": "true"} if self.allow_credentials else {}
+        )
         self._wildcard = {_ALLOW_ORIGIN: "*"}
         # Specific origins: the response depends on the Origin, so caches must know.
         self._vary_on_origin = not self.any_origin
@@ -168,8 +170,11 @@ class CORSMiddleware:
         origin = request_headers.get("origin")
         if origin is None and not self._vary_on_origin:
             return await call_next(request)  # PERF: wildcard, no Origin: ~0.3 us in all.
-        if (origin is not None and _REQUEST_METHOD in request_headers
-                and request.method == "OPTIONS"):
+        if (
+            origin is not None
+            and _REQUEST_METHOD in request_headers
+            and request.method == "OPTIONS"
+        ):
             return self.preflight(origin, request_headers)
         response: BaseResponse = await call_next(request)
         self._add(response.headers, self._allowed_headers(origin))
@@ -218,8 +223,12 @@ class CORSMiddleware:
         It carries the preflight's ``Vary`` as the 204 does, so a cache never
         answers another origin's or method's preflight with it.
         """
-        return Response(f"CORS preflight refused: {reason} not allowed", status=403,
-                        content_type=_PLAIN, headers={"vary": self._preflight_headers["vary"]})
+        return Response(
+            f"CORS preflight refused: {reason} not allowed",
+            status=403,
+            content_type=_PLAIN,
+            headers={"vary": self._preflight_headers["vary"]},
+        )
 
     def _allowed_headers(self, origin: str | None) -> dict[str, str] | None:
         """The CORS headers a response to ``origin`` gets; None if not allowed."""
@@ -237,6 +246,8 @@ class CORSMiddleware:
             add_vary(target, "Origin")
 
     def __repr__(self) -> str:
-        return (f"CORSMiddleware(origins={list(self.origins)!r}, methods={list(self.methods)!r}, "
-                f"headers={list(self.headers)!r}, allow_credentials={self.allow_credentials}, "
-                f"max_age={self.max_age})")
+        return (
+            f"CORSMiddleware(origins={list(self.origins)!r}, methods={list(self.methods)!r}, "
+            f"headers={list(self.headers)!r}, allow_credentials={self.allow_credentials}, "
+            f"max_age={self.max_age})"
+        )

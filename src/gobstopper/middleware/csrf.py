@@ -68,7 +68,8 @@ def _b64decode(text: str, pattern: re.Pattern[str]) -> bytes | None:
 
 def _xor(left: bytes, right: bytes) -> bytes:
     return (int.from_bytes(left, "big") ^ int.from_bytes(right, "big")).to_bytes(
-        _SECRET_BYTES, "big")
+        _SECRET_BYTES, "big"
+    )
 
 
 def _secret(session: dict[str, Any]) -> bytes | None:

@@ -25,8 +25,7 @@ _LIMIT_NAMES = BodyLimits._fields
 
 
 def _check(name: str, value: int | None) -> None:
-    if value is not None and (not isinstance(value, int) or isinstance(value, bool)
-                              or value < 1):
+    if value is not None and (not isinstance(value, int) or isinstance(value, bool) or value < 1):
         raise ValueError(f"{name} must be a positive int or None, got {value!r}")
 
 
@@ -75,9 +74,7 @@ class LimitsMiddleware:
             return self._over_defaults  # PERF: the common case allocates nothing.
         return current._replace(**self.overrides)
 
-    async def __call__(
-        self, request: Any, call_next: Callable[[Any], Awaitable[Any]]
-    ) -> Any:
+    async def __call__(self, request: Any, call_next: Callable[[Any], Awaitable[Any]]) -> Any:
         if self.max_body_bytes is not None:
             request.max_body_bytes = self.max_body_bytes
         if self.max_json_depth is not None:
@@ -86,8 +83,11 @@ class LimitsMiddleware:
         return await call_next(request)
 
     def __repr__(self) -> str:
-        set_ = {"max_body_bytes": self.max_body_bytes, "max_json_depth": self.max_json_depth,
-                **self.overrides}
+        set_ = {
+            "max_body_bytes": self.max_body_bytes,
+            "max_json_depth": self.max_json_depth,
+            **self.overrides,
+        }
         shown = ", ".join(f"{k}={v}" for k, v in set_.items() if v is not None)
         return f"LimitsMiddleware({shown})"
 

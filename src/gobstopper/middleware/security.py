@@ -264,8 +264,7 @@ class SecurityMiddleware:
         if session_id is None:
             session_id = self.create_session_id()
             request._session_id = session_id
-        if self.rolling_sessions or arrival.snapshot is None \
-                or _snapshot(data) != arrival.snapshot:
+        if self.rolling_sessions or arrival.snapshot is None or _snapshot(data) != arrival.snapshot:
             await maybe_await(self._storage().save(session_id, data))
         if self.rolling_sessions or session_id != arrival.session_id:
             self._set_cookie(response, self.signed_session_id(session_id), self.cookie_max_age)
@@ -279,9 +278,15 @@ class SecurityMiddleware:
 
     # -- cookies and headers ---------------------------------------------------
     def _cookie_args(self, max_age: int | None, expires: str | None) -> dict[str, Any]:
-        return {"path": self.cookie_path, "domain": self.cookie_domain, "max_age": max_age,
-                "expires": expires, "secure": self.cookie_secure,
-                "httponly": self.cookie_httponly, "samesite": self.cookie_samesite}
+        return {
+            "path": self.cookie_path,
+            "domain": self.cookie_domain,
+            "max_age": max_age,
+            "expires": expires,
+            "secure": self.cookie_secure,
+            "httponly": self.cookie_httponly,
+            "samesite": self.cookie_samesite,
+        }
 
     def _set_cookie(
         self, response: BaseResponse, value: str, max_age: int | None, expires: str | None = None
@@ -309,8 +314,7 @@ class SecurityMiddleware:
         for name, value in self._headers:
             if name not in present:
                 headers[name] = value
-        if self._hsts and "strict-transport-security" not in present \
-                and request.scheme == "https":
+        if self._hsts and "strict-transport-security" not in present and request.scheme == "https":
             headers["strict-transport-security"] = self._hsts
 
     # -- public session API -----------------------------------------------------
@@ -365,5 +369,7 @@ class SecurityMiddleware:
         return new_id
 
     def __repr__(self) -> str:
-        return (f"SecurityMiddleware(csrf={self.enable_csrf}, "
-                f"headers={self.enable_security_headers}, cookie={self.cookie_name!r})")
+        return (
+            f"SecurityMiddleware(csrf={self.enable_csrf}, "
+            f"headers={self.enable_security_headers}, cookie={self.cookie_name!r})"
+        )

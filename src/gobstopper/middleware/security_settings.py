@@ -69,8 +69,10 @@ def cookie_flags(secure: bool, httponly: bool, samesite: str) -> tuple[bool, boo
     if not config.is_production():
         return secure, httponly, normalised
     if (secure, httponly, normalised) != (True, True, "Strict"):
-        logger.warning("ENV=production: the session cookie is forced to Secure; HttpOnly; "
-                       "SameSite=Strict (WOPR_ALLOW_INSECURE_COOKIES does not change it)")
+        logger.warning(
+            "ENV=production: the session cookie is forced to Secure; HttpOnly; "
+            "SameSite=Strict (WOPR_ALLOW_INSECURE_COOKIES does not change it)"
+        )
     return True, True, "Strict"
 
 

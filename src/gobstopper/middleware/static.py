@@ -60,7 +60,7 @@ class StaticFileMiddleware:
     def relative_path(self, path: str) -> str | None:
         """The file part of ``path`` if it is below the prefix, else ``None``."""
         if path.startswith(self._below):
-            return path[len(self._below):]
+            return path[len(self._below) :]
         return None
 
     async def __call__(self, request: Request, call_next: CallNext) -> Any:
@@ -152,8 +152,9 @@ class HybridStaticMiddleware(StaticFileMiddleware):
             headers = {**vary, "content-encoding": encoding}
             if self.files.cache_control:
                 headers["cache-control"] = self.files.cache_control
-            response = FileResponse(sibling, headers=headers, content_type=content_type,
-                                    as_attachment=False)
+            response = FileResponse(
+                sibling, headers=headers, content_type=content_type, as_attachment=False
+            )
             response.prepare(request)
             return response
         return self.files.response(relative, request, vary)
@@ -183,4 +184,3 @@ def granian_static_options(app: Any) -> dict[str, Any]:
         "static_path_mount": [Path(mw.granian_static_mount[1]) for mw in mounts],
         "static_path_expires": min(mw.expires for mw in mounts),
     }
-

@@ -68,8 +68,11 @@ def openapi_json(app: Gobstopper) -> bytes:
 def _current(app: Gobstopper) -> _Built:
     key = _key(app)
     built = _built.get(app)
-    if built is None or len(built.key) != len(key) \
-            or any(old is not new for old, new in zip(built.key, key, strict=True)):
+    if (
+        built is None
+        or len(built.key) != len(key)
+        or any(old is not new for old, new in zip(built.key, key, strict=True))
+    ):
         document = build_document(app)
         built = _Built(key, document, msgspec.json.encode(document))
         _built[app] = built

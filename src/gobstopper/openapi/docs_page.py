@@ -30,8 +30,10 @@ ASSETS = ("swagger-ui.css", "swagger-ui-bundle.js", "favicon-32x32.png")
 START_SCRIPT = "start.js"
 #: Exactly what the page needs: its own scripts, styles and images (Swagger UI draws
 #: icons as data: URIs), and fetches of the document and "Try it out" calls to the app.
-CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-       "connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'self'")
+CSP = (
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'self'"
+)
 ASSET_CACHE = "public, max-age=86400"
 
 _START = """\
@@ -126,15 +128,15 @@ def _add_docs(app: Gobstopper, docs: str, document_path: str, title: str) -> Non
         # The app may be mounted: every URL in the page carries the mount prefix.
         root = html.escape(request.root_path)
         body = page.replace("{assets}", root + html.escape(base)).replace(
-            "{url}", root + html.escape(document_path))
+            "{url}", root + html.escape(document_path)
+        )
         return Response(body, headers={"content-security-policy": CSP})
 
     @operation(include_in_schema=False)
     async def openapi_docs_asset(request: Request, asset: str) -> Response:
         headers = {"cache-control": ASSET_CACHE, "x-content-type-options": "nosniff"}
         if asset == START_SCRIPT:
-            return Response(_START, headers=headers,
-                            content_type="text/javascript; charset=utf-8")
+            return Response(_START, headers=headers, content_type="text/javascript; charset=utf-8")
         found = files.get(asset)
         if found is None:
             raise NotFound()

@@ -47,11 +47,15 @@ def _checked_responses(
     """``responses`` as pairs, each key a status 100-599, ``"4XX"`` or ``"default"``."""
     pairs: list[tuple[ResponseKey, ResponseSpec]] = []
     for key, spec in (responses or {}).items():
-        valid = (key == "default" or (isinstance(key, str) and _STATUS_RANGE.match(key))
-                 or (type(key) is int and 100 <= key <= 599))
+        valid = (
+            key == "default"
+            or (isinstance(key, str) and _STATUS_RANGE.match(key))
+            or (type(key) is int and 100 <= key <= 599)
+        )
         if not valid:
-            raise ValueError(f"responses keys are statuses 100-599, '4XX' or 'default', "
-                             f"got {key!r}")
+            raise ValueError(
+                f"responses keys are statuses 100-599, '4XX' or 'default', got {key!r}"
+            )
         pairs.append((key, spec))
     return tuple(pairs)
 
@@ -76,14 +80,21 @@ def operation(
     with ``request.get_files()``; ``include_in_schema=False`` leaves the
     route out of the document. Order with ``@app.get`` does not matter.
     """
-    recorded = describe(summary=summary, description=description, tags=tags,
-                        responses=responses, deprecated=deprecated,
-                        include_in_schema=include_in_schema, files=files,
-                        operation_id=operation_id)
+    recorded = describe(
+        summary=summary,
+        description=description,
+        tags=tags,
+        responses=responses,
+        deprecated=deprecated,
+        include_in_schema=include_in_schema,
+        files=files,
+        operation_id=operation_id,
+    )
 
     def decorator(handler: F) -> F:
         setattr(handler, ATTRIBUTE, recorded)
         return handler
+
     return decorator
 
 
@@ -101,8 +112,13 @@ def describe(
     """An ``Operation`` from ``operation()``'s arguments, checked; the route
     decorators' OpenAPI keywords (``@app.get(..., responses=...)``) come here."""
     return Operation(
-        summary, description, None if tags is None else tuple(tags),
-        _checked_responses(responses), deprecated, include_in_schema, tuple(files),
+        summary,
+        description,
+        None if tags is None else tuple(tags),
+        _checked_responses(responses),
+        deprecated,
+        include_in_schema,
+        tuple(files),
         operation_id,
     )
 

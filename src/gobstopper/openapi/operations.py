@@ -28,13 +28,23 @@ from gobstopper.openapi.schemas import SchemaSet
 from gobstopper.openapi.security import RouteSecurity, middleware_of, route_security
 
 #: A multipart file part, as OpenAPI 3.1 (and Swagger UI's file picker) know it.
-FILE_SCHEMA = {"type": "string", "format": "binary",
-               "contentMediaType": "application/octet-stream"}
+FILE_SCHEMA = {"type": "string", "format": "binary", "contentMediaType": "application/octet-stream"}
 #: Multipart field names the parser accepts (http/multipart.py refuses control characters).
 PART_NAMES = {"pattern": "^[^\\x00-\\x1f\\x7f]*$"}
-_FORM_SCALARS = (mi.StrType, mi.IntType, mi.FloatType, mi.BoolType, mi.UUIDType,
-                 mi.DateType, mi.DateTimeType, mi.TimeType, mi.DecimalType, mi.EnumType,
-                 mi.LiteralType, mi.NoneType)
+_FORM_SCALARS = (
+    mi.StrType,
+    mi.IntType,
+    mi.FloatType,
+    mi.BoolType,
+    mi.UUIDType,
+    mi.DateType,
+    mi.DateTimeType,
+    mi.TimeType,
+    mi.DecimalType,
+    mi.EnumType,
+    mi.LiteralType,
+    mi.NoneType,
+)
 _FORM_SEQUENCES = (mi.ListType, mi.SetType, mi.FrozenSetType, mi.VarTupleType)
 
 
@@ -82,8 +92,9 @@ class OperationBuilder:
         body = body_parameter(handler)
         query = query_parameters(handler, rule.param_names)
         operation: dict[str, Any] = {}
-        tags = meta.tags if meta.tags is not None else \
-            ((route.blueprint,) if route.blueprint else ())
+        tags = (
+            meta.tags if meta.tags is not None else ((route.blueprint,) if route.blueprint else ())
+        )
         if tags:
             operation["tags"] = list(tags)
             self.tags += [tag for tag in tags if tag not in self.tags]
@@ -124,15 +135,20 @@ class OperationBuilder:
                 schema["default"] = msgspec.to_builtins(param.default)
             except TypeError:
                 pass  # a default msgspec cannot encode is left undocumented
-        return {"name": param.name, "in": "query", "required": param.default is REQUIRED,
-                "schema": schema}
+        return {
+            "name": param.name,
+            "in": "query",
+            "required": param.default is REQUIRED,
+            "schema": schema,
+        }
 
     def _request_body(self, body: BodyParameter | None, files: tuple[str, ...]) -> dict[str, Any]:
         file_parts = {"type": "object", "properties": {name: dict(FILE_SCHEMA) for name in files}}
         content: dict[str, Any] = {}
         if body is None:
-            content["multipart/form-data"] = {"schema": {**file_parts,
-                                                         "propertyNames": dict(PART_NAMES)}}
+            content["multipart/form-data"] = {
+                "schema": {**file_parts, "propertyNames": dict(PART_NAMES)}
+            }
         else:
             schema = self.schemas.schema(body.model)
             content["application/json"] = {"schema": schema}
@@ -152,9 +168,15 @@ class OperationBuilder:
             self.security.append(security)
         return route_security(security, method)
 
-    def _responses(self, route: RouteInfo, rule: Rule, meta: Operation,
-                   body: BodyParameter | None, query: tuple[QueryParameter, ...],
-                   guard: RouteSecurity | None) -> dict[str, Any]:
+    def _responses(
+        self,
+        route: RouteInfo,
+        rule: Rule,
+        meta: Operation,
+        body: BodyParameter | None,
+        query: tuple[QueryParameter, ...],
+        guard: RouteSecurity | None,
+    ) -> dict[str, Any]:
         model = response_model(route.handler)
         responses: dict[str, Any] = {}
         if not any(_is_success(key) for key, _ in meta.responses):

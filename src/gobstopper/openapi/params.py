@@ -27,8 +27,11 @@ _SCHEMAS: dict[type[Converter], dict[str, Any]] = {
     IntConverter: {"type": "integer", "minimum": 0, "maximum": 10**19 - 1},
     # NOTE: a decimal string, not a JSON number: the converter refuses exponents
     # ("1e-05", how clients print small floats), so "number" would promise too much.
-    FloatConverter: {"type": "string", "format": "decimal",
-                     "pattern": r"^[0-9]{1,30}(\.[0-9]{1,30})?$"},
+    FloatConverter: {
+        "type": "string",
+        "format": "decimal",
+        "pattern": r"^[0-9]{1,30}(\.[0-9]{1,30})?$",
+    },
     UUIDConverter: {"type": "string", "format": "uuid"},
     DateConverter: {"type": "string", "format": "date"},
     # A path value spans segments but never starts with "/".
@@ -55,16 +58,24 @@ def path_template(rule: Rule) -> str:
         elif segment.param is not None:
             parts.append("{" + segment.param.name + "}")
         else:
-            parts.append("".join(piece if isinstance(piece, str) else "{" + piece.name + "}"
-                                 for piece in segment.pieces))
+            parts.append(
+                "".join(
+                    piece if isinstance(piece, str) else "{" + piece.name + "}"
+                    for piece in segment.pieces
+                )
+            )
     return "/" + "/".join(parts)
 
 
 def path_parameters(rule: Rule) -> list[dict[str, Any]]:
     """Parameter Objects for the path parameters of ``rule``, in order."""
     return [
-        {"name": name, "in": "path", "required": True,
-         "schema": dict(_SCHEMAS.get(type(converter), _SEGMENT))}
+        {
+            "name": name,
+            "in": "path",
+            "required": True,
+            "schema": dict(_SCHEMAS.get(type(converter), _SEGMENT)),
+        }
         for name, converter in _params(rule)
     ]
 
@@ -75,5 +86,7 @@ def has_typed_params(rule: Rule) -> bool:
     ``str`` and ``path`` take any non-empty text; every other converter
     (a user's own included) may refuse one.
     """
-    return any(not isinstance(converter, (StringConverter, PathConverter))
-               for _, converter in _params(rule))
+    return any(
+        not isinstance(converter, (StringConverter, PathConverter))
+        for _, converter in _params(rule)
+    )

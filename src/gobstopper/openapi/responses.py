@@ -37,8 +37,11 @@ class ErrorResponse(msgspec.Struct, omit_defaults=True):
 
 #: The framework's errors by status: (component name, description).
 FRAMEWORK_ERRORS: dict[int, tuple[str, str]] = {
-    400: ("BadRequest", "Malformed request: a path parameter its converter refuses, "
-                        "a malformed multipart body or Content-Length"),
+    400: (
+        "BadRequest",
+        "Malformed request: a path parameter its converter refuses, "
+        "a malformed multipart body or Content-Length",
+    ),
     403: ("Forbidden", "CSRF token missing or invalid"),
     404: ("NotFound", "Nothing is routed at this path"),
     405: ("MethodNotAllowed", "The path is routed for other methods (listed in Allow)"),
@@ -60,8 +63,10 @@ def reason(status: ResponseKey) -> str:
 
 def error_content(schemas: SchemaSet) -> dict[str, Any]:
     """The media types of an error answer: JSON for APIs, the HTML page otherwise."""
-    return {"application/json": {"schema": schemas.schema(ErrorResponse)},
-            "text/html": {"schema": {"type": "string"}}}
+    return {
+        "application/json": {"schema": schemas.schema(ErrorResponse)},
+        "text/html": {"schema": {"type": "string"}},
+    }
 
 
 def framework_responses(schemas: SchemaSet) -> dict[str, Any]:
@@ -70,8 +75,12 @@ def framework_responses(schemas: SchemaSet) -> dict[str, Any]:
     for status, (name, description) in FRAMEWORK_ERRORS.items():
         response: dict[str, Any] = {"description": description, "content": error_content(schemas)}
         if status == 405:
-            response["headers"] = {"Allow": {"description": "The methods routed at this path",
-                                             "schema": {"type": "string"}}}
+            response["headers"] = {
+                "Allow": {
+                    "description": "The methods routed at this path",
+                    "schema": {"type": "string"},
+                }
+            }
         found[name] = response
     return found
 
@@ -83,12 +92,15 @@ def error_ref(status: int) -> dict[str, str]:
 
 def json_response(description: str, schemas: SchemaSet, annotation: Any) -> dict[str, Any]:
     """A Response Object whose JSON body has the type ``annotation``."""
-    return {"description": description,
-            "content": {"application/json": {"schema": schemas.schema(annotation)}}}
+    return {
+        "description": description,
+        "content": {"application/json": {"schema": schemas.schema(annotation)}},
+    }
 
 
-def explicit_response(status: ResponseKey, spec: ResponseSpec,
-                      schemas: SchemaSet) -> dict[str, Any]:
+def explicit_response(
+    status: ResponseKey, spec: ResponseSpec, schemas: SchemaSet
+) -> dict[str, Any]:
     """A Response Object from one ``responses=`` entry.
 
     A type is a JSON body of that type; a str describes the response (an

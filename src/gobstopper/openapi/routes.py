@@ -61,8 +61,7 @@ def _app_routes(app: Gobstopper, mount_prefix: str, depth: int) -> Iterator[Rout
     seen: set[tuple[str, str]] = set()
     root = _Scope("", None, _middleware_of(app))
     for route in _scaffold_routes(app, root):
-        if any(route.rule == prefix or route.rule.startswith(prefix + "/")
-               for prefix, _ in mounts):
+        if any(route.rule == prefix or route.rule.startswith(prefix + "/") for prefix, _ in mounts):
             continue  # the mount answers these paths
         methods = tuple(m for m in route.methods if (route.rule, m) not in seen)
         seen.update((route.rule, m) for m in methods)
@@ -83,13 +82,24 @@ def _mounted(prefix: str, rule: str) -> str:
 def _scaffold_routes(scaffold: Scaffold, scope: _Scope) -> Iterator[RouteInfo]:
     for spec in scaffold._routes:
         name = spec.name if scope.blueprint is None else f"{scope.blueprint}.{spec.name}"
-        yield RouteInfo(join_paths(scope.prefix, spec.rule), spec.methods, spec.handler, name,
-                        scope.blueprint, scope.chain + spec.middleware, spec.doc)
+        yield RouteInfo(
+            join_paths(scope.prefix, spec.rule),
+            spec.methods,
+            spec.handler,
+            name,
+            scope.blueprint,
+            scope.chain + spec.middleware,
+            spec.doc,
+        )
     for blueprint, override in scaffold._blueprints:
         # Same prefix rule as route_table._add_blueprint.
         prefix = override if override is not None else (blueprint.url_prefix or "")
-        qualified = blueprint.name if scope.blueprint is None \
-            else f"{scope.blueprint}.{blueprint.name}"
-        child = _Scope(join_paths(scope.prefix, prefix) if prefix else scope.prefix,
-                       qualified, scope.chain + _middleware_of(blueprint))
+        qualified = (
+            blueprint.name if scope.blueprint is None else f"{scope.blueprint}.{blueprint.name}"
+        )
+        child = _Scope(
+            join_paths(scope.prefix, prefix) if prefix else scope.prefix,
+            qualified,
+            scope.chain + _middleware_of(blueprint),
+        )
         yield from _scaffold_routes(blueprint, child)

@@ -46,13 +46,19 @@ def cookie_scheme_name(security: SecurityMiddleware) -> str:
 
 def schemes(security: SecurityMiddleware) -> dict[str, Any]:
     """The Security Scheme Objects ``security`` needs (``components/securitySchemes``)."""
-    found: dict[str, Any] = {cookie_scheme_name(security): {
-        "type": "apiKey", "in": "cookie", "name": security.cookie_name,
-        "description": "Session id set by the server after the session is first written",
-    }}
+    found: dict[str, Any] = {
+        cookie_scheme_name(security): {
+            "type": "apiKey",
+            "in": "cookie",
+            "name": security.cookie_name,
+            "description": "Session id set by the server after the session is first written",
+        }
+    }
     if security.enable_csrf:
         found[CSRF_SCHEME] = {
-            "type": "apiKey", "in": "header", "name": CSRF_HEADER,
+            "type": "apiKey",
+            "in": "header",
+            "name": CSRF_HEADER,
             "description": "The session's CSRF token, required on unsafe methods",
         }
     return found

@@ -37,20 +37,26 @@ Handler = Callable[[Any, argparse.Namespace], int]
 def add_tasks_commands(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add the ``tasks`` command and its sub-commands to ``subparsers``."""
     tasks = subparsers.add_parser(
-        "tasks", help="inspect and manage background tasks",
+        "tasks",
+        help="inspect and manage background tasks",
         description="Inspect and manage the tasks stored in an app's task store: a DuckDB "
-                    "file (stop the app first: DuckDB lets one process open it) or Redis.",
+        "file (stop the app first: DuckDB lets one process open it) or Redis.",
     )
     commands = tasks.add_subparsers(dest="tasks_command", metavar="COMMAND", required=True)
 
     listing = _command(commands, "list", "list tasks, newest first", _list)
     listing.add_argument("--category", help="only tasks in this category (default: all)")
-    listing.add_argument("--status", choices=[s.value for s in TaskStatus],
-                         help="only tasks in this status (default: all)")
-    listing.add_argument("--limit", type=_count, default=50,
-                         help="at most N tasks (default: %(default)s)")
-    listing.add_argument("--offset", type=_count, default=0,
-                         help="skip the first N tasks (default: %(default)s)")
+    listing.add_argument(
+        "--status",
+        choices=[s.value for s in TaskStatus],
+        help="only tasks in this status (default: all)",
+    )
+    listing.add_argument(
+        "--limit", type=_count, default=50, help="at most N tasks (default: %(default)s)"
+    )
+    listing.add_argument(
+        "--offset", type=_count, default=0, help="skip the first N tasks (default: %(default)s)"
+    )
 
     for name, help_text, handler in (
         ("show", "show one task as JSON", _show),
@@ -61,7 +67,8 @@ def add_tasks_commands(subparsers: argparse._SubParsersAction[argparse.ArgumentP
     _command(commands, "stats", "count tasks by status and category", _stats)
 
     cleanup = _command(
-        commands, "cleanup",
+        commands,
+        "cleanup",
         "delete finished tasks older than --days + --months + --years (give at least one)",
         _cleanup,
     )
@@ -79,17 +86,22 @@ def _command(
     parser = commands.add_parser(name, help=help_text, description=help_text)
     source = parser.add_mutually_exclusive_group()
     source.add_argument(
-        "--app", metavar="MODULE:APP",
+        "--app",
+        metavar="MODULE:APP",
         help="read the database this app's task queue is configured with, instead of --db "
-             "(default: none)",
+        "(default: none)",
     )
-    source.add_argument("--db", default=DEFAULT_DB, metavar="PATH",
-                        help="task database file (default: %(default)s)")
-    source.add_argument("--redis", metavar="URL",
-                        help="the Redis task store at URL, e.g. redis://127.0.0.1:6379/0 "
-                             "(default: none)")
-    parser.add_argument("--prefix", default=None,
-                        help="key prefix of the Redis task store (default: the backend's)")
+    source.add_argument(
+        "--db", default=DEFAULT_DB, metavar="PATH", help="task database file (default: %(default)s)"
+    )
+    source.add_argument(
+        "--redis",
+        metavar="URL",
+        help="the Redis task store at URL, e.g. redis://127.0.0.1:6379/0 (default: none)",
+    )
+    parser.add_argument(
+        "--prefix", default=None, help="key prefix of the Redis task store (default: the backend's)"
+    )
     parser.set_defaults(func=lambda args: _run(handler, args))
     return parser
 
@@ -190,7 +202,9 @@ def _show(storage: Any, args: argparse.Namespace) -> int:
 
 
 def _change(
-    outcome: tuple[TaskInfo | None, bool], task_id: str, refusal: str,
+    outcome: tuple[TaskInfo | None, bool],
+    task_id: str,
+    refusal: str,
     success: Callable[[TaskInfo], str],
 ) -> int:
     """Report a status change made by ``cancel_stored``/``retry_stored``."""
@@ -205,17 +219,24 @@ def _change(
 
 
 def _retry(storage: Any, args: argparse.Namespace) -> int:
-    when = ("it is queued again" if hasattr(storage, "requeue_failed")
-            else "it runs when workers start for {category!r}")
+    when = (
+        "it is queued again"
+        if hasattr(storage, "requeue_failed")
+        else "it runs when workers start for {category!r}"
+    )
     return _change(
-        retry_stored(storage, args.id), args.id, "only failed tasks can be retried",
+        retry_stored(storage, args.id),
+        args.id,
+        "only failed tasks can be retried",
         lambda info: f"task {args.id} is pending again; " + when.format(category=info.category),
     )
 
 
 def _cancel(storage: Any, args: argparse.Namespace) -> int:
     return _change(
-        cancel_stored(storage, args.id), args.id, "only pending tasks can be cancelled",
+        cancel_stored(storage, args.id),
+        args.id,
+        "only pending tasks can be cancelled",
         lambda info: f"task {args.id} cancelled",
     )
 

@@ -108,8 +108,9 @@ class TemplateEngine:
         filter or global is registered (use :meth:`render_template_async`).
         """
         if self._needs_async:
-            raise RuntimeError("an async filter or global is registered; "
-                               "use render_template_async()")
+            raise RuntimeError(
+                "an async filter or global is registered; use render_template_async()"
+            )
         try:
             return self._env.get_template(template_name).render(context)
         except (self._jinja2_not_found, self._jinja2_syntax_error) as exc:

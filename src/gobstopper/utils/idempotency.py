@@ -154,13 +154,16 @@ def use_idempotency(
             fingerprint = await _fingerprint(request)
             run = functools.partial(call, *args, **kwargs)
             return await _once(target, slot, fingerprint, ttl, run)
+
         return cast(F, idempotent)
+
     return decorate
 
 
 def _in_thread(handler: Callable[..., Any]) -> Callable[..., Awaitable[Any]]:
     async def run(*args: Any, **kwargs: Any) -> Any:
         return await asyncio.to_thread(handler, *args, **kwargs)
+
     return run
 
 
@@ -180,8 +183,13 @@ async def _fingerprint(request: Any) -> bytes:
     return digest.digest()
 
 
-async def _once(store: IdempotencyBackend, slot: str, fingerprint: bytes, ttl: float,
-                run: Callable[[], Awaitable[Any]]) -> Any:
+async def _once(
+    store: IdempotencyBackend,
+    slot: str,
+    fingerprint: bytes,
+    ttl: float,
+    run: Callable[[], Awaitable[Any]],
+) -> Any:
     """The response stored for ``slot``, else ``run()``'s (stored for ``ttl``)."""
     while True:
         record = await store.result(slot)
@@ -205,8 +213,7 @@ async def _once(store: IdempotencyBackend, slot: str, fingerprint: bytes, ttl: f
 
 def _record_of(response: Any, fingerprint: bytes) -> bytes | None:
     """The stored form of ``response``; None for streams and files (they run once)."""
-    if not isinstance(response, Response) or isinstance(response, (StreamResponse,
-                                                                   FileResponse)):
+    if not isinstance(response, Response) or isinstance(response, (StreamResponse, FileResponse)):
         return None
     body = response.body
     headers = [(k, v) for k, v in response.headers.items() if k.lower() not in _NOT_REPLAYED]
@@ -218,8 +225,7 @@ def _replay(record: _Record, fingerprint: bytes) -> Response:
     """A fresh response from ``record``; 422 if it answered a different request."""
     if record.fingerprint != fingerprint:
         raise UnprocessableEntity(
-            "Idempotency-Key was already used for a different request "
-            "(method, path or body differ)"
+            "Idempotency-Key was already used for a different request (method, path or body differ)"
         )
     headers = dict(record.headers)
     headers[REPLAYED_HEADER] = "true"

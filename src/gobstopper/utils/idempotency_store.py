@@ -49,8 +49,11 @@ class IdempotencyBackend(Protocol):
 
 def checked_ttl(ttl_seconds: float, name: str = "ttl_seconds") -> float:
     """Return ``ttl_seconds`` if it is a positive finite number, else raise ValueError."""
-    if isinstance(ttl_seconds, bool) or not isinstance(ttl_seconds, (int, float)) \
-            or not (math.isfinite(ttl_seconds) and ttl_seconds > 0):
+    if (
+        isinstance(ttl_seconds, bool)
+        or not isinstance(ttl_seconds, (int, float))
+        or not (math.isfinite(ttl_seconds) and ttl_seconds > 0)
+    ):
         raise ValueError(f"{name} must be a positive finite number, got {ttl_seconds!r}")
     return ttl_seconds
 
@@ -77,8 +80,13 @@ class IdempotencyStore:
     claims belong to one event loop. ``clock`` (seconds, monotonic) is injectable.
     """
 
-    def __init__(self, max_entries: int = MAX_ENTRIES, *, max_bytes: int = MAX_BYTES,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        max_entries: int = MAX_ENTRIES,
+        *,
+        max_bytes: int = MAX_BYTES,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.max_entries = _positive_int(max_entries, "max_entries")
         self.max_bytes = _positive_int(max_bytes, "max_bytes")
         self._clock = clock

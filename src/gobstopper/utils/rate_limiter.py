@@ -45,8 +45,11 @@ _EPSILON = 1e-9
 
 def _positive(name: str, value: float) -> float:
     """``value`` if it is a positive finite number, else ``ValueError``."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)) \
-            or not (math.isfinite(value) and value > 0):
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, (int, float))
+        or not (math.isfinite(value) and value > 0)
+    ):
         raise ValueError(f"{name} must be a positive finite number, got {value!r}")
     return value
 
@@ -102,8 +105,10 @@ class _CostPolicy:
     def validate_cost(self, cost: float) -> float:
         """``cost``, or ``ValueError`` if it is not positive or could never be paid."""
         if not self.payable(cost):
-            raise ValueError(f"cost {cost!r} exceeds {self._largest_cost_name} "
-                             f"{self._largest_cost!r}: it would never be allowed")
+            raise ValueError(
+                f"cost {cost!r} exceeds {self._largest_cost_name} "
+                f"{self._largest_cost!r}: it would never be allowed"
+            )
         return cost
 
 
@@ -179,14 +184,12 @@ class SlidingWindowPolicy(_CostPolicy):
     _largest_cost_name = "max_requests"
 
     def __init__(self, max_requests: int, window: float) -> None:
-        if isinstance(max_requests, bool) or not isinstance(max_requests, int) \
-                or max_requests < 1:
+        if isinstance(max_requests, bool) or not isinstance(max_requests, int) or max_requests < 1:
             raise ValueError(f"max_requests must be an int of at least 1, got {max_requests!r}")
         self.max_requests = self._largest_cost = max_requests
         self.window = _positive("window", window)
 
-    def _retry_after(self, previous: float, current: float, elapsed: float,
-                     cost: float) -> float:
+    def _retry_after(self, previous: float, current: float, elapsed: float, cost: float) -> float:
         """Seconds until ``cost`` fits, given the counts and the current window's elapsed share."""
         room = self.max_requests - cost
         if previous * (1 - elapsed) + current <= room + _EPSILON:
@@ -209,8 +212,7 @@ class RateLimiter(SlidingWindowPolicy, _PerKeyState):
     Thread-safe; ``clock`` is injectable for tests.
     """
 
-    def __init__(self, max_requests: int, window: float, *,
-                 clock: Clock = time.monotonic) -> None:
+    def __init__(self, max_requests: int, window: float, *, clock: Clock = time.monotonic) -> None:
         SlidingWindowPolicy.__init__(self, max_requests, window)
         _PerKeyState.__init__(self, clock)
 
@@ -325,12 +327,15 @@ def rate_limit(
             raise RateLimitExceeded(await resolved(limiter.retry_after(bucket, cost)))
 
     def decorate(handler: F) -> F:
-        call = handler if is_async_callable(handler) else functools.partial(
-            asyncio.to_thread, handler)
+        call = (
+            handler if is_async_callable(handler) else functools.partial(asyncio.to_thread, handler)
+        )
 
         @functools.wraps(handler)
         async def limited(*args: Any, **kwargs: Any) -> Any:
             await enforce(args[0])
             return await call(*args, **kwargs)
+
         return cast(F, limited)
+
     return decorate

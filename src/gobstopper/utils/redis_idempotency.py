@@ -52,8 +52,13 @@ class RedisIdempotencyStore:
     request waiting for another's result.
     """
 
-    def __init__(self, client: Redis, *, prefix: str = "gobstopper:idempotency:",
-                 max_poll_seconds: float = 0.05) -> None:
+    def __init__(
+        self,
+        client: Redis,
+        *,
+        prefix: str = "gobstopper:idempotency:",
+        max_poll_seconds: float = 0.05,
+    ) -> None:
         self.client = client
         self.prefix = prefix
         self.max_poll_seconds = checked_ttl(max_poll_seconds, "max_poll_seconds")
@@ -73,8 +78,7 @@ class RedisIdempotencyStore:
         """``SET NX PX``: True if this request now holds the slot for the lease."""
         token = secrets.token_hex(16)
         lease_ms = max(1, int(lease_seconds * 1000))
-        taken = await _reachable(self.client.set(self._keys(slot)[1], token, nx=True,
-                                                 px=lease_ms))
+        taken = await _reachable(self.client.set(self._keys(slot)[1], token, nx=True, px=lease_ms))
         if taken:
             self._tokens[slot] = token
         return bool(taken)
@@ -94,8 +98,11 @@ class RedisIdempotencyStore:
         token = self._tokens.pop(slot, "")
         ttl_ms = max(1, int(checked_ttl(ttl_seconds) * 1000))
         # Base64 text, so clients with decode_responses=True read it back intact.
-        await _reachable(self._complete(keys=list(self._keys(slot)),
-                                        args=[base64.b64encode(record), ttl_ms, token]))
+        await _reachable(
+            self._complete(
+                keys=list(self._keys(slot)), args=[base64.b64encode(record), ttl_ms, token]
+            )
+        )
 
     async def release(self, slot: str) -> None:
         """Drop this request's claim without storing anything."""
@@ -109,4 +116,3 @@ async def _reachable(call: Awaitable[T]) -> T:
         return await call
     except (RedisConnectionError, RedisTimeoutError) as exc:
         raise ServiceUnavailable("Idempotency store unavailable; retry later") from exc
-

@@ -60,7 +60,9 @@ local function num(x) return string.format('%.17g', x) end
 # '1' to take the tokens if they are there or '0' to only look, now.
 # Reply: {1 if allowed, seconds from full after paying}. Debt is kept relative to t so
 # the arithmetic stays on small numbers, as exact as the in-memory limiter's.
-_BUCKET_SCRIPT = _PRELUDE + """
+_BUCKET_SCRIPT = (
+    _PRELUDE
+    + """
 local wait, most = tonumber(ARGV[1]), tonumber(ARGV[2])
 local state = redis.call('HMGET', KEYS[1], 't', 'd')
 local debt = wait
@@ -75,6 +77,7 @@ if allowed and ARGV[3] == '1' then
 end
 return {allowed and 1 or 0, num(debt)}
 """
+)
 
 # KEYS[1], a hash: w = the window last counted in, p = the window before's count,
 # c = that window's count. ARGV: cost, the most a key may count (max_requests + slack),
@@ -82,7 +85,9 @@ return {allowed and 1 or 0, num(debt)}
 # Reply: {1 if allowed, previous, current (before this cost), elapsed share of window}.
 # Positions are worked out in microseconds: with a whole number of them per window,
 # the elapsed share is exact, where ``now / window`` in seconds would be off by ~1e-7.
-_WINDOW_SCRIPT = _PRELUDE + """
+_WINDOW_SCRIPT = (
+    _PRELUDE
+    + """
 local cost, most, span = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3]) * 1000000
 local index = math.floor(now / span)
 local elapsed = (now - index * span) / span
@@ -103,6 +108,7 @@ if allowed and ARGV[4] == '1' then
 end
 return {allowed and 1 or 0, num(previous), num(current), num(elapsed)}
 """
+)
 
 
 class _RedisLimit:
@@ -110,8 +116,9 @@ class _RedisLimit:
 
     _SCRIPT: ClassVar[str]
 
-    def __init__(self, client: Redis, prefix: str, fail_open: bool,
-                 clock: Callable[[], float] | None) -> None:
+    def __init__(
+        self, client: Redis, prefix: str, fail_open: bool, clock: Callable[[], float] | None
+    ) -> None:
         if not isinstance(prefix, str):
             raise TypeError(f"prefix must be a str, got {prefix!r}")
         self.client = client
@@ -142,9 +149,12 @@ class _RedisLimit:
         except (RedisConnectionError, RedisTimeoutError) as exc:
             if not self._outage:
                 self._outage = True
-                _logger().warning("rate limiter %r: Redis unreachable (%s); %s until it is back",
-                                  self.prefix, exc,
-                                  "allowing calls" if self.fail_open else "answering 503")
+                _logger().warning(
+                    "rate limiter %r: Redis unreachable (%s); %s until it is back",
+                    self.prefix,
+                    exc,
+                    "allowing calls" if self.fail_open else "answering 503",
+                )
             if self.fail_open:
                 return None
             raise ServiceUnavailable() from exc
@@ -164,9 +174,16 @@ class RedisTokenBucketLimiter(TokenBucketPolicy, _RedisLimit):
 
     _SCRIPT = _BUCKET_SCRIPT
 
-    def __init__(self, client: Redis, rate: float, capacity: float, *,
-                 prefix: str = DEFAULT_PREFIX, fail_open: bool = True,
-                 clock: Callable[[], float] | None = None) -> None:
+    def __init__(
+        self,
+        client: Redis,
+        rate: float,
+        capacity: float,
+        *,
+        prefix: str = DEFAULT_PREFIX,
+        fail_open: bool = True,
+        clock: Callable[[], float] | None = None,
+    ) -> None:
         TokenBucketPolicy.__init__(self, rate, capacity)
         _RedisLimit.__init__(self, client, prefix, fail_open, clock)
         self._most = self._refill_seconds + _EPSILON
@@ -199,9 +216,16 @@ class RedisRateLimiter(SlidingWindowPolicy, _RedisLimit):
 
     _SCRIPT = _WINDOW_SCRIPT
 
-    def __init__(self, client: Redis, max_requests: int, window: float, *,
-                 prefix: str = DEFAULT_PREFIX, fail_open: bool = True,
-                 clock: Callable[[], float] | None = None) -> None:
+    def __init__(
+        self,
+        client: Redis,
+        max_requests: int,
+        window: float,
+        *,
+        prefix: str = DEFAULT_PREFIX,
+        fail_open: bool = True,
+        clock: Callable[[], float] | None = None,
+    ) -> None:
         SlidingWindowPolicy.__init__(self, max_requests, window)
         _RedisLimit.__init__(self, client, prefix, fail_open, clock)
         self._most = max_requests + _EPSILON

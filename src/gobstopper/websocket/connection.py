@@ -197,8 +197,11 @@ class WebSocket(ScopeView):
         """Refuse the handshake with HTTP ``status_code`` (before accept only)."""
         if self._state != CONNECTING:
             raise RuntimeError("WebSocket.reject() is only possible before accept()")
-        if isinstance(status_code, bool) or not isinstance(status_code, int) \
-                or not 400 <= status_code <= 599:
+        if (
+            isinstance(status_code, bool)
+            or not isinstance(status_code, int)
+            or not 400 <= status_code <= 599
+        ):
             raise ValueError(f"reject() needs an HTTP 4xx/5xx status, got {status_code!r}")
         self._mark_closed(status_code, "")
         self._close_seen = True
@@ -275,9 +278,13 @@ class WebSocket(ScopeView):
                 raise ConnectionClosed(ABNORMAL_CLOSURE, "connection lost") from exc
 
     def _too_big_outgoing(self, size: int) -> None:
-        logger.warning("closing WebSocket %s with 1009: outgoing message of %d bytes "
-                       "exceeds MAX_WS_MESSAGE_BYTES=%d", self.path, size,
-                       self.max_message_bytes)
+        logger.warning(
+            "closing WebSocket %s with 1009: outgoing message of %d bytes "
+            "exceeds MAX_WS_MESSAGE_BYTES=%d",
+            self.path,
+            size,
+            self.max_message_bytes,
+        )
         self._close(MESSAGE_TOO_BIG, "message too big")
         raise ConnectionClosed(MESSAGE_TOO_BIG, "message too big")
 
@@ -330,8 +337,12 @@ class WebSocket(ScopeView):
         raise ConnectionClosed(self._code(), self.close_reason)
 
     def _too_big_incoming(self, size: int) -> Message:
-        logger.info("closing WebSocket %s with 1009: received %d bytes, "
-                    "MAX_WS_MESSAGE_BYTES=%d", self.path, size, self.max_message_bytes)
+        logger.info(
+            "closing WebSocket %s with 1009: received %d bytes, MAX_WS_MESSAGE_BYTES=%d",
+            self.path,
+            size,
+            self.max_message_bytes,
+        )
         self._close(MESSAGE_TOO_BIG, "message too big")
         return self._close_message()
 
@@ -392,8 +403,7 @@ class WebSocket(ScopeView):
             return
         self._close_protocol(code)
         receiver = self._receiver
-        if receiver is not None and receiver is not asyncio.current_task() \
-                and not receiver.done():
+        if receiver is not None and receiver is not asyncio.current_task() and not receiver.done():
             self._wake = True
             receiver.cancel()
 

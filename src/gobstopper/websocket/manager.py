@@ -136,8 +136,10 @@ class WebSocketManager:
             return
         text = isinstance(message, str)
         tasks = {
-            asyncio.ensure_future(ws.send_text(message) if text else ws.send_bytes(message)):
-            (cid, ws)
+            asyncio.ensure_future(ws.send_text(message) if text else ws.send_bytes(message)): (
+                cid,
+                ws,
+            )
             for cid, ws in targets
         }
         try:
@@ -151,8 +153,7 @@ class WebSocketManager:
             task.cancel()
             task.add_done_callback(_retrieve)
             cid, ws = tasks[task]
-            self._drop(cid, ws, "did not take a message within "
-                                f"{self.send_timeout:g}s")
+            self._drop(cid, ws, f"did not take a message within {self.send_timeout:g}s")
         for task in done:
             if task.exception() is not None:
                 cid, ws = tasks[task]
@@ -180,8 +181,7 @@ class WebSocketManager:
         await self.backplane.close()
 
     def __repr__(self) -> str:
-        return (f"<WebSocketManager connections={len(self.connections)} "
-                f"rooms={len(self.rooms)}>")
+        return f"<WebSocketManager connections={len(self.connections)} rooms={len(self.rooms)}>"
 
 
 def _check_message(message: Any) -> None:

@@ -29,8 +29,9 @@ INTERNAL_ERROR = 1011
 #: 3000-4999 for libraries and applications. Unassigned 1016-2999 are refused,
 #: since conforming clients (the ``websockets`` package, browsers) fail the
 #: connection when they receive one.
-_SENDABLE_REGISTERED = frozenset({1000, 1001, 1002, 1003, 1007, 1008, 1009, 1010, 1011,
-                                  1012, 1013, 1014})
+_SENDABLE_REGISTERED = frozenset(
+    {1000, 1001, 1002, 1003, 1007, 1008, 1009, 1010, 1011, 1012, 1013, 1014}
+)
 MAX_REASON_BYTES = 123
 
 
@@ -39,9 +40,7 @@ def check_close(code: int, reason: str) -> None:
     if isinstance(code, bool) or not isinstance(code, int):
         raise ValueError(f"close code must be an int, got {code!r}")
     if code not in _SENDABLE_REGISTERED and not 3000 <= code <= 4999:
-        raise ValueError(
-            f"invalid close code {code}: use 1000-1003, 1007-1014 or 3000-4999"
-        )
+        raise ValueError(f"invalid close code {code}: use 1000-1003, 1007-1014 or 3000-4999")
     if not isinstance(reason, str):
         raise ValueError(f"close reason must be a str, got {type(reason).__name__}")
     if len(reason) > MAX_REASON_BYTES or len(reason.encode("utf-8")) > MAX_REASON_BYTES:
@@ -73,8 +72,14 @@ class Message:
 
     __slots__ = ("code", "data", "reason", "type")
 
-    def __init__(self, type: str, data: str | bytes | None = None, *,
-                 code: int | None = None, reason: str = "") -> None:
+    def __init__(
+        self,
+        type: str,
+        data: str | bytes | None = None,
+        *,
+        code: int | None = None,
+        reason: str = "",
+    ) -> None:
         self.type = type
         self.data = data
         self.code = code

@@ -87,7 +87,8 @@ class RedisBackplane:
             raise RuntimeError("RedisBackplane.attach() called twice")
         self._subscribed = asyncio.Event()
         self._task = asyncio.get_running_loop().create_task(
-            self._listen(deliver, self._subscribed), name=f"RedisBackplane({self.channel!r})")
+            self._listen(deliver, self._subscribed), name=f"RedisBackplane({self.channel!r})"
+        )
 
     async def ready(self, timeout: float = SUBSCRIBE_WAIT) -> bool:
         """Wait until the listener is subscribed; False (and a warning) after ``timeout``.
@@ -100,9 +101,13 @@ class RedisBackplane:
         try:
             await asyncio.wait_for(self._subscribed.wait(), timeout)
         except TimeoutError:
-            logger.warning("Redis backplane could not subscribe to %r on %s within %gs: "
-                           "broadcasts from other processes are lost until it does",
-                           self.channel, _address(self.client), timeout)
+            logger.warning(
+                "Redis backplane could not subscribe to %r on %s within %gs: "
+                "broadcasts from other processes are lost until it does",
+                self.channel,
+                _address(self.client),
+                timeout,
+            )
             return False
         return True
 
@@ -153,8 +158,11 @@ class RedisBackplane:
                         continue
                     if item["type"] == "subscribe":
                         if failures:
-                            logger.info("Redis backplane resubscribed to %r after %d failed "
-                                        "attempts", self.channel, failures)
+                            logger.info(
+                                "Redis backplane resubscribed to %r after %d failed attempts",
+                                self.channel,
+                                failures,
+                            )
                             failures = 0
                         subscribed.set()
                     elif item["type"] == "message":
@@ -162,19 +170,22 @@ class RedisBackplane:
             except UnicodeDecodeError:
                 # decode_responses=True and a payload that is not UTF-8: the client's
                 # parser retries the same bytes forever, so start a new connection.
-                logger.warning("skipped a payload on %r that is not UTF-8; resubscribing",
-                               self.channel)
+                logger.warning(
+                    "skipped a payload on %r that is not UTF-8; resubscribing", self.channel
+                )
                 await self._drop_pubsub()
             except Exception as exc:
                 await self._drop_pubsub()
                 failures += 1
                 if failures == 1:
-                    logger.warning("Redis backplane lost its subscription to %r (%r); "
-                                   "reconnecting, broadcasts meanwhile are lost",
-                                   self.channel, exc)
+                    logger.warning(
+                        "Redis backplane lost its subscription to %r (%r); "
+                        "reconnecting, broadcasts meanwhile are lost",
+                        self.channel,
+                        exc,
+                    )
                 else:
-                    logger.debug("Redis backplane reconnect attempt %d failed: %r",
-                                 failures, exc)
+                    logger.debug("Redis backplane reconnect attempt %d failed: %r", failures, exc)
                 delay = min(MAX_BACKOFF, FIRST_BACKOFF * 2 ** (failures - 1))
                 await asyncio.sleep(random.uniform(delay / 2, delay))
 
@@ -183,8 +194,9 @@ class RedisBackplane:
         try:
             envelope = _decode(payload)
         except msgspec.DecodeError as exc:
-            logger.warning("skipped a malformed payload on %r (%s): %.100r",
-                           self.channel, exc, payload)
+            logger.warning(
+                "skipped a malformed payload on %r (%s): %.100r", self.channel, exc, payload
+            )
             return
         try:
             await deliver(envelope.room, envelope.message)

@@ -129,8 +129,12 @@ async def strict_json(request: Request):
 # -- typed body parameters ------------------------------------------------------------
 @app.post("/orders")
 async def create_order(request: Request, order: Order):
-    return {"item": order.item, "quantity": order.quantity, "tags": order.tags,
-            "city": order.ship_to.city if order.ship_to else None}
+    return {
+        "item": order.item,
+        "quantity": order.quantity,
+        "tags": order.tags,
+        "city": order.ship_to.city if order.ship_to else None,
+    }
 
 
 @app.post("/orders/optional")
@@ -249,6 +253,7 @@ async def update_profile(request: Request):
     body = await request.get_data()
     content_type = request.headers.get("content-type", "")
     from gobstopper.http.multipart import parse_multipart
+
     form, files = parse_multipart(body, content_type)
     name = form.get("name", [""])[0]
     avatar = files.get("avatar")
@@ -274,9 +279,14 @@ async def upload_info(request: Request):
     return {
         "form": form,
         "files": {
-            name: {"filename": f.filename, "raw_filename": f.raw_filename, "size": f.size,
-                   "content_type": f.content_type, "in_memory": f.in_memory,
-                   "sha256": hashlib.sha256(f.read()).hexdigest()}
+            name: {
+                "filename": f.filename,
+                "raw_filename": f.raw_filename,
+                "size": f.size,
+                "content_type": f.content_type,
+                "in_memory": f.in_memory,
+                "sha256": hashlib.sha256(f.read()).hexdigest(),
+            }
             for name, f in files.items()
         },
     }
@@ -296,8 +306,9 @@ async def upload_big(request: Request):
 
 # -- limits per blueprint -----------------------------------------------------------------
 strict = Blueprint("strict", url_prefix="/strict")
-strict.add_middleware(LimitsMiddleware(max_body_bytes=4096, max_form_fields=5, max_files=1,
-                                       max_file_bytes=1000))
+strict.add_middleware(
+    LimitsMiddleware(max_body_bytes=4096, max_form_fields=5, max_files=1, max_file_bytes=1000)
+)
 
 
 @strict.post("/form")

@@ -6,8 +6,11 @@ from gobstopper.middleware.cors import CORSMiddleware
 ORIGIN = "https://app.example.com"
 
 app = Gobstopper(__name__)
-app.add_middleware(CORSMiddleware(origins=[ORIGIN], headers=["Content-Type", "X-Token"],
-                                  allow_credentials=True, max_age=600))
+app.add_middleware(
+    CORSMiddleware(
+        origins=[ORIGIN], headers=["Content-Type", "X-Token"], allow_credentials=True, max_age=600
+    )
+)
 
 
 @app.post("/api/echo")

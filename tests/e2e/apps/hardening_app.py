@@ -92,4 +92,5 @@ async def stream(request):
         if request.args.get("fail"):
             raise RuntimeError("stream source failed")
         yield b"second chunk\n"
+
     return StreamResponse(chunks())

@@ -44,8 +44,9 @@ async def count_run() -> int:
 async def charge(request, charge: Charge):
     number = await count_run()
     await asyncio.sleep(0.2)  # long enough for concurrent duplicates to overlap
-    response = JSONResponse({"run": number, "amount": charge.amount,
-                             "caller": request.headers.get("authorization", "")})
+    response = JSONResponse(
+        {"run": number, "amount": charge.amount, "caller": request.headers.get("authorization", "")}
+    )
     response.set_cookie("receipt", str(number), secure=False)
     return response
 

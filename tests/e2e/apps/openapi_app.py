@@ -73,8 +73,9 @@ async def create_pet(request: Request, pet: NewPet) -> Pet:
 
 
 @pets.get("/visits/<uuid:pet>/<date:day>/<float:weight>/<path:note>")
-async def visit(request: Request, pet: uuid.UUID, day: datetime.date, weight: float,
-                note: str) -> Visit:
+async def visit(
+    request: Request, pet: uuid.UUID, day: datetime.date, weight: float, note: str
+) -> Visit:
     """Echo a visit: every converter's value comes back typed."""
     return Visit(pet, day, weight, note)
 

@@ -66,6 +66,7 @@ async def sse(request):
     async def events():
         for n in range(start, start + count):
             yield SSEEvent(data=f"event {n}\nline two", event="tick", id=n)
+
     return SSEStream(events(), keep_alive=5)
 
 
@@ -82,6 +83,7 @@ async def forever(request):
                 await asyncio.sleep(0.01)
         finally:
             mark(tag)
+
     return StreamResponse(chunks())
 
 
@@ -95,6 +97,7 @@ async def idle(request):
             await asyncio.Event().wait()  # nothing more, ever
         finally:
             mark(tag)
+
     return SSEStream(quiet(), keep_alive=None)
 
 
@@ -104,4 +107,5 @@ async def quiet_then_more(request):
         yield "first"
         await asyncio.sleep(0.5)
         yield "second"
+
     return SSEStream(slow(), keep_alive=0.1)

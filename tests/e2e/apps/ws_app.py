@@ -30,8 +30,11 @@ async def gate(websocket):
 @app.get("/closes")
 async def closes(request):
     path = request.args.get("path", [""])[0]
-    return [{"id": ws.query_params.get("id"), "code": ws.close_code, "reason": ws.close_reason}
-            for ws in SEEN if ws.path == path and ws.closed]
+    return [
+        {"id": ws.query_params.get("id"), "code": ws.close_code, "reason": ws.close_reason}
+        for ws in SEEN
+        if ws.path == path and ws.closed
+    ]
 
 
 @app.websocket("/ws/echo")
@@ -44,8 +47,14 @@ async def echo(websocket):
 @app.websocket("/ws/typed/<int:n>/<uuid:token>")
 async def typed(websocket, n, token):
     await websocket.accept()
-    await websocket.send_json({"n": n, "is_int": isinstance(n, int), "token": str(token),
-                               "is_uuid": isinstance(token, uuid.UUID)})
+    await websocket.send_json(
+        {
+            "n": n,
+            "is_int": isinstance(n, int),
+            "token": str(token),
+            "is_uuid": isinstance(token, uuid.UUID),
+        }
+    )
     await websocket.receive()
 
 
@@ -76,8 +85,11 @@ async def room_member(websocket, room):
     manager.add_connection(conn_id, websocket)
     manager.join_room(conn_id, room)
     await websocket.send_text("joined")
-    filler = asyncio.ensure_future(fill(conn_id, websocket)) \
-        if websocket.query_params.get("fill") else None
+    filler = (
+        asyncio.ensure_future(fill(conn_id, websocket))
+        if websocket.query_params.get("fill")
+        else None
+    )
     try:
         async for _ in websocket:
             pass
@@ -118,5 +130,7 @@ async def broadcast(request, room):
     started = time.monotonic()
     for i in range(count):
         await manager.broadcast_to_room(room, f"message {i}")
-    return {"elapsed": time.monotonic() - started,
-            "members": len(manager.get_room_connections(room))}
+    return {
+        "elapsed": time.monotonic() - started,
+        "members": len(manager.get_room_connections(room)),
+    }
