@@ -19,4 +19,5 @@ if [ "${1:-}" = --latest ]; then
 fi
 bash scripts/setup.sh dev
 .venv/bin/ruff check src tests benchmarks examples scripts
+.venv/bin/ruff format --check src tests benchmarks examples scripts
 exec .venv/bin/python -m pytest "$@"
