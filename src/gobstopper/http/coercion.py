@@ -24,7 +24,8 @@ def to_response(rv: Any) -> BaseResponse:
     # PERF: exact-type checks first; these are the shapes nearly every handler returns.
     kind = type(rv)
     if kind is Response or kind is JSONResponse:
-        return rv
+        response: BaseResponse = rv  # an annotation, not a cast(): no call on the hot path
+        return response
     if kind is dict or kind is list:
         return plain_response_of(dumps(rv), _JSON_HEADERS)
     if kind is str:

@@ -91,16 +91,17 @@ class ScopeView:
     @property
     def path(self) -> str:
         """Decoded path without the query string."""
-        return self.scope.path
+        return str(self.scope.path)
 
     @property
     def query_string(self) -> str:
         """Raw query string without the leading ``?``."""
-        return self.scope.query_string
+        return str(self.scope.query_string)
 
     @property
     def headers(self) -> dict[str, str]:
         """Headers with lower-case names; repeated headers are joined."""
         if self._headers is None:
-            self._headers = headers_dict(self.scope.headers)
+            # The using class declares the ``_headers`` slot (this mixin has none).
+            self._headers = headers_dict(self.scope.headers)  # type: ignore[misc]
         return self._headers

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import functools
 import re
-from typing import Any
+from collections.abc import Hashable
+from typing import Any, cast
 
 import msgspec
 import msgspec.inspect as mi
@@ -89,7 +90,7 @@ def body_required(model: type) -> RequestValidationError:
 
 
 @functools.lru_cache(maxsize=512)
-def _sequence_fields(model: type) -> frozenset[str]:
+def _sequence_fields(model: Hashable) -> frozenset[str]:
     """Names (as encoded) of ``model``'s list/set/tuple fields."""
     info = mi.type_info(model)
     names = set()
@@ -106,7 +107,7 @@ def form_to_model(fields: dict[str, list[str]], model: type[Any]) -> Any:
     Strings are converted to the field types (``"42"`` → ``42``); a failure
     raises ``FormValidationError`` naming the field.
     """
-    multi = _sequence_fields(model)
+    multi = _sequence_fields(cast(Hashable, model))  # typeshed: type[Any] is not Hashable
     data = {
         name: values if name in multi else values[-1] for name, values in fields.items() if values
     }

@@ -170,5 +170,5 @@ class TemplateEngine:
         cause = exc.__cause__
         if isinstance(cause, TemplateNotFound):
             return TemplateNotFound(cause.name, cause.search_path, cause.reason)
-        names = ", ".join(str(name) for name in exc.templates)
+        names = ", ".join(str(name) for name in getattr(exc, "templates", ()))
         return TemplateNotFound(names, self._search_path)

@@ -167,7 +167,7 @@ class TokenBucketLimiter(TokenBucketPolicy, _PerKeyState):
         wait = cost / self.rate
         with self._lock:
             now = self._clock()
-            full_at = max(self._state.get(key, now), now) + wait
+            full_at: float = max(self._state.get(key, now), now) + wait
             return max(0.0, full_at - self._refill_seconds - now)
 
     def _idle(self, entry: float, now: float) -> bool:
@@ -292,7 +292,7 @@ class RateLimitExceeded(TooManyRequests):
 
 
 def _client_ip(request: Any) -> str:
-    return request.client_ip
+    return str(request.client_ip)
 
 
 def rate_limit(
@@ -327,7 +327,7 @@ def rate_limit(
             raise RateLimitExceeded(await resolved(limiter.retry_after(bucket, cost)))
 
     def decorate(handler: F) -> F:
-        call = (
+        call: Callable[..., Awaitable[Any]] = (
             handler if is_async_callable(handler) else functools.partial(asyncio.to_thread, handler)
         )
 

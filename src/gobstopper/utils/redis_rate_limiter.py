@@ -145,7 +145,7 @@ class _RedisLimit:
         """The script's reply for ``key``; None if Redis is unreachable and failing open."""
         now = "" if self._clock is None else round(self._clock() * 1_000_000)
         try:
-            reply = await self._script(keys=[self.redis_key(key)], args=[*args, now])
+            reply: list[Any] = await self._script(keys=[self.redis_key(key)], args=[*args, now])
         except (RedisConnectionError, RedisTimeoutError) as exc:
             if not self._outage:
                 self._outage = True

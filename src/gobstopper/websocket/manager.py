@@ -134,9 +134,10 @@ class WebSocketManager:
         targets = [(cid, ws) for cid in ids if (ws := self.connections.get(cid)) is not None]
         if not targets:
             return
-        text = isinstance(message, str)
         tasks = {
-            asyncio.ensure_future(ws.send_text(message) if text else ws.send_bytes(message)): (
+            asyncio.ensure_future(
+                ws.send_text(message) if isinstance(message, str) else ws.send_bytes(message)
+            ): (
                 cid,
                 ws,
             )
