@@ -56,3 +56,8 @@ async def total_runs(request):
     if client is not None:
         return {"runs": int(await client.get("e2e:charge-runs") or 0)}
     return {"runs": runs}
+
+
+@app.get("/pid")
+async def pid(request):
+    return {"pid": os.getpid()}

@@ -26,7 +26,7 @@ async def join(websocket, room: str):
     await websocket.accept()
     manager.add_connection(connection_id, websocket)
     manager.join_room(connection_id, room)
-    await websocket.send_text("joined")
+    await websocket.send_text(f"joined by {os.getpid()}")
     try:
         async for _ in websocket:
             pass
