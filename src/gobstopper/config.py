@@ -103,3 +103,8 @@ def allowed_hosts() -> tuple[str, ...] | None:
     raw = os.environ.get("GOBSTOPPER_ALLOWED_HOSTS", "")
     entries = tuple(item.strip() for item in raw.split(",") if item.strip())
     return entries or None
+
+
+def prometheus_multiprocess_dir() -> str | None:
+    """``PROMETHEUS_MULTIPROC_DIR``: prometheus-client's multiprocess mode when set."""
+    return os.environ.get("PROMETHEUS_MULTIPROC_DIR") or None
