@@ -1,4 +1,4 @@
-"""Start real servers (Granian, redis-server) on free loopback ports for tests.
+"""Start real servers (Granian, uvicorn, redis-server) on free loopback ports for tests.
 
 Each server runs in its own process group and is always stopped; readiness is
 polled with a deadline, never slept for.
@@ -19,6 +19,8 @@ from pathlib import Path
 from typing import TypeVar
 
 ROOT = Path(__file__).resolve().parent.parent
+#: The interfaces every Gobstopper app serves; e2e server fixtures run on each.
+INTERFACES = ("rsgi", "asgi")
 START_DEADLINE = 30.0
 ServerT = TypeVar("ServerT", bound="RunningServer")
 
@@ -51,6 +53,8 @@ class RunningServer:
     port: int
     process: subprocess.Popen[bytes]
     log_path: Path
+    #: The interface the app is served over: "rsgi" or "asgi".
+    interface: str = "rsgi"
 
     @property
     def url(self) -> str:
@@ -84,22 +88,25 @@ def granian_server(
     env: dict[str, str] | None = None,
     extra_args: tuple[str, ...] = (),
     app_dir: Path | None = None,
+    interface: str = "rsgi",
 ) -> Iterator[RunningServer]:
-    """Run ``granian --interface rsgi target`` on a free port for the ``with`` block.
+    """Run ``granian --interface <interface> target`` on a free port for the ``with`` block.
 
+    ``interface`` is ``"rsgi"`` (the default, the fast path) or ``"asgi"``.
     ``app_dir`` (default: the tests folder) is put on ``PYTHONPATH`` so that
     test app modules import by name.
     """
+    if interface not in INTERFACES:
+        raise ValueError(f"interface must be one of {INTERFACES}, got {interface!r}")
     port = free_port()
     log_path = tmp_path / f"granian-{port}.log"
-    search = [str(app_dir or ROOT / "tests" / "e2e" / "apps"), str(ROOT / "src")]
-    full_env = {**os.environ, "PYTHONPATH": os.pathsep.join(search), **(env or {})}
+    full_env = _app_env(app_dir, env)
     command = [
         sys.executable,
         "-m",
         "granian",
         "--interface",
-        "rsgi",
+        interface,
         "--host",
         "127.0.0.1",
         "--port",
@@ -110,6 +117,7 @@ def granian_server(
         target,
     ]
     with _running(RunningServer, command, port, log_path, tmp_path, full_env) as server:
+        server.interface = interface
         yield server
 
 
@@ -138,6 +146,44 @@ def _running(
         yield server
     finally:
         server.stop()
+
+
+def _app_env(app_dir: Path | None, env: dict[str, str] | None) -> dict[str, str]:
+    search = [str(app_dir or ROOT / "tests" / "e2e" / "apps"), str(ROOT / "src")]
+    return {**os.environ, "PYTHONPATH": os.pathsep.join(search), **(env or {})}
+
+
+#: Third-party ASGI servers the smoke tests run the same apps under.
+ASGI_SERVERS = ("uvicorn", "hypercorn")
+
+
+@contextmanager
+def asgi_server(
+    server: str,
+    target: str,
+    tmp_path: Path,
+    *,
+    env: dict[str, str] | None = None,
+    app_dir: Path | None = None,
+) -> Iterator[RunningServer]:
+    """Run ``uvicorn``/``hypercorn target`` (the app's ASGI entry) on a free port."""
+    port = free_port()
+    log_path = tmp_path / f"{server}-{port}.log"
+    command = asgi_server_command(server, target, port)
+    with _running(RunningServer, command, port, log_path, tmp_path, _app_env(app_dir, env)) as srv:
+        srv.interface = "asgi"
+        yield srv
+
+
+def asgi_server_command(server: str, target: str, port: int) -> list[str]:
+    """The command line ``asgi_server`` runs (for tests that expect it to exit)."""
+    if server not in ASGI_SERVERS:
+        raise ValueError(f"server must be one of {ASGI_SERVERS}, got {server!r}")
+    if server == "uvicorn":
+        options = ["--host", "127.0.0.1", "--port", str(port), "--lifespan", "on"]
+    else:
+        options = ["--bind", f"127.0.0.1:{port}"]
+    return [sys.executable, "-m", server, *options, target]
 
 
 @dataclass

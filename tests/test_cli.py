@@ -158,8 +158,8 @@ def test_load_app_in_process(project, monkeypatch):
 
 
 @pytest.mark.e2e
-@pytest.mark.parametrize("workers", [1, 2])
-def test_run_serves_with_granian_and_stops_cleanly_on_sigterm(project, workers):
+@pytest.mark.parametrize(("workers", "interface"), [(1, "rsgi"), (2, "rsgi"), (2, "asgi")])
+def test_run_serves_with_granian_and_stops_cleanly_on_sigterm(project, workers, interface):
     port = free_port()
     shutdown_file = project / "shutdowns.txt"
     env = {
@@ -186,6 +186,8 @@ def test_run_serves_with_granian_and_stops_cleanly_on_sigterm(project, workers):
                 "1",
                 "--loop",
                 "asyncio",
+                "--interface",
+                interface,
             ],
             cwd=project,
             env=env,
@@ -288,6 +290,7 @@ def test_run_help_shows_the_defaults():
         "(default: 127.0.0.1)",
         "(default: 8000)",
         "(default: auto)",
+        "(default: rsgi)",
         '"gobstopper[reload]"',
         "(default: off)",
     ):

@@ -88,6 +88,14 @@ def _json(expected: object) -> Check:
     return check
 
 
+def _not_found(reply: Reply) -> str | None:
+    """A miss: any framework's own 404, without the middleware headers."""
+    if reply.status != 404:
+        return f"status {reply.status}, expected 404: {reply.body[:200]!r}"
+    present = [name for name in MW_HEADERS if name in reply.headers]
+    return f"middleware headers {present} on a miss" if present else None
+
+
 def _template(reply: Reply) -> str | None:
     problem = _common_problem(reply, "text/html", False)
     if problem is not None:
@@ -113,6 +121,9 @@ ENDPOINTS: tuple[Endpoint, ...] = (
     ),
     Endpoint("mw", "GET", "/mw", _text(mw_headers=True)),
     Endpoint("template", "GET", "/template", _template),
+    # A path no route matches, next to the 100 extra routes every app registers under
+    # /api/v1/ (see apps/common.py): the router must walk and give up, then answer 404.
+    Endpoint("miss", "GET", "/api/v1/resource7/missing", _not_found),
 )
 
 

@@ -34,11 +34,20 @@ class Framework:
     """What ``-X importtime`` measures; empty for none."""
     env: dict[str, str] = field(default_factory=dict)
     """Extra environment variables for its server."""
+    app_module: str = ""
+    """The ``benchmarks.apps`` module serving it; empty means ``<name>_app``."""
+    shares_venv_of: str = ""
+    """Another framework whose venv it is served from (same install, other interface)."""
 
     @property
     def target(self) -> str:
         """Return the Granian application target."""
-        return f"benchmarks.apps.{self.name}_app:app"
+        return f"benchmarks.apps.{self.app_module or self.name + '_app'}:app"
+
+    @property
+    def venv_name(self) -> str:
+        """Return the name of the virtual environment it is served from."""
+        return self.shares_venv_of or self.name
 
     @property
     def has_own_venv(self) -> bool:
@@ -55,6 +64,15 @@ FRAMEWORKS: tuple[Framework, ...] = (
         distributions=("gobstopper", "msgspec", "jinja2"),
         import_statement="import gobstopper",
     ),
+    Framework(
+        "gobstopper-asgi",
+        "asgi",
+        requirements=(THIS_CHECKOUT,),
+        distributions=("gobstopper", "msgspec", "jinja2"),
+        app_module="gobstopper_app",
+        shares_venv_of="gobstopper",
+    ),
+    Framework("raw-asgi", "asgi", distributions=("msgspec", "jinja2"), app_module="raw_asgi_app"),
     Framework(
         "emmett55",
         "rsgi",

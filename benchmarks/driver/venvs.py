@@ -44,7 +44,7 @@ def python_for(framework: Framework) -> Path:
     """Return the interpreter that serves ``framework``."""
     if not framework.has_own_venv:
         return Path(sys.executable)
-    return VENVS_DIR / framework.name / "bin" / "python"
+    return VENVS_DIR / framework.venv_name / "bin" / "python"
 
 
 def granian_for(framework: Framework) -> Path:
@@ -80,12 +80,12 @@ def ensure(framework: Framework) -> None:
     """
     if not framework.has_own_venv:
         return
-    venv = VENVS_DIR / framework.name
+    venv = VENVS_DIR / framework.venv_name
     stamp = venv / _STAMP
     wanted = _stamp_text(framework)
     if python_for(framework).exists() and stamp.exists() and stamp.read_text() == wanted:
         return
-    log_path = VENVS_DIR / f"{framework.name}.pip.log"
+    log_path = VENVS_DIR / f"{framework.venv_name}.pip.log"
     VENVS_DIR.mkdir(parents=True, exist_ok=True)
     steps = {
         "venv creation": [sys.executable, "-m", "venv", "--clear", str(venv)],

@@ -2,7 +2,10 @@
 
 Only re-exports live here; optional dependencies (jinja2, minijinja, duckdb,
 redis) are imported by the modules that need them, when they are used.
-Rarely used names (``jsonify``, ``ConnectionClosed``) load on first access.
+``Gobstopper`` and ``Blueprint`` (the ``core`` package) and rarely used names
+(``jsonify``, ``ConnectionClosed``) load on first access, so importing a lower
+package (``gobstopper.http``, ``gobstopper.sessions``, ...) never loads the
+application core above it.
 """
 
 from __future__ import annotations
@@ -10,8 +13,6 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from gobstopper._lazy import lazy_exports
-from gobstopper.core.app import Gobstopper
-from gobstopper.core.blueprint import Blueprint
 from gobstopper.http.errors import HTTPException, abort
 from gobstopper.http.request import Request
 from gobstopper.http.response import (
@@ -23,6 +24,8 @@ from gobstopper.http.response import (
 )
 
 if TYPE_CHECKING:
+    from gobstopper.core.app import Gobstopper
+    from gobstopper.core.blueprint import Blueprint
     from gobstopper.http.helpers import jsonify
     from gobstopper.websocket.message import ConnectionClosed
 
@@ -45,9 +48,15 @@ __all__ = [
 ]
 
 
+# Lazy: the core is a higher layer than the packages below it (see tests/test_layers.py).
 # PERF: lazy — gobstopper.http.helpers and the websocket package import asyncio (~35 ms).
 __getattr__, __dir__ = lazy_exports(
     __name__,
-    {"jsonify": "gobstopper.http.helpers", "ConnectionClosed": "gobstopper.websocket.message"},
+    {
+        "Gobstopper": "gobstopper.core.app",
+        "Blueprint": "gobstopper.core.blueprint",
+        "jsonify": "gobstopper.http.helpers",
+        "ConnectionClosed": "gobstopper.websocket.message",
+    },
     globals(),
 )

@@ -1,7 +1,9 @@
 """``gobstopper run|routes|tasks``: serve an app, inspect it.
 
 ``run`` uses Granian's own Python API (``granian.Granian``), never a shell-out;
-any app also runs with ``granian --interface rsgi module:app``.
+any app also runs with ``granian --interface rsgi module:app`` — or, over
+ASGI, ``granian --interface asgi``, ``uvicorn`` or ``hypercorn`` (``--interface asgi``
+here selects Granian's ASGI interface).
 """
 
 from __future__ import annotations
@@ -185,7 +187,7 @@ def _run(args: argparse.Namespace) -> int:
         target,
         address=args.host,
         port=args.port,
-        interface=Interfaces.RSGI,
+        interface=Interfaces.ASGI if args.interface == "asgi" else Interfaces.RSGI,
         workers=args.workers,
         runtime_threads=args.threads,
         loop=Loops(args.loop),
@@ -257,6 +259,13 @@ def _add_run_command(commands: argparse._SubParsersAction[argparse.ArgumentParse
         "--reload",
         action="store_true",
         help=f"restart the server when a file changes; needs {RELOAD_INSTALL} (default: off)",
+    )
+    run.add_argument(
+        "--interface",
+        choices=["rsgi", "asgi"],
+        default="rsgi",
+        help="Granian interface: rsgi is the fast path; asgi sends WebSocket close codes "
+        "and runs ASGI middleware (default: %(default)s)",
     )
     run.add_argument(
         "--access-log", action="store_true", help="log one line per request (default: off)"

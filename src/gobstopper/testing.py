@@ -5,6 +5,10 @@ background thread (one loop per client, startup on ``with`` entry and shutdown
 on exit), so tests need no event loop of their own. ``AsyncTestClient`` is the
 same for ``async`` tests and runs on the caller's loop.
 
+``interface="asgi"`` drives the app's ASGI entry, ``app(scope, receive,
+send)``, with the same requests (see ``gobstopper.testing_asgi``); entering
+runs the lifespan protocol. The default is RSGI.
+
 The fake RSGI objects behave like Granian's: the scope's path is
 percent-decoded, the body can be awaited whole or iterated in chunks, and each
 ``response_*`` call is recorded (``response_file`` reads the file, as Rust
@@ -295,25 +299,52 @@ class AsyncTestClient:
 
     __test__ = False
 
-    def __init__(self, app: Any, client: str = "127.0.0.1:50000") -> None:
+    def __init__(self, app: Any, client: str = "127.0.0.1:50000", interface: str = "rsgi") -> None:
+        if interface not in ("rsgi", "asgi"):
+            raise ValueError(f"interface must be 'rsgi' or 'asgi', got {interface!r}")
         self.app = app
         self.client = client
+        self.interface = interface
         self.cookies = CookieJar()
+        self._lifespan: Any = None
 
     async def __aenter__(self) -> AsyncTestClient:
-        await self.app.startup()
+        await self.startup()
         return self
 
     async def __aexit__(self, *exc: object) -> None:
-        await self.app.shutdown()
+        await self.shutdown()
+
+    async def startup(self) -> None:
+        """Start the app: ``app.startup()``, or ``lifespan.startup`` under ASGI."""
+        if self.interface == "asgi":
+            from gobstopper.testing_asgi import LifespanDriver
+
+            self._lifespan = LifespanDriver(self.app)
+            await self._lifespan.startup()
+        else:
+            await self.app.startup()
+
+    async def shutdown(self) -> None:
+        """Stop the app: ``app.shutdown()``, or ``lifespan.shutdown`` under ASGI."""
+        if self._lifespan is not None:
+            lifespan, self._lifespan = self._lifespan, None
+            await lifespan.shutdown()
+        else:
+            await self.app.shutdown()
 
     async def request(
         self, method: str, url: str, *, disconnect_after_chunks: int | None = None, **kwargs: Any
     ) -> TestResponse:
         """Send one request through ``app.__rsgi__``; return the response."""
         scope, body = build_request(method, url, cookies=self.cookies, client=self.client, **kwargs)
-        proto = FakeHTTPProtocol(body, disconnect_after_chunks)
-        await self.app.__rsgi__(scope, proto)
+        if self.interface == "asgi":
+            from gobstopper.testing_asgi import asgi_request
+
+            proto: Any = await asgi_request(self.app, scope, body, disconnect_after_chunks)
+        else:
+            proto = FakeHTTPProtocol(body, disconnect_after_chunks)
+            await self.app.__rsgi__(scope, proto)
         response = TestResponse(proto)
         self.cookies.update_from(response.headers)
         return response
@@ -371,7 +402,7 @@ class AsyncTestClient:
             client=self.client,
             proto="ws",
         )
-        return AsyncWebSocketSession(self.app, scope, timeout, max_queue)
+        return AsyncWebSocketSession(self.app, scope, timeout, max_queue, self.interface)
 
 
 class _LoopThread:
@@ -404,9 +435,9 @@ class TestClient:
 
     __test__ = False
 
-    def __init__(self, app: Any, client: str = "127.0.0.1:50000") -> None:
+    def __init__(self, app: Any, client: str = "127.0.0.1:50000", interface: str = "rsgi") -> None:
         self.app = app
-        self._async = AsyncTestClient(app, client)
+        self._async = AsyncTestClient(app, client, interface)
         self._loop: _LoopThread | None = None
 
     @property
@@ -423,12 +454,12 @@ class TestClient:
         return self._portal().run(coro, timeout)
 
     def __enter__(self) -> TestClient:
-        self.run(self.app.startup())
+        self.run(self._async.startup())
         return self
 
     def __exit__(self, *exc: object) -> None:
         try:
-            self.run(self.app.shutdown())
+            self.run(self._async.shutdown())
         finally:
             self.close()
 

@@ -11,6 +11,9 @@ One difference on purpose: the close code the app chose reaches the test
 client (Granian sends its close frame without a code, so real clients see
 1005), and a code given to ``session.close(code)`` reaches the app (Granian
 does not pass it on). Tests can so assert what the app decided.
+
+With ``interface="asgi"`` the session calls the app's ASGI entry through
+``gobstopper.testing_asgi.ASGIWebSocketBridge`` instead, over the same fake.
 """
 
 from __future__ import annotations
@@ -102,7 +105,7 @@ class FakeWebSocketProtocol:
         self.handshake.set_result(("accepted", None))
         return FakeWebSocketTransport(self)
 
-    def close(self, status: int | None = None) -> None:
+    def close(self, status: int | None = None, reason: str = "") -> None:
         if self.closed:
             return
         if not self.accepted:
@@ -120,7 +123,7 @@ class FakeWebSocketProtocol:
         self.closed = True
         self.close_status = status
         self.wake_all()
-        self.events.put_nowait(("close", status))
+        self.events.put_nowait(("close", status, reason))
         self.inbox.put_nowait(FakeWSMessage(0))  # wakes a pending receive, as Granian does
 
     async def push(self, event: tuple[Any, ...]) -> None:
@@ -145,13 +148,20 @@ class AsyncWebSocketSession:
     __test__ = False
 
     def __init__(
-        self, app: Any, scope: Any, timeout: float = DEFAULT_TIMEOUT, max_queue: int | None = None
+        self,
+        app: Any,
+        scope: Any,
+        timeout: float = DEFAULT_TIMEOUT,
+        max_queue: int | None = None,
+        interface: str = "rsgi",
     ) -> None:
         self.app = app
         self.scope = scope
+        self.interface = interface
         self.timeout = timeout
         self.max_queue = max_queue
         self.close_code: int | None = None
+        self.close_reason = ""
         self.app_error: BaseException | None = None
         self._proto: FakeWebSocketProtocol | None = None
         self._task: asyncio.Future[None] | None = None
@@ -171,7 +181,13 @@ class AsyncWebSocketSession:
 
     async def _run_app(self, proto: FakeWebSocketProtocol) -> None:
         try:
-            await self.app.__rsgi__(self.scope, proto)
+            if self.interface == "asgi":
+                from gobstopper.testing_asgi import ASGIWebSocketBridge, asgi_scope
+
+                bridge = ASGIWebSocketBridge(proto)
+                await self.app(asgi_scope(self.scope), bridge.receive, bridge.send)
+            else:
+                await self.app.__rsgi__(self.scope, proto)
         except BaseException as exc:
             self.app_error = exc
             raise
@@ -238,7 +254,8 @@ class AsyncWebSocketSession:
             raise TimeoutError(f"no WebSocket message from the app within {limit}s") from None
         if event[0] == "close":
             self.close_code = event[1] if event[1] is not None else _NO_STATUS
-            return Message("close", None, code=self.close_code)
+            self.close_reason = event[2]
+            return Message("close", None, code=self.close_code, reason=self.close_reason)
         return Message(event[0], event[1])
 
     async def receive_text(self, timeout: float | None = None) -> str:
@@ -322,6 +339,11 @@ class WebSocketTestSession:
     def close_code(self) -> int | None:
         """The app's close code once it closed (1005 when it gave none)."""
         return self._session.close_code
+
+    @property
+    def close_reason(self) -> str:
+        """The app's close reason (always "" under RSGI, which cannot send one)."""
+        return self._session.close_reason
 
     def __enter__(self) -> WebSocketTestSession:
         return self

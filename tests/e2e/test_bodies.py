@@ -12,7 +12,7 @@ import httpx
 import pytest
 
 from tests.http.test_body_examples import CASES, MULTIPART, Case, multipart_body
-from tests.servers import granian_server
+from tests.servers import INTERFACES, granian_server
 
 pytestmark = pytest.mark.e2e
 
@@ -21,11 +21,11 @@ LIMIT = 10 * MiB  # the default max_body_bytes
 HANG_GUARD = 5.0  # seconds: a bad request must be answered well before this
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory):
+@pytest.fixture(scope="module", params=INTERFACES)
+def server(request, tmp_path_factory):
     root = tmp_path_factory.mktemp("bodies")
     (root / "uploads").mkdir()
-    with granian_server("bodies_app:app", root) as running:
+    with granian_server("bodies_app:app", root, interface=request.param) as running:
         running.cwd = root  # type: ignore[attr-defined]
         yield running
 
@@ -87,6 +87,8 @@ class Upload:
         self.sent = 0
 
     def __iter__(self) -> Iterator[bytes]:
+        # Counted per upload: the same parameter object is sent once per interface.
+        self.sent = 0
         end = time.monotonic() + self.deadline
         if self.prefix:
             self.sent += len(self.prefix)

@@ -86,10 +86,14 @@ async def hammer(port: int) -> tuple[int, int, set[int], list[str]]:
     return sum(results), opened_together, pids, errors
 
 
-@pytest.mark.parametrize("workers", [1, 2])
-def test_a_thousand_concurrent_keep_alive_connections_get_no_errors(tmp_path, workers):
+@pytest.mark.parametrize(("workers", "interface"), [(1, "rsgi"), (2, "rsgi"), (1, "asgi")])
+def test_a_thousand_concurrent_keep_alive_connections_get_no_errors(tmp_path, workers, interface):
     with granian_server(
-        "foundation_app:app", tmp_path, workers=workers, extra_args=("--backlog", "2048")
+        "foundation_app:app",
+        tmp_path,
+        workers=workers,
+        extra_args=("--backlog", "2048"),
+        interface=interface,
     ) as server:
         ok, opened_together, pids, errors = asyncio.run(hammer(server.port))
         assert errors == []

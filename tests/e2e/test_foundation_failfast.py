@@ -55,14 +55,14 @@ def run_until_exit(
     return process.returncode, output.decode(errors="replace")
 
 
-def granian(target: str, *extra: str) -> list[str]:
-    """``granian --interface rsgi`` serving ``target`` on a free loopback port."""
+def granian(target: str, *extra: str, interface: str = "rsgi") -> list[str]:
+    """``granian --interface <interface>`` serving ``target`` on a free loopback port."""
     return [
         sys.executable,
         "-m",
         "granian",
         "--interface",
-        "rsgi",
+        interface,
         "--host",
         "127.0.0.1",
         "--port",
@@ -73,12 +73,19 @@ def granian(target: str, *extra: str) -> list[str]:
 
 
 @pytest.mark.parametrize(
-    "extra",
-    [(), ("--workers", "2"), ("--respawn-failed-workers",)],
-    ids=["one-worker", "two-workers", "respawn"],
+    ("extra", "interface"),
+    [
+        ((), "rsgi"),
+        (("--workers", "2"), "rsgi"),
+        (("--respawn-failed-workers",), "rsgi"),
+        ((), "asgi"),
+        (("--workers", "2"), "asgi"),
+    ],
+    ids=["one-worker", "two-workers", "respawn", "asgi-one-worker", "asgi-two-workers"],
 )
-def test_a_failing_startup_hook_stops_granian_with_the_error(tmp_path, extra):
-    code, output = run_until_exit(granian("failfast_app:failing", *extra), tmp_path)
+def test_a_failing_startup_hook_stops_granian_with_the_error(tmp_path, extra, interface):
+    command = granian("failfast_app:failing", *extra, interface=interface)
+    code, output = run_until_exit(command, tmp_path)
     assert code != 0
     assert "startup failed" in output
     assert "db.example:5432 refused the connection" in output
@@ -183,3 +190,12 @@ def test_sigterm_closes_a_websocket_opened_before_a_late_route(tmp_path):
     # Granian drops the connection when its worker stops anyway; what shows that the
     # app closed the socket itself (1001), letting its handler finish, is the handler.
     assert events.read_text().splitlines() == ["websocket closed 1001"]
+
+
+def test_a_redis_task_backend_that_cannot_be_reached_stops_the_server(tmp_path):
+    nowhere = f"redis://127.0.0.1:{free_port()}/0"
+    env = {"REDIS_URL": nowhere, "TASKS_BACKEND": "redis", "TASKS_PREFIX": "e2e:nowhere"}
+    code, output = run_until_exit(granian("tasks_app:app"), tmp_path, env)
+    assert code != 0
+    assert f"Redis task backend at {nowhere} is unreachable" in output
+    assert "ServiceUnavailableError" in output

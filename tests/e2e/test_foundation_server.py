@@ -7,14 +7,15 @@ import time
 import httpx
 import pytest
 
-from tests.servers import granian_server
+from tests.servers import INTERFACES, granian_server
 
 pytestmark = pytest.mark.e2e
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    with granian_server("basic_app:app", tmp_path_factory.mktemp("basic")) as running:
+@pytest.fixture(scope="module", params=INTERFACES)
+def server(request, tmp_path_factory):
+    folder = tmp_path_factory.mktemp("basic")
+    with granian_server("basic_app:app", folder, interface=request.param) as running:
         yield running
 
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.servers import RunningServer, granian_server
+from tests.servers import INTERFACES, RunningServer, granian_server
 
 pytestmark = pytest.mark.e2e
 
@@ -51,11 +51,13 @@ def sigterm_and_wait(server: RunningServer, timeout: float) -> tuple[int, float]
     return code, time.monotonic() - began
 
 
-@pytest.mark.parametrize("workers", [1, 2])
-def test_sigterm_lets_an_in_flight_request_finish(tmp_path, workers):
+@pytest.mark.parametrize(("workers", "interface"), [(1, "rsgi"), (2, "rsgi"), (1, "asgi")])
+def test_sigterm_lets_an_in_flight_request_finish(tmp_path, workers, interface):
     events = tmp_path / "events.txt"
     env = {"FOUNDATION_EVENTS": str(events), "WOPR_SHUTDOWN_TIMEOUT": "10"}
-    with granian_server("foundation_app:app", tmp_path, workers=workers, env=env) as server:
+    with granian_server(
+        "foundation_app:app", tmp_path, workers=workers, env=env, interface=interface
+    ) as server:
         wait_for_event(events, "startup", count=workers)
         thread, result = start_slow_request(server, 2)
         wait_for_event(events, "slow-start")
@@ -72,10 +74,11 @@ def test_sigterm_lets_an_in_flight_request_finish(tmp_path, workers):
     assert slow_end < own_shutdown  # that worker's hooks ran after its request finished
 
 
-def test_sigterm_is_bounded_by_the_shutdown_timeout(tmp_path):
+@pytest.mark.parametrize("interface", INTERFACES)
+def test_sigterm_is_bounded_by_the_shutdown_timeout(tmp_path, interface):
     events = tmp_path / "events.txt"
     env = {"FOUNDATION_EVENTS": str(events), "WOPR_SHUTDOWN_TIMEOUT": "1"}
-    with granian_server("foundation_app:app", tmp_path, env=env) as server:
+    with granian_server("foundation_app:app", tmp_path, env=env, interface=interface) as server:
         wait_for_event(events, "startup")
         thread, result = start_slow_request(server, 30)
         wait_for_event(events, "slow-start")
@@ -92,11 +95,11 @@ def test_sigterm_is_bounded_by_the_shutdown_timeout(tmp_path):
     assert "cancelled 1 unfinished request" in server.log()
 
 
-def test_an_idle_server_stops_promptly(tmp_path):
+@pytest.mark.parametrize("interface", INTERFACES)
+def test_an_idle_server_stops_promptly(tmp_path, interface):
     events = tmp_path / "events.txt"
-    with granian_server(
-        "foundation_app:app", tmp_path, env={"FOUNDATION_EVENTS": str(events)}
-    ) as server:
+    env = {"FOUNDATION_EVENTS": str(events)}
+    with granian_server("foundation_app:app", tmp_path, env=env, interface=interface) as server:
         wait_for_event(events, "startup")
         assert httpx.get(server.url + "/", timeout=10).status_code == 200
         code, elapsed = sigterm_and_wait(server, 20)
@@ -104,14 +107,15 @@ def test_an_idle_server_stops_promptly(tmp_path):
     wait_for_event(events, "shutdown")
 
 
-def test_sigterm_closes_open_websockets_instead_of_waiting_for_them(tmp_path):
+@pytest.mark.parametrize("interface", INTERFACES)
+def test_sigterm_closes_open_websockets_instead_of_waiting_for_them(tmp_path, interface):
     import asyncio
 
     import websockets
 
     events = tmp_path / "events.txt"
     env = {"FOUNDATION_EVENTS": str(events), "WOPR_SHUTDOWN_TIMEOUT": "10"}
-    with granian_server("foundation_app:app", tmp_path, env=env) as server:
+    with granian_server("foundation_app:app", tmp_path, env=env, interface=interface) as server:
         wait_for_event(events, "startup")
 
         async def scenario() -> tuple[str, float, int]:

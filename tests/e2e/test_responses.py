@@ -14,7 +14,7 @@ import pytest
 
 from gobstopper.middleware.static import RustStaticMiddleware, granian_static_options
 from tests.middleware.test_static import CSS, DOUBLE_ENCODED, ESCAPES, SECRET, make_tree
-from tests.servers import granian_server
+from tests.servers import INTERFACES, granian_server
 
 pytestmark = pytest.mark.e2e
 
@@ -37,10 +37,12 @@ def root(tmp_path_factory):
     return base
 
 
-@pytest.fixture(scope="module")
-def server(root, tmp_path_factory):
+@pytest.fixture(scope="module", params=INTERFACES)
+def server(request, root, tmp_path_factory):
     env = {"RESPONSES_ROOT": str(root)}
-    with granian_server("responses_app:app", tmp_path_factory.mktemp("srv"), env=env) as running:
+    with granian_server(
+        "responses_app:app", tmp_path_factory.mktemp("srv"), env=env, interface=request.param
+    ) as running:
         yield running
 
 

@@ -1,8 +1,9 @@
 """WebSockets under a real Granian server, with the ``websockets`` client.
 
-Granian (2.x, RSGI) sends its close frames without a status code and does
-not pass the client's code to the app; these tests pin that down, and check
-the codes the app chose through the app's ``/closes`` report.
+Every test runs on both interfaces. Granian (2.x) over RSGI sends its close
+frames without a status code and does not pass the client's code to the app;
+over ASGI both travel. These tests pin that down, and check the codes the
+app chose through the app's ``/closes`` report.
 """
 
 from __future__ import annotations
@@ -20,11 +21,11 @@ import pytest
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
-from tests.servers import ROOT, granian_server
+from tests.servers import INTERFACES, ROOT, granian_server
 
 pytestmark = pytest.mark.e2e
 
-#: What a client sees when Granian closes (it never sends a code).
+#: What a client sees when Granian closes over RSGI (it never sends a code).
 GRANIAN_CLOSE_CODE = 1005
 READERS = 200
 MESSAGES = 20
@@ -33,10 +34,17 @@ BROADCAST_BOUND = SEND_TIMEOUT + 5.0  # one stall, then 200 x 20 small sends
 DELIVERY_BOUND = 15.0
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    with granian_server("ws_app:app", tmp_path_factory.mktemp("ws")) as running:
+@pytest.fixture(scope="module", params=INTERFACES)
+def server(request, tmp_path_factory):
+    with granian_server(
+        "ws_app:app", tmp_path_factory.mktemp("ws"), interface=request.param
+    ) as running:
         yield running
+
+
+def on_the_wire(server, code: int) -> int:
+    """The close code a client receives when the app closes with ``code``."""
+    return code if server.interface == "asgi" else GRANIAN_CLOSE_CODE
 
 
 @pytest.fixture(scope="module")
@@ -102,30 +110,43 @@ async def test_refused_handshakes_get_http_statuses(server, path, status):
     assert refused.value.response.status_code == status
 
 
-@pytest.mark.parametrize("code", [1000, 4000])
-async def test_server_close_code_is_recorded_and_granian_sends_none(server, code):
+async def closed_with(ws) -> tuple[int, str]:
+    """Wait for the server's close; the code and reason the client received."""
+    with pytest.raises(ConnectionClosed) as closed:
+        await asyncio.wait_for(ws.recv(), 10)
+    frame = closed.value.rcvd
+    return (frame.code, frame.reason) if frame else (1006, "")
+
+
+@pytest.mark.parametrize("code", [1000, 1008, 4000, 4001])
+async def test_server_close_code_is_recorded_and_sent_over_asgi_only(server, code):
     conn_id = uuid.uuid4().hex
     async with connect(f"{server.ws_url}/ws/close/{code}?id={conn_id}") as ws:
-        assert await closed_by_server(ws) == GRANIAN_CLOSE_CODE
+        received = await closed_with(ws)
+    if server.interface == "asgi":
+        assert received == (code, "server says bye")
+    else:
+        assert received == (GRANIAN_CLOSE_CODE, "")
     assert await closes(server, f"/ws/close/{code}", conn_id) == [
         {"id": conn_id, "code": code, "reason": "server says bye"}
     ]
 
 
-async def test_client_close_ends_the_handler_granian_drops_its_code(server):
+async def test_client_close_code_reaches_the_handler_over_asgi_only(server):
     conn_id = uuid.uuid4().hex
     async with connect(f"{server.ws_url}/ws/peer-close?id={conn_id}") as ws:
         assert await ws.recv() == "ready"
         await ws.close(4001, "client bye")
     reported = await closes(server, "/ws/peer-close", conn_id)
-    assert reported == [{"id": conn_id, "code": GRANIAN_CLOSE_CODE, "reason": ""}]
+    # Granian's ASGI disconnect event carries the code but not the reason.
+    assert reported == [{"id": conn_id, "code": on_the_wire(server, 4001), "reason": ""}]
 
 
 async def test_oversized_message_closes_with_1009_and_server_keeps_serving(server):
     conn_id = uuid.uuid4().hex
     async with connect(f"{server.ws_url}/ws/echo?id={conn_id}", max_size=None) as ws:
         await ws.send(b"x" * (1024 * 1024 + 1))
-        assert await closed_by_server(ws) == GRANIAN_CLOSE_CODE
+        assert await closed_by_server(ws) == on_the_wire(server, 1009)
     assert (await closes(server, "/ws/echo", conn_id))[0]["code"] == 1009
     async with connect(f"{server.ws_url}/ws/echo") as ws:
         await ws.send("still serving")
@@ -136,7 +157,7 @@ async def test_handler_exception_closes_with_1011_is_logged_server_keeps_serving
     conn_id = uuid.uuid4().hex
     async with connect(f"{server.ws_url}/ws/boom?id={conn_id}") as ws:
         await ws.send("go")
-        await closed_by_server(ws)
+        assert await closed_by_server(ws) == on_the_wire(server, 1011)
     assert (await closes(server, "/ws/boom", conn_id))[0]["code"] == 1011
     assert "secret internals" in server.log() and "Traceback" in server.log()
     assert server.process.poll() is None

@@ -133,14 +133,27 @@ def test_identity_session_and_logger():
     assert request.logger is logging.getLogger("gobstopper")
     with pytest.raises(AttributeError):
         request.session_id = "x"  # type: ignore[misc]
-    request._session_id = "sid"
-    assert request.session_id == "sid"
+    request.attach_session({"user": 1}, "sid")
+    assert request.session == {"user": 1} and request.session_id == "sid"
+    assert make_request().session_id is None  # per request, not per class
 
 
 def test_routing_attributes_default_empty():
     request = make_request()
     assert request.app is None and request.endpoint is None and request.url_rule is None
     assert request.view_args == {}
+    assert request.routing_exception is None
+
+
+async def test_body_size_and_json_depth_limit_are_public():
+    scope, body = build_request("POST", "/", content=b"payload")
+    request = Request(scope, FakeHTTPProtocol(body))
+    assert request.body_size is None  # not read yet
+    await request.get_data()
+    assert request.body_size == len(b"payload")
+    assert request.json_depth_limit == 64  # max_json_depth None: the default
+    request.max_json_depth = 3
+    assert request.json_depth_limit == 3
 
 
 async def test_get_data_reads_once_and_get_body_is_an_alias():

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from gobstopper.http.request import Request
 from gobstopper.http.response import HeaderInjectionError, JSONResponse, Response, redirect
-from gobstopper.testing import FakeHTTPProtocol
+from gobstopper.testing import FakeHTTPProtocol, build_request
 
 
 @pytest.fixture(autouse=True)
@@ -15,10 +16,11 @@ def _development(monkeypatch):
 
 def sent(response, head: bool = False) -> FakeHTTPProtocol:
     proto = FakeHTTPProtocol(b"")
+    request = Request(build_request("HEAD" if head else "GET", "/")[0], proto)
     if head:
-        response.send_head(proto)
+        response.send_head(proto, request)
     else:
-        response.send(proto)
+        assert response.send(proto, request) is None
     return proto
 
 

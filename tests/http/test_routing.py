@@ -8,12 +8,14 @@ import uuid
 
 import pytest
 
-from gobstopper.http.errors import BadRequest, MethodNotAllowed, NotFound
+from gobstopper.http.errors import BadRequest, MethodNotAllowed, NotFound, URITooLong
 from gobstopper.http.routing import (
     CONVERTERS,
+    MAX_PATH_LENGTH,
     DateConverter,
     FloatConverter,
     IntConverter,
+    Miss,
     PathConverter,
     Router,
     Rule,
@@ -103,45 +105,72 @@ def test_build_url_adds_a_query_string_and_a_prefix():
 
 
 # -- router ------------------------------------------------------------------------------
+def hit(router: Router, method: str, path: str) -> tuple[object, dict]:
+    """``(endpoint, params)`` of a match that must be a hit."""
+    endpoint, params, missed = router.match(method, path)
+    assert missed is None and endpoint is not None, f"{method} {path} missed: {missed}"
+    return endpoint, params
+
+
+def miss(router: Router, method: str, path: str) -> Exception:
+    """The exception a match that must be a miss answers with."""
+    endpoint, params, missed = router.match(method, path)
+    assert missed is not None, f"{method} {path} matched {endpoint!r}"
+    assert endpoint is None and params == {}
+    return missed.error()
+
+
 def test_static_hit_and_methods():
     router = Router()
     router.add("/a", ["GET", "POST"], "ep")
-    assert router.match("GET", "/a") == ("ep", {})
-    assert router.match("HEAD", "/a") == ("ep", {})
-    with pytest.raises(MethodNotAllowed) as exc:
-        router.match("DELETE", "/a")
-    assert exc.value.allowed == ["GET", "HEAD", "POST"]
-    assert exc.value.headers == {"allow": "GET, HEAD, POST"}
-    with pytest.raises(NotFound):
-        router.match("GET", "/b")
+    assert hit(router, "GET", "/a") == ("ep", {})
+    assert hit(router, "HEAD", "/a") == ("ep", {})
+    error = miss(router, "DELETE", "/a")
+    assert isinstance(error, MethodNotAllowed)
+    assert error.allowed == ["GET", "HEAD", "POST"]
+    assert error.headers == {"allow": "GET, HEAD, POST"}
+    assert isinstance(miss(router, "GET", "/b"), NotFound)
+
+
+def test_a_miss_is_a_value_that_says_why():
+    router = Router()
+    router.add("/x", ["PUT"], "x")
+    router.add("/y/<int:i>", ["GET"], "y")
+    assert router.match("GET", "/x") == (None, {}, Miss(405, ("PUT",)))
+    assert router.match("POST", "/y/1")[2] == Miss(405, ("GET", "HEAD"))
+    assert router.match("GET", "/y/one") == (None, {}, Miss(400))
+    assert router.match("GET", "/z") == (None, {}, Miss(404))
+    too_long = "/y/" + "1" * MAX_PATH_LENGTH
+    assert router.match("GET", too_long) == (None, {}, Miss(414))
+    assert isinstance(miss(router, "GET", too_long), URITooLong)
+    assert router.match("GET", "/y/1") == ("y", {"i": 1}, None)
+    assert [r.rule for r in router.rules()] == ["/x", "/y/<int:i>"]
 
 
 def test_head_only_falls_back_to_get_not_other_methods():
     router = Router()
     router.add("/p", ["POST"], "ep")
-    with pytest.raises(MethodNotAllowed):
-        router.match("HEAD", "/p")
+    assert isinstance(miss(router, "HEAD", "/p"), MethodNotAllowed)
 
 
 def test_dynamic_backtracking():
     router = Router()
     router.add("/a/<x>/b", ["GET"], "first")
     router.add("/a/<int:n>/c", ["GET"], "second")
-    assert router.match("GET", "/a/5/b") == ("first", {"x": "5"})
-    assert router.match("GET", "/a/5/c") == ("second", {"n": 5})
+    assert hit(router, "GET", "/a/5/b") == ("first", {"x": "5"})
+    assert hit(router, "GET", "/a/5/c") == ("second", {"n": 5})
 
 
 def test_embedded_parameters_inside_a_segment():
     router = Router()
     router.add("/files/<name>.<ext>", ["GET"], "file")
     router.add("/v<int:major>.<int:minor>/x", ["GET"], "version")
-    assert router.match("GET", "/files/report.final.pdf") == (
+    assert hit(router, "GET", "/files/report.final.pdf") == (
         "file",
         {"name": "report.final", "ext": "pdf"},
     )
-    assert router.match("GET", "/v2.10/x") == ("version", {"major": 2, "minor": 10})
-    with pytest.raises(NotFound):
-        router.match("GET", "/vX.1/x")
+    assert hit(router, "GET", "/v2.10/x") == ("version", {"major": 2, "minor": 10})
+    assert isinstance(miss(router, "GET", "/vX.1/x"), NotFound)
 
 
 UUID = "123e4567-e89b-12d3-a456-426614174000"
@@ -177,30 +206,17 @@ def test_typed_converters_beat_embedded_patterns_in_either_registration_order(
 def test_conversion_failure_is_400_but_other_methods_win_as_405():
     router = Router()
     router.add("/u/<int:id>", ["GET"], "user")
-    with pytest.raises(BadRequest):
-        router.match("GET", "/u/x")
+    assert isinstance(miss(router, "GET", "/u/x"), BadRequest)
     router.add("/u/<name>", ["POST"], "by-name")
-    with pytest.raises(MethodNotAllowed):
-        router.match("GET", "/u/x")
+    assert isinstance(miss(router, "GET", "/u/x"), MethodNotAllowed)
 
 
 def test_path_values_never_start_with_a_slash():
     router = Router()
     router.add("/static/<path:p>", ["GET"], "static")
-    assert router.match("GET", "/static/a//b") == ("static", {"p": "a//b"})
-    assert router.match("GET", "/static/a/") == ("static", {"p": "a/"})
-    with pytest.raises(NotFound):
-        router.match("GET", "/static//etc/passwd")
-
-
-def test_allowed_methods_and_rules_listing():
-    router = Router()
-    router.add("/x", ["PUT"], "x")
-    router.add("/y/<int:i>", ["GET"], "y")
-    assert router.allowed_methods("/x") == ["PUT"]
-    assert router.allowed_methods("/y/1") == ["GET", "HEAD"]
-    assert router.allowed_methods("/z") == []
-    assert [r.rule for r in router.rules()] == ["/x", "/y/<int:i>"]
+    assert hit(router, "GET", "/static/a//b") == ("static", {"p": "a//b"})
+    assert hit(router, "GET", "/static/a/") == ("static", {"p": "a/"})
+    assert isinstance(miss(router, "GET", "/static//etc/passwd"), NotFound)
 
 
 def test_pathological_paths_stay_fast():
@@ -211,8 +227,7 @@ def test_pathological_paths_stay_fast():
     long_path = "/" + "/".join(["s"] * 4000)
     started = time.monotonic()
     for _ in range(5):
-        with pytest.raises(NotFound):
-            router.match("GET", long_path)
+        assert isinstance(miss(router, "GET", long_path), NotFound)
     assert router.match("GET", long_path + "/edit")[0] == "edit"
     assert time.monotonic() - started < 2
 
@@ -228,17 +243,14 @@ def test_a_static_route_costs_one_dict_lookup_and_no_trie_walk(monkeypatch):
         raise AssertionError("the trie must not be walked for a static hit")
 
     monkeypatch.setattr(routing, "_walk", forbidden)
-    assert router.match("GET", "/static") == ("s", {})
+    assert hit(router, "GET", "/static") == ("s", {})
 
 
 def test_a_rejected_value_is_400_only_when_the_rest_of_the_path_fits():
     router = Router()
     router.add("/n/<int:n>", ["GET"], "n")
     router.add("/m/<int:n>/edit", ["GET"], "edit")
-    with pytest.raises(BadRequest):
-        router.match("GET", "/n/x")
-    with pytest.raises(BadRequest):
-        router.match("GET", "/m/x/edit")
+    assert isinstance(miss(router, "GET", "/n/x"), BadRequest)
+    assert isinstance(miss(router, "GET", "/m/x/edit"), BadRequest)
     for path in ["/n/x/y", "/m/x/view", "/m/x"]:
-        with pytest.raises(NotFound):
-            router.match("GET", path)
+        assert isinstance(miss(router, "GET", path), NotFound)

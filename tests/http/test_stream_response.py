@@ -8,7 +8,8 @@ import logging
 import pytest
 
 from gobstopper import Gobstopper, StreamResponse
-from gobstopper.testing import AsyncTestClient, TestClient
+from gobstopper.http.request import Request
+from gobstopper.testing import AsyncTestClient, TestClient, build_request
 
 
 def make_app(**routes):
@@ -145,7 +146,8 @@ async def test_idle_generator_is_closed_as_soon_as_the_client_leaves():
             state["closed"] = True
 
     proto = DisconnectingProtocol()
-    sending = asyncio.ensure_future(StreamResponse(waits_forever()).send(proto))
+    request = Request(build_request("GET", "/")[0], proto)
+    sending = asyncio.ensure_future(StreamResponse(waits_forever()).send(proto, request))
     await asyncio.wait_for(state["waiting"].wait(), 5)
     proto.gone.set()
     await asyncio.wait_for(sending, 5)  # returns quietly, no exception
@@ -164,7 +166,8 @@ async def test_send_cancelled_from_outside_still_closes_generator():
             closed.set()
 
     proto = DisconnectingProtocol()
-    sending = asyncio.ensure_future(StreamResponse(slow()).send(proto))
+    request = Request(build_request("GET", "/")[0], proto)
+    sending = asyncio.ensure_future(StreamResponse(slow()).send(proto, request))
     await asyncio.sleep(0.05)
     sending.cancel()
     with pytest.raises(asyncio.CancelledError):

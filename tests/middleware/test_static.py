@@ -175,7 +175,7 @@ async def test_middleware_called_directly(tree):
     assert await middleware(request("/other"), call_next) == "next"
     served = await middleware(request("/static/app.css"), call_next)
     proto = FakeHTTPProtocol(b"")
-    served.send(proto)
+    served.send(proto, request("/static/app.css"))
     assert proto.chunks == [CSS]
     with pytest.raises(Forbidden):
         await middleware(request("/static/%2e%2e/secret.txt"), call_next)

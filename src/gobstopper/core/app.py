@@ -8,6 +8,7 @@ startup/shutdown in ``lifecycle.py``, templates and tasks in their mixins.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -16,6 +17,7 @@ from gobstopper.core.background import BackgroundTasksMixin
 from gobstopper.core.error_handling import ErrorHandlers
 from gobstopper.core.lifecycle import Lifecycle
 from gobstopper.core.scaffold import Scaffold
+from gobstopper.core.services import check_app_services
 from gobstopper.core.templating import TemplatingMixin
 from gobstopper.http.hosts import HostPolicy
 from gobstopper.http.proxy import ProxyTrust
@@ -26,15 +28,14 @@ if TYPE_CHECKING:
     import asyncio
     import logging
 
-    from gobstopper.core.dispatch import HTTPDispatcher
+    from gobstopper.core.mounts import Entry
     from gobstopper.core.route_table import RouteTable
-    from gobstopper.core.ws_dispatch import WebSocketDispatcher
 
 F = TypeVar("F", bound=Callable[..., Any])
 
 
 class Gobstopper(TemplatingMixin, BackgroundTasksMixin, Scaffold):
-    """A web application served by Granian over RSGI.
+    """A web application served by Granian over RSGI (or any server over ASGI).
 
     ``slash_policy`` decides what happens when a path differs from a route
     only by a trailing slash: ``"strict"`` (404), ``"redirect"`` (308 to the
@@ -70,13 +71,14 @@ class Gobstopper(TemplatingMixin, BackgroundTasksMixin, Scaffold):
             self._warn_if_tasks_disabled,
             self._ready_websocket_rooms,
             self.host_policy.warn_if_unrestricted,
+            functools.partial(check_app_services, self),
         ]
         self.error_handlers = ErrorHandlers()
         self._mounts: list[tuple[str, Gobstopper]] = []
         self._mounted_at: tuple[Gobstopper, str] | None = None
         self._table: RouteTable | None = None
-        self._http: HTTPDispatcher | None = None
-        self._ws: WebSocketDispatcher | None = None
+        self._http: Entry | None = None
+        self._ws: Entry | None = None
         self._init_templating()
         self._init_background_tasks()
 
@@ -161,13 +163,13 @@ class Gobstopper(TemplatingMixin, BackgroundTasksMixin, Scaffold):
             self._table = build_route_table(self)
         return self._table
 
-    def _compile(self) -> HTTPDispatcher:
-        from gobstopper.core.dispatch import HTTPDispatcher
-        from gobstopper.core.ws_dispatch import WebSocketDispatcher
+    def _compile(self) -> Entry:
+        from gobstopper.core.dispatch import http_entry
+        from gobstopper.core.ws_dispatch import websocket_entry
 
         table = self.route_table
-        self._http = HTTPDispatcher(self, table)
-        self._ws = WebSocketDispatcher(self, table)
+        self._http = http_entry(self, table)
+        self._ws = websocket_entry(self, table)
         return self._http
 
     def url_for(self, name: str, /, **params: Any) -> str:
@@ -244,6 +246,43 @@ class Gobstopper(TemplatingMixin, BackgroundTasksMixin, Scaffold):
 
         enable_openapi(self, path, docs, **info)
 
+    # -- operations (gobstopper.ops, imported on first use) ---------------------
+    def enable_health(self, live: str | None = "/healthz", ready: str | None = "/readyz") -> None:
+        """Serve liveness at ``live`` and readiness at ``ready`` (see ``gobstopper.ops.health``)."""
+        from gobstopper.ops.health import enable_health
+
+        enable_health(self, live, ready)
+
+    def readiness_check(
+        self, func: F | None = None, *, name: str | None = None, timeout: float | None = None
+    ) -> Any:
+        """Make readiness depend on ``func()`` (sync or async) returning true in ``timeout`` s."""
+        from gobstopper.ops.health import health_of
+
+        def decorator(check: F) -> F:
+            health_of(self).add_check(check, name, timeout)
+            return check
+
+        return decorator if func is None else decorator(func)
+
+    def enable_metrics(self, path: str = "/metrics", **options: Any) -> Any:
+        """Record requests and serve Prometheus metrics at ``path`` (``gobstopper.ops.metrics``)."""
+        from gobstopper.ops.metrics import enable_metrics
+
+        return enable_metrics(self, path, **options)
+
+    def enable_access_log(self, logger: logging.Logger | None = None, *, json: bool = False) -> Any:
+        """Log one structured record per request (``gobstopper.ops.access_log``)."""
+        from gobstopper.ops.access_log import enable_access_log
+
+        return enable_access_log(self, logger, json=json)
+
+    def enable_tracing(self, tracer_provider: Any = None) -> Any:
+        """Trace each request with OpenTelemetry (``gobstopper.ops.tracing``)."""
+        from gobstopper.ops.tracing import enable_tracing
+
+        return enable_tracing(self, tracer_provider)
+
     # -- lifecycle --------------------------------------------------------------
     async def startup(self) -> None:
         """Run startup hooks now (normally done before the first request)."""
@@ -299,8 +338,11 @@ class Gobstopper(TemplatingMixin, BackgroundTasksMixin, Scaffold):
         stopping worker answers new requests with 503 and gives in-flight ones
         ``WOPR_SHUTDOWN_TIMEOUT``.
         """
-        http = self._compile()
-        self.lifecycle.watch_signals(loop, type(http).__call__.__code__, self._close_websockets)
+        from gobstopper.core.dispatch import HTTPDispatcher
+
+        self._compile()
+        # Every HTTP request (a mounted app's too) runs in an HTTPDispatcher.__call__.
+        self.lifecycle.watch_signals(loop, HTTPDispatcher.__call__.__code__, self._close_websockets)
         if loop.is_running():
             # NOTE: Granian's embedded server calls this inside its running loop, where
             # nothing can be awaited: startup then runs on the first request, as documented.
@@ -313,6 +355,19 @@ class Gobstopper(TemplatingMixin, BackgroundTasksMixin, Scaffold):
             loop.run_until_complete(self.shutdown())
         except Exception:
             self.logger.exception("shutdown failed")
+
+    # -- ASGI -------------------------------------------------------------------
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        """The ASGI 3 entry (uvicorn, hypercorn, ``granian --interface asgi``).
+
+        ``gobstopper.core.asgi`` presents the connection as RSGI to ``__rsgi__``.
+        """
+        # NOTE: ``async def``, not a function returning a coroutine: servers tell
+        # ASGI 3 from ASGI 2 by whether ``__call__`` is a coroutine function.
+        # PERF: lazy — the adapter loads asyncio; RSGI-only processes never import it.
+        from gobstopper.core.asgi import serve
+
+        await serve(self, scope, receive, send)
 
     def __repr__(self) -> str:
         return f"<Gobstopper {self.name!r}>"

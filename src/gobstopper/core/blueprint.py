@@ -56,7 +56,7 @@ class Blueprint(Scaffold):
         files = StaticDirectory(folder)
 
         async def static(request: Request, filename: str) -> FileResponse:
-            return files.response(filename, request)
+            return files.response(filename)
 
         self.add_url_rule("/static/<path:filename>", static, ["GET"], name="static")
 

@@ -1,13 +1,17 @@
-"""The RSGI HTTP entry: Host check → match → Request → compiled route → one send call.
+"""The RSGI HTTP entry: Host check → match → Request → route call → one send.
 
-Everything that can be decided before the first request (routes, chains,
-error handlers, slash policy, the chain for unrouted requests, the host
-policy) is decided in ``HTTPDispatcher.__init__``; the per-request path is a
-Host check, a dict/trie lookup, one ``Request`` and the compiled route.
-Failures of any kind become responses here, so a worker never dies of a
-request, and every response made here (error pages, 500s after a crash, the
-framework's own answers) gets the headers the route's middleware owe it
-through the route's finisher (``pipeline.response_finisher``).
+What is known before the first request is bound in ``HTTPDispatcher.__init__``
+and ``http_entry``, not tested per request: mounts (a ``MountRouter`` in front
+only when the app has some), each route's one dispatch callable (direct
+handler or compiled chain, with or without parameters: ``route_call``), the
+slash policy (one bound method per policy), the chain for unrouted requests
+and the host policy. The router walks once and returns a value either way;
+a miss is raised once, at the end of the unrouted chain, so the app's
+middleware and error handlers see it. Failures of any kind become responses
+here, so a worker never dies of a request, and every response made here
+(error pages, 500s after a crash, the framework's own answers) gets the
+headers the route's middleware owe it through the route's finisher
+(``pipeline.response_finisher``).
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from gobstopper.core.error_handling import plain_response
+from gobstopper.core.mounts import Entry, MountedScope, with_mounts
 from gobstopper.core.pipeline import (
     Endpoint,
     Finisher,
@@ -26,18 +31,26 @@ from gobstopper.core.pipeline import (
     wrap_middleware,
 )
 from gobstopper.http.coercion import to_response
-from gobstopper.http.errors import HTTPException, MethodNotAllowed, NotFound, URITooLong
+from gobstopper.http.errors import MethodNotAllowed, NotFound
 from gobstopper.http.request import Request
 from gobstopper.http.response import BaseResponse, Response
-from gobstopper.http.routing import MAX_PATH_LENGTH, SLASH_POLICIES
+from gobstopper.http.routing import SLASH_POLICIES, Match, Miss
 from gobstopper.http.stream_abort import finish_stream
 
 if TYPE_CHECKING:
+    from collections.abc import Awaitable, Callable
+
     from gobstopper.core.app import Gobstopper
     from gobstopper.core.route_table import RouteTable
 
 logger = logging.getLogger("gobstopper.dispatch")
 _SAFE_PATH_CHARS = "/:@!$&'()*+,;=-._~"
+
+
+def http_entry(app: Gobstopper, table: RouteTable) -> Entry:
+    """What serves the app's HTTP requests: its dispatcher, behind its mounts if any."""
+    dispatcher = HTTPDispatcher(app, table)
+    return with_mounts(tuple(app._mounts), dispatcher, dispatcher.serve_mounted)
 
 
 def _other_slash_form(path: str) -> str | None:
@@ -52,30 +65,6 @@ def safe_location(path: str, query: str) -> str:
     return f"{location}?{query}" if query else location
 
 
-class MountedScope:
-    """An RSGI scope seen by a mounted sub-app: same request, shorter path."""
-
-    __slots__ = ("_inner", "path", "root_path")
-
-    def __init__(self, inner: Any, path: str, root_path: str) -> None:
-        self._inner = inner
-        self.path = path
-        self.root_path = root_path
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._inner, name)
-
-
-def find_mount(mounts: tuple[tuple[str, Any], ...], scope: Any) -> tuple[Any, MountedScope] | None:
-    """The first mounted app whose prefix covers ``scope.path``, with its shortened scope."""
-    path = scope.path
-    for prefix, sub_app in mounts:
-        if path == prefix or path.startswith(prefix + "/"):
-            root = getattr(scope, "root_path", "") + prefix
-            return sub_app, MountedScope(scope, path[len(prefix) :] or "/", root)
-    return None
-
-
 class HTTPDispatcher:
     """Serve HTTP requests for one app from its compiled route table."""
 
@@ -86,14 +75,19 @@ class HTTPDispatcher:
             )
         self.app = app
         self.router = table.http
+        self.match = table.http.match
         self.lifecycle = app.lifecycle
         self.errors = app.error_handlers
-        self.mounts = tuple(app._mounts)
-        self.slash_policy = app.slash_policy
         self.proxy_trust = app.proxy_trust
         self.check_host = app.host_policy.check
         # With proxy trust, X-Forwarded-Host becomes request.host: check it too.
         self.check_forwarded_host = app.host_policy.restricted and app.proxy_trust.enabled
+        #: ``unmatched(request, miss)``: the answer to a miss, by slash policy.
+        self.unmatched: Callable[[Request, Miss], Awaitable[BaseResponse]] = {
+            "strict": self._answer_miss,
+            "redirect": self._redirect_to_other_slash_form,
+            "tolerant": self._serve_other_slash_form,
+        }[app.slash_policy]
         # Unrouted requests (404, 405, automatic OPTIONS) still pass through the
         # app's middleware and hooks, so CORS preflights, static files and
         # security headers work for paths that have no route.
@@ -104,80 +98,60 @@ class HTTPDispatcher:
         #: The app-level finisher, for answers given before a route is matched.
         self.finish: Finisher | None = response_finisher(chain)
 
-    async def __call__(self, scope: Any, proto: Any) -> None:  # noqa: C901
-        # PERF: one coroutine frame per request: routing, the route's compiled chain,
-        # error handling and the send all happen here (a separate `respond` coroutine
+    async def __call__(self, scope: Any, proto: Any) -> None:
+        """Answer one request; whatever fails becomes a response."""
+        # PERF: one coroutine frame per request: routing, the route's call, error
+        # handling and the send all happen here (a separate `respond` coroutine
         # cost ~0.4 us per request in the in-process benchmark, ~8% of plaintext).
         lifecycle = self.lifecycle
         # PERF: each read of a Granian scope attribute builds a new str; read once.
         method = scope.method
+        request = Request(scope, proto, self.app, self.proxy_trust)
         if lifecycle.closing:
-            self._send_plain(
-                Request(scope, proto, self.app, self.proxy_trust),
-                proto,
-                method,
-                503,
-                "Service Unavailable",
-                self.finish,
-            )
+            _send_fallback(request, proto, method, 503, "Service Unavailable", self.finish)
             return
         lifecycle.in_flight += 1
-        sent = False
+        finish = self.finish  # until a route matches: errors get the app's headers
+        response: BaseResponse | None = None  # set only once nothing is left to await
         try:
-            if self.mounts and await self._serve_mounted(scope, proto):
-                return
-            request = Request(scope, proto, self.app, self.proxy_trust)
-            finish = self.finish  # until a route matches: errors get the app's headers
             try:
                 if not lifecycle.started:
                     await lifecycle.startup()
                 self.check_host(scope)
                 if self.check_forwarded_host:
                     self._check_forwarded_host(request)
-                path = scope.path
-                if len(path) > MAX_PATH_LENGTH:
-                    raise URITooLong()
-                try:
-                    route, params = self.router.match(method, path)
-                except HTTPException as miss:
-                    response = await self._unmatched(request, miss)
+                route, params, miss = self.match(method, scope.path)
+                if miss is not None:
+                    response = await self.unmatched(request, miss)
                 else:
                     request.view_args = params
                     request.endpoint = route.name
                     request.url_rule = route.rule
-                    direct = route.direct
-                    if direct is None:
-                        finish = route.finish
-                        response = await route.run(request)
-                    elif params:
-                        response = to_response(await direct(request, **params))
-                    else:
-                        # PERF: a call without ``**{}`` (~0.1 us) for static routes.
-                        response = to_response(await direct(request))
+                    finish = route.finish
+                    response = to_response(await route.call(request))
             except Exception as exc:
-                response = await self.errors.respond(request, exc, self.app.debug)
+                answer = await self.errors.respond(request, exc, self.app.debug)
                 if finish is not None:
-                    _finish_quietly(finish, request, response)
+                    _finish_quietly(finish, request, answer)
+                response = answer
             finally:
                 # Uploaded files' temporary files live until the handler and error handlers end.
                 request.close()
-            if response.conditional:
-                response.prepare(scope)
             try:
-                pending = _send(response, proto, method)
+                send = response.send_head if method == "HEAD" else response.send
+                pending = send(proto, request)
             except Exception:
                 logger.exception("could not send response %r", response)
-                self._send_plain(request, proto, method, 500, "Internal Server Error", finish)
+                _send_fallback(request, proto, method, 500, "Internal Server Error", finish)
                 pending = None
-            sent = True
             if pending is not None:
                 await finish_stream(pending, scope)
         except asyncio.CancelledError:
             if not lifecycle.closing:
                 raise
             # NOTE: the shutdown deadline cancelled this request; answer rather than drop it.
-            if not sent:
-                _send_quietly(plain_response(503, "Service Unavailable"), proto, method)
+            if response is None:
+                _send_fallback(request, proto, method, 503, "Service Unavailable", None)
         finally:
             lifecycle.leave()
 
@@ -187,30 +161,31 @@ class HTTPDispatcher:
         if forwarded is not None:
             self.app.host_policy.accept(forwarded)
 
-    @staticmethod
-    def _send_plain(
-        request: Request,
-        proto: Any,
-        method: str,
-        status: int,
-        message: str,
-        finish: Finisher | None,
-    ) -> None:
-        """Send one of the framework's own plain answers, with the chain's headers."""
-        response = plain_response(status, message)
-        if finish is not None:
-            _finish_quietly(finish, request, response)
-        _send_quietly(response, proto, method)
+    # -- mounted apps -------------------------------------------------------------
+    async def serve_mounted(self, sub_app: Any, scope: MountedScope, proto: Any) -> None:
+        """Hand a request to a mounted app, under this app's lifecycle.
 
-    async def _serve_mounted(self, scope: Any, proto: Any) -> bool:
-        """Hand the request to the first mounted app whose prefix matches it."""
-        sub = find_mount(self.mounts, scope)
-        if sub is None:
-            return False
-        if not self.lifecycle.started:
-            await self._start_quietly()
-        await sub[0].__rsgi__(sub[1], proto)
-        return True
+        This app answers 503 while it closes, runs its startup first, and
+        counts the request in flight (its shutdown waits for it).
+        """
+        lifecycle = self.lifecycle
+        if lifecycle.closing:
+            request = Request(scope, proto, self.app, self.proxy_trust)
+            _send_fallback(request, proto, scope.method, 503, "Service Unavailable", self.finish)
+            return
+        lifecycle.in_flight += 1
+        try:
+            if not lifecycle.started:
+                await self._start_quietly()
+            await sub_app.__rsgi__(scope, proto)
+        except asyncio.CancelledError:
+            if not lifecycle.closing:
+                raise
+            # The sub-app may have answered already; then the protocol refuses this one.
+            request = Request(scope, proto, self.app, self.proxy_trust)
+            _send_fallback(request, proto, scope.method, 503, "Service Unavailable", None)
+        finally:
+            lifecycle.leave()
 
     async def _start_quietly(self) -> None:
         """Run this app's startup before a mounted app serves its first request."""
@@ -219,49 +194,90 @@ class HTTPDispatcher:
         except Exception:
             logger.exception("startup failed; it will be retried on the next request")
 
-    async def _unmatched(self, request: Request, miss: HTTPException) -> BaseResponse:
-        """Apply the slash policy, else run the unrouted chain."""
-        if isinstance(miss, NotFound) and self.slash_policy != "strict":
-            other = _other_slash_form(request.path)
-            if other is not None and self.router.allowed_methods(other):
-                if self.slash_policy == "redirect":
-                    location = safe_location(other, request.query_string)
-                    redirect = Response(b"", status=308, headers={"location": location})
-                    if self.finish is not None:
-                        self.finish(request, redirect)
-                    return redirect
-                route, params = self.router.match(request.method, other)
-                request.view_args = params
-                request.endpoint = route.name
-                request.url_rule = route.rule
-                response: BaseResponse = await route.run(request)
-                return response
+    # -- misses, by slash policy --------------------------------------------------
+    async def _answer_miss(self, request: Request, miss: Miss) -> BaseResponse:
+        """Run the unrouted chain, whose innermost step raises the miss's error.
+
+        An over-long path (414) is refused before any middleware sees it.
+        """
+        error = miss.error()
+        if miss.status == 414:
+            raise error
+        request.routing_exception = error
         return await self.unrouted(request)
 
+    async def _redirect_to_other_slash_form(self, request: Request, miss: Miss) -> BaseResponse:
+        """308 to the path with(out) its trailing slash when something is routed there."""
+        other = self._other_form(request, miss)
+        if other is None:
+            return await self._answer_miss(request, miss)
+        location = safe_location(other[0], request.query_string)
+        redirect = Response(b"", status=308, headers={"location": location})
+        if self.finish is not None:
+            self.finish(request, redirect)
+        return redirect
+
+    async def _serve_other_slash_form(self, request: Request, miss: Miss) -> BaseResponse:
+        """Serve the path with(out) its trailing slash when something is routed there."""
+        other = self._other_form(request, miss)
+        if other is None:
+            return await self._answer_miss(request, miss)
+        route, params, other_miss = other[1]
+        if other_miss is not None:
+            raise other_miss.error()  # routed there for other methods only: 405
+        request.view_args = params
+        request.endpoint = route.name
+        request.url_rule = route.rule
+        return to_response(await route.call(request))
+
+    def _other_form(self, request: Request, miss: Miss) -> tuple[str, Match] | None:
+        """A 404's path with(out) its trailing slash, and its match, if anything is routed there."""
+        if miss.status != 404:
+            return None  # a 405, 400 or 414 is about this very path
+        other = _other_slash_form(request.path)
+        if other is None:
+            return None
+        found = self.match(request.method, other)
+        other_miss = found[2]
+        return (other, found) if other_miss is None or other_miss.status == 405 else None
+
     async def _answer_unrouted(self, request: Request) -> BaseResponse:
-        """Innermost step for unrouted requests: OPTIONS gets 204, else raise."""
+        """Innermost step for unrouted requests: OPTIONS gets 204, else the miss is raised."""
         if request.path == "*" and request.method == "OPTIONS":
             # "OPTIONS *" asks about the server as a whole: every method routed anywhere.
             methods = {"OPTIONS", *self.router.methods()}
             return Response(b"", status=204, headers={"allow": ", ".join(sorted(methods))})
-        try:
-            self.router.match(request.method, request.path)
-        except MethodNotAllowed as exc:
-            if request.method != "OPTIONS":
-                raise
-            allow = ", ".join(sorted({*exc.allowed, "OPTIONS"}))
+        # NOTE: the miss recorded for the path that arrived; a middleware that handed on
+        # another request object has nothing matched for it.
+        miss = request.routing_exception or NotFound()
+        if isinstance(miss, MethodNotAllowed) and request.method == "OPTIONS":
+            allow = ", ".join(sorted({*miss.allowed, "OPTIONS"}))
             return Response(b"", status=204, headers={"allow": allow})
-        # A middleware may have rewritten the request into a routable one, but
-        # rerouting here would skip that route's own chain: answer 404.
-        raise NotFound()
+        raise miss
 
 
-def _send(response: BaseResponse, proto: Any, method: str) -> Any:
-    """Send ``response``: None, or the awaitable that streams its body."""
-    if method == "HEAD":
-        response.send_head(proto)
-        return None
-    return response.send(proto)  # type: ignore[attr-defined]
+def _send_fallback(
+    request: Request,
+    proto: Any,
+    method: str,
+    status: int,
+    message: str,
+    finish: Finisher | None,
+) -> None:
+    """Send one of the framework's own plain answers, with the chain's headers.
+
+    Nothing is sent when the protocol refuses it (a response already started).
+    """
+    response = plain_response(status, message)
+    if finish is not None:
+        _finish_quietly(finish, request, response)
+    try:
+        if method == "HEAD":
+            response.send_head(proto, request)
+        else:
+            response.send(proto, request)
+    except Exception:
+        logger.debug("fallback response not sent: a response was already started")
 
 
 def _finish_quietly(finish: Finisher, request: Request, response: BaseResponse) -> None:
@@ -270,11 +286,3 @@ def _finish_quietly(finish: Finisher, request: Request, response: BaseResponse) 
         finish(request, response)
     except Exception:
         logger.exception("a middleware's finalize_response failed for %r", response)
-
-
-def _send_quietly(response: Response, proto: Any, method: str) -> None:
-    """Send a fallback response unless the protocol already refuses one."""
-    try:
-        _send(response, proto, method)
-    except Exception:
-        logger.debug("fallback response not sent: a response was already started")

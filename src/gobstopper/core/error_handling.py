@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from gobstopper.core.awaiting import resolved
+from gobstopper.awaitables import resolved
 from gobstopper.http.coercion import to_response
 from gobstopper.http.errors import HTTPException, InternalServerError
 from gobstopper.http.json import dumps

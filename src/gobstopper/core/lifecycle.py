@@ -22,7 +22,7 @@ from types import CodeType, FrameType
 from typing import TYPE_CHECKING, Any
 
 from gobstopper import config
-from gobstopper.core.awaiting import resolved
+from gobstopper.awaitables import resolved
 
 if TYPE_CHECKING:
     import asyncio

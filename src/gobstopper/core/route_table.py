@@ -13,11 +13,12 @@ from collections.abc import Callable, Iterator
 from typing import Any, NamedTuple
 
 from gobstopper.core.pipeline import (
-    Endpoint,
     Finisher,
+    RouteCall,
     compile_route,
     direct_handler,
     response_finisher,
+    route_call,
 )
 from gobstopper.core.scaffold import Scaffold
 from gobstopper.core.signatures import check_handler
@@ -29,15 +30,14 @@ logger = logging.getLogger("gobstopper.routing")
 # PERF: NamedTuples, not dataclasses: building a dataclass costs ~0.3-0.5 ms of import
 # time each (it exec()s generated methods); a NamedTuple ~0.07 ms, with C-level field reads.
 class CompiledRoute(NamedTuple):
-    """What the router returns for an HTTP match."""
+    """The endpoint the HTTP router holds for a route: how to dispatch to it."""
 
-    run: Endpoint
+    #: ``call(request)``, the one dispatch callable (see ``route_call``).
+    call: RouteCall
     name: str
     rule: str
     methods: tuple[str, ...]
     middleware_names: tuple[str, ...]
-    #: The bare async handler when the route has no chain (see ``direct_handler``).
-    direct: Callable[..., Any] | None = None
     #: Headers the chain owes error pages (see ``response_finisher``).
     finish: Finisher | None = None
 
@@ -112,13 +112,14 @@ def _add_scaffold(table: RouteTable, scaffold: Scaffold, scope: _Scope) -> None:
         params = Rule.compile(rule).param_names
         if not scaffold._rules_complete:
             check_handler(rule, spec.handler, params)
+        run = compile_route(spec.handler, chain, scope.before, scope.after, params)
+        direct = direct_handler(spec.handler, chain, scope.before, scope.after, params)
         route = CompiledRoute(
-            compile_route(spec.handler, chain, scope.before, scope.after, params),
+            route_call(run, direct, bool(params)),
             name,
             rule,
             spec.methods,
             tuple(_name(m) for m in chain),
-            direct_handler(spec.handler, chain, scope.before, scope.after, params),
             response_finisher(chain),
         )
         compiled_rule = table.http.add(rule, spec.methods, route)

@@ -16,11 +16,13 @@ import sys
 from collections.abc import AsyncIterator, Callable
 from typing import TYPE_CHECKING, Any, TypeVar, overload
 
-from gobstopper.core.awaiting import resolved
+from gobstopper.awaitables import resolved
 from gobstopper.http.response import Response, StreamResponse, plain_response_of
 
 if TYPE_CHECKING:
     from pathlib import Path
+
+    from gobstopper.templates.backend import TemplateBackend
 
 F = TypeVar("F", bound=Callable[..., Any])
 _HTML = "text/html; charset=utf-8"
@@ -71,7 +73,7 @@ class TemplatingMixin:
     """``init_templates``, ``render_template`` and the template registries."""
 
     name: str
-    template_engine: Any
+    template_engine: TemplateBackend | None
     _blueprints: list[tuple[Any, str | None]]
     url_for: Callable[..., str]
 
@@ -103,7 +105,7 @@ class TemplatingMixin:
 
         folder = self._resolve_template_folder(template_folder)
         engine = create_engine(folder, use_rust, **kwargs)
-        engine.add_global("url_for", self._template_url_for(engine))
+        engine.add_url_global("url_for", self.url_for)
         for key, func in self._template_filters.items():
             engine.add_filter(key, func)
         for key, value in self._template_globals.items():
@@ -131,30 +133,7 @@ class TemplatingMixin:
             errno.ENOENT, f"Template folder does not exist (looked in {tried})", str(folder)
         )
 
-    def _template_url_for(self, engine: Any) -> Callable[..., Any]:
-        """``url_for`` for templates; URLs keep their ``/`` on both engines.
-
-        minijinja's HTML escaping writes ``/`` as ``&#x2f;``. A URL built by
-        ``url_for`` is percent-encoded, so escaping ``& < > " '`` is enough; it
-        is marked safe in HTML templates and left raw in text templates.
-        """
-        from gobstopper.templates.rust_engine import RustTemplateEngine
-
-        url_for = self.url_for
-        if not isinstance(engine, RustTemplateEngine):
-            return url_for  # Jinja2 escapes only & < > " ', never '/'
-        import html  # only minijinja engines need it, once per engine
-
-        import minijinja
-
-        @minijinja.pass_state
-        def template_url_for(state: Any, name: str, **params: Any) -> Any:
-            url = url_for(name, **params)
-            return minijinja.safe(html.escape(url)) if state.auto_escape == "html" else url
-
-        return template_url_for
-
-    def _add_blueprint_template_folders(self, engine: Any) -> None:
+    def _add_blueprint_template_folders(self, engine: TemplateBackend) -> None:
         """Append the template folders of blueprints not seen yet, in order.
 
         Blueprints already added cost one set lookup; only a newly registered

@@ -15,10 +15,9 @@ import logging
 from typing import TYPE_CHECKING, Any
 
 from gobstopper import config
-from gobstopper.core.awaiting import resolved
-from gobstopper.core.dispatch import find_mount
+from gobstopper.awaitables import resolved
+from gobstopper.core.mounts import Entry, with_mounts
 from gobstopper.http.errors import HTTPException
-from gobstopper.http.routing import MAX_PATH_LENGTH
 from gobstopper.websocket.connection import WebSocket
 from gobstopper.websocket.message import (
     GOING_AWAY,
@@ -34,6 +33,11 @@ if TYPE_CHECKING:
 logger = logging.getLogger("gobstopper.websocket")
 
 
+def websocket_entry(app: Gobstopper, table: RouteTable) -> Entry:
+    """What serves the app's WebSockets: its dispatcher, behind its mounts if any."""
+    return with_mounts(tuple(app._mounts), WebSocketDispatcher(app, table))
+
+
 class WebSocketDispatcher:
     """Match a WebSocket path and run its hooks and handler."""
 
@@ -41,7 +45,6 @@ class WebSocketDispatcher:
         self.app = app
         self.router = table.websocket
         self.lifecycle = app.lifecycle
-        self.mounts = tuple(app._mounts)
         self.max_message_bytes = config.max_ws_message_bytes()
         self.send_chunk_bytes = config.ws_send_chunk_bytes()
         if self.max_message_bytes < 1 or self.send_chunk_bytes < 1:
@@ -50,19 +53,13 @@ class WebSocketDispatcher:
         self.open: set[WebSocket] = app.lifecycle.websockets
 
     async def __call__(self, scope: Any, proto: Any) -> None:
-        if self.mounts:
-            sub = find_mount(self.mounts, scope)
-            if sub is not None:
-                await sub[0].__rsgi__(sub[1], proto)
-                return
         status = await self._refusal(scope)
         if status:
             proto.close(status)
             return
-        try:
-            route, params = self.router.match("GET", scope.path)
-        except HTTPException as miss:
-            proto.close(_http_status(miss.status_code, 404))
+        route, params, miss = self.router.match("GET", scope.path)
+        if miss is not None:
+            proto.close(_http_status(miss.status, 404))
             return
         websocket = WebSocket(
             scope,
@@ -86,7 +83,7 @@ class WebSocketDispatcher:
             except Exception:
                 logger.exception("startup failed; refusing WebSocket %s", scope.path)
                 return 500
-        return 414 if len(scope.path) > MAX_PATH_LENGTH else 0
+        return 0
 
     async def run(
         self, route: CompiledWebSocketRoute, websocket: WebSocket, params: dict[str, Any]

@@ -110,7 +110,7 @@ async def load_body(request: Any, param: BodyParameter) -> Any:
     kind = _body.media_type(request.headers)
     if kind == _body.MULTIPART_FORM:
         fields = await request.get_form()
-        if not request._body_size:
+        if not request.body_size:
             return _missing(param)
         with _unprocessable():
             return form_to_model(fields, param.model)
@@ -119,7 +119,7 @@ async def load_body(request: Any, param: BodyParameter) -> Any:
         return _missing(param)
     if _body.is_json_media_type(kind):
         with _unprocessable():
-            return decode_json(body, param.model, request._json_depth())
+            return decode_json(body, param.model, request.json_depth_limit)
     if kind == _body.FORM_URLENCODED:
         with _unprocessable():
             return form_to_model(await request.get_form(), param.model)

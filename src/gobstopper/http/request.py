@@ -63,8 +63,13 @@ class Request(ScopeView):
         "url_rule",
         "view_args",
     )
-    #: Set by the session middleware (in ``__dict__``, so requests without one pay nothing).
-    _session_id: str | None
+    # Declared with class defaults, not slots: the instance ``__dict__`` gets them
+    # only when set, so requests that never have them pay nothing.
+    #: Why the router matched no route (404, 405 or 400), raised at the end of the
+    #: unrouted chain; None for routed requests (Flask's ``routing_exception``).
+    routing_exception: HTTPException | None = None
+    #: The session's id, set through ``attach_session`` (read it as ``session_id``).
+    _session_id: str | None = None
 
     def __init__(
         self, scope: Any, protocol: Any, app: Any = None, proxy_trust: ProxyTrust = _DEFAULT_TRUST
@@ -213,7 +218,12 @@ class Request(ScopeView):
     @property
     def session_id(self) -> str | None:
         """Session id set by the session middleware, if any (read-only)."""
-        return self.__dict__.get("_session_id")
+        return self._session_id
+
+    def attach_session(self, session: dict[str, Any] | None, session_id: str | None) -> None:
+        """Set ``session`` and the read-only ``session_id`` (for session middleware)."""
+        self.session = session
+        self._session_id = session_id
 
     @property
     def logger(self) -> logging.Logger:
@@ -260,7 +270,7 @@ class Request(ScopeView):
         """
         if self._json is _UNSET:
             body = await self._body_of_type(_body.is_json_media_type, "application/json")
-            self._json = decode_json(body, None, self._json_depth()) if body else None
+            self._json = decode_json(body, None, self.json_depth_limit) if body else None
         return self._json
 
     async def json(self, model: type[Any] | None = None) -> Any:
@@ -276,7 +286,7 @@ class Request(ScopeView):
         body = await self._body_of_type(_body.is_json_media_type, "application/json")
         if not body:
             raise _empty_body(model)
-        return decode_json(body, model, self._json_depth())
+        return decode_json(body, model, self.json_depth_limit)
 
     async def get_form(self) -> dict[str, list[str]]:
         """Form fields as ``{name: [values]}`` (cached); ``{}`` if not a form.
@@ -360,7 +370,17 @@ class Request(ScopeView):
         if self._files is not None:
             self._files.close()
 
-    def _json_depth(self) -> int:
+    @property
+    def body_size(self) -> int | None:
+        """Bytes of body read so far (also when streamed into the multipart parser).
+
+        None until the body is read: ``0`` means an empty body.
+        """
+        return self._body_size
+
+    @property
+    def json_depth_limit(self) -> int:
+        """The nesting limit JSON bodies are decoded under (``max_json_depth`` or 64)."""
         depth = self.max_json_depth
         return _body.DEFAULT_MAX_JSON_DEPTH if depth is None else depth
 

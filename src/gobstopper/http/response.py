@@ -2,9 +2,13 @@
 
 ``Response`` (str/bytes), ``JSONResponse`` (msgspec), ``FileResponse``
 (``proto.response_file``: Rust reads the file) and ``StreamResponse``
-(``proto.response_stream``). ``send(proto)`` performs the call; it returns
-``None`` for the synchronous calls and an awaitable for streams, so the
-dispatcher only awaits when it must.
+(``proto.response_stream``). The contract is one method,
+``send(proto, request)`` (``send_head`` for HEAD): it looks at the request
+where it must (a file's 304 and 206 answers) and makes exactly one
+``proto.response_*`` call. It returns ``None`` for the synchronous calls and
+an awaitable for streams, so the dispatcher only awaits when it must. Any
+protocol object with Granian's ``response_*`` methods will do (the ASGI
+adapter presents one).
 """
 
 from __future__ import annotations
@@ -30,6 +34,7 @@ if TYPE_CHECKING:
     from collections.abc import Awaitable
     from datetime import datetime
 
+    from gobstopper.http.request import Request
     from gobstopper.http.streaming import ChunkSource
 
 Headers = list[tuple[str, str]]
@@ -80,11 +85,13 @@ def _checked_slowly(items: Headers) -> Headers:
 
 
 class BaseResponse:
-    """Status, headers and cookies shared by every response kind."""
+    """Status, headers and cookies shared by every response kind, and how to send it.
+
+    Subclasses override ``send`` (and ``send_head``) with their one protocol
+    call; a bare ``BaseResponse`` is sent as status and headers, no body.
+    """
 
     __slots__ = ("_cookies", "headers", "status")
-    #: True when ``prepare(request)`` must run before sending (conditional GET, Range).
-    conditional = False
 
     def __init__(self, status: int = 200, headers: dict[str, str] | None = None) -> None:
         self.status = status
@@ -156,15 +163,15 @@ class BaseResponse:
                 return value
         return default
 
-    def prepare(self, request: Any) -> None:
-        """Look at the request before sending; only file responses need to.
+    def send(self, proto: Any, request: Request) -> Awaitable[None] | None:
+        """Answer ``request`` on ``proto`` with one ``response_*`` call.
 
-        The dispatcher calls this with the request (or its RSGI scope) just
-        before ``send``/``send_head`` when ``conditional`` is true; the
-        default does nothing.
+        Returns None once sent, or (streams) an awaitable that sends the body.
         """
+        proto.response_empty(self.status, self.to_rsgi_headers())
+        return None
 
-    def send_head(self, proto: Any) -> None:
+    def send_head(self, proto: Any, request: Request) -> None:
         """Answer a HEAD request: same status and headers, no body."""
         proto.response_empty(self.status, self.to_rsgi_headers())
 
@@ -239,7 +246,7 @@ class Response(BaseResponse):
         )
         _check_headers(self.headers)
 
-    def send(self, proto: Any) -> None:
+    def send(self, proto: Any, request: Request) -> None:
         """Send with exactly one ``response_str``/``bytes``/``empty`` call."""
         body = self.body
         if not body and self.status in _NO_BODY:
@@ -249,7 +256,7 @@ class Response(BaseResponse):
         else:
             proto.response_bytes(self.status, self.to_rsgi_headers(), body)
 
-    def send_head(self, proto: Any) -> None:
+    def send_head(self, proto: Any, request: Request) -> None:
         """Answer HEAD with the GET headers, including the body's length."""
         headers = self.to_rsgi_headers()
         body = self.body
@@ -322,16 +329,14 @@ class FileResponse(Response):
     type comes from the extension unless ``content_type`` is given. A
     missing or unreadable file answers 404 (plain text), never 500.
 
-    With the request's headers (the dispatcher calls ``prepare(request)``),
-    a 200 response also honours ``If-None-Match``/``If-Modified-Since`` (304)
-    and one ``Range`` (206 via ``response_file_range``, 416 when outside the
-    file). ``ETag``, ``Last-Modified``, ``Accept-Ranges`` and
-    ``Content-Length`` are always sent; ``conditional=False`` turns the
-    validators and ranges off.
+    Sent for a request (``send(proto, request)``), a 200 response also
+    honours ``If-None-Match``/``If-Modified-Since`` (304) and one ``Range``
+    (206 via ``response_file_range``, 416 when outside the file). ``ETag``,
+    ``Last-Modified``, ``Accept-Ranges`` and ``Content-Length`` are always
+    sent; ``conditional=False`` turns the validators and ranges off.
     """
 
-    __slots__ = ("_conditional", "_method", "_request_headers", "file_path", "filename")
-    conditional = True
+    __slots__ = ("_conditional", "file_path", "filename")
 
     def __init__(
         self,
@@ -361,19 +366,8 @@ class FileResponse(Response):
         if disposition and not any(k.lower() == "content-disposition" for k in self.headers):
             self.headers["content-disposition"] = content_disposition(disposition, self.filename)
         self._conditional = conditional
-        self._method: str | None = None
-        self._request_headers: Any = None
 
-    def prepare(self, request: Any) -> None:
-        """Remember the request's method and headers for 304/206 decisions.
-
-        ``request`` is a ``Request`` or an RSGI scope: anything with
-        ``.method`` and ``.headers.get(lower_case_name)``. Idempotent.
-        """
-        self._method = request.method
-        self._request_headers = request.headers
-
-    def _plan(self, allow_range: bool) -> _Plan:
+    def _plan(self, request: Request, allow_range: bool) -> _Plan:
         info = regular_file_stat(self.file_path)
         if info is None:
             return _NOT_FOUND
@@ -389,15 +383,16 @@ class FileResponse(Response):
         if self.header("last-modified") is None:
             headers.append(("last-modified", http_date(info.st_mtime)))
         headers.append(("accept-ranges", "bytes"))
-        request = self._request_headers
-        if request is not None and self._method in ("GET", "HEAD"):
+        method = request.method
+        if method == "GET" or method == "HEAD":
+            asked = request.headers
             if is_not_modified(
-                request.get("if-none-match"), request.get("if-modified-since"), etag, info.st_mtime
+                asked.get("if-none-match"), asked.get("if-modified-since"), etag, info.st_mtime
             ):
                 kept = [(k, v) for k, v in headers if k.lower() not in _NOT_FOR_304]
                 return _Plan(304, kept, "empty")
-            if allow_range and self._method == "GET":
-                span = _requested_span(request, etag, info.st_mtime, size)
+            if allow_range and method == "GET":
+                span = _requested_span(asked, etag, info.st_mtime, size)
                 if span is UNSATISFIABLE:
                     return _Plan(
                         416,
@@ -413,9 +408,9 @@ class FileResponse(Response):
         headers.append(("content-length", str(size)))
         return _Plan(200, headers, "file")
 
-    def send(self, proto: Any) -> None:
+    def send(self, proto: Any, request: Request) -> None:
         """Send with one ``response_file``/``response_file_range``/``str``/``empty`` call."""
-        plan = self._plan(allow_range=True)
+        plan = self._plan(request, allow_range=True)
         kind = plan.kind
         if kind == "file":
             proto.response_file(plan.status, plan.headers, self.file_path)
@@ -429,9 +424,9 @@ class FileResponse(Response):
         else:
             proto.response_empty(plan.status, plan.headers)
 
-    def send_head(self, proto: Any) -> None:
+    def send_head(self, proto: Any, request: Request) -> None:
         """Answer HEAD with the GET headers (length included), no body."""
-        plan = self._plan(allow_range=False)
+        plan = self._plan(request, allow_range=False)
         proto.response_empty(plan.status, plan.headers)
 
     def __repr__(self) -> str:
@@ -445,9 +440,9 @@ def _resolved(path: str | os.PathLike[str]) -> str:
     return os.path.abspath(os.fspath(path))
 
 
-def _requested_span(request: Any, etag: str, mtime: float, size: int) -> tuple[int, int] | None:
-    header = request.get("range")
-    if header is None or not if_range_allows(request.get("if-range"), etag, mtime):
+def _requested_span(headers: Any, etag: str, mtime: float, size: int) -> tuple[int, int] | None:
+    header = headers.get("range")
+    if header is None or not if_range_allows(headers.get("if-range"), etag, mtime):
         return None
     return parse_range(header, size)
 
@@ -485,7 +480,7 @@ class StreamResponse(BaseResponse):
         super().__init__(status, _with_content_type(headers, content_type, content_type))
         self.generator = generator
 
-    def send(self, proto: Any) -> Awaitable[None]:
+    def send(self, proto: Any, request: Request) -> Awaitable[None]:
         """Start the response; the returned awaitable sends each chunk as it comes.
 
         It stops quietly on disconnect. The headers are checked and a chunk
@@ -496,7 +491,7 @@ class StreamResponse(BaseResponse):
         transport = proto.response_stream(self.status, self.to_rsgi_headers())
         return stream_chunks(chunks, transport, proto)
 
-    def send_head(self, proto: Any) -> None:
+    def send_head(self, proto: Any, request: Request) -> None:
         """Answer HEAD with the stream's headers, without running it."""
         proto.response_empty(self.status, self.to_rsgi_headers())
 

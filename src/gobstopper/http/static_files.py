@@ -11,7 +11,6 @@ depends on whether something outside the directory exists.
 from __future__ import annotations
 
 import os
-from typing import Any
 
 from gobstopper.http.errors import Forbidden, NotFound
 from gobstopper.http.response import FileResponse
@@ -50,13 +49,9 @@ class StaticDirectory:
             raise NotFound()
         return found
 
-    def response(
-        self, relative: str, request: Any, headers: dict[str, str] | None = None
-    ) -> FileResponse:
-        """A prepared inline ``FileResponse`` for ``relative`` (see ``find``)."""
+    def response(self, relative: str, headers: dict[str, str] | None = None) -> FileResponse:
+        """An inline ``FileResponse`` for ``relative`` (see ``find``)."""
         merged = {"cache-control": self.cache_control} if self.cache_control else {}
         if headers:
             merged.update(headers)
-        response = FileResponse(self.find(relative), headers=merged, as_attachment=False)
-        response.prepare(request)
-        return response
+        return FileResponse(self.find(relative), headers=merged, as_attachment=False)

@@ -61,7 +61,13 @@ async def finish_stream(pending: Awaitable[None], scope: Any) -> None:
 
 
 async def abort_connection(scope: Any, grace: float = FLUSH_GRACE) -> bool:
-    """Shut down the TCP connection ``scope`` arrived on; False if not found."""
+    """Shut down the TCP connection ``scope`` arrived on; False if not found.
+
+    A scope with ``abort_stream()`` (the ASGI adapter's) is asked to do it.
+    """
+    abort = getattr(scope, "abort_stream", None)
+    if abort is not None:
+        return bool(abort())
     if getattr(scope, "http_version", None) not in _HTTP1:
         return False
     client = _address(getattr(scope, "client", None))

@@ -74,6 +74,7 @@ from gobstopper.middleware.security_settings import (
     hsts_value,
     secret_or_random,
 )
+from gobstopper.service_checks import ServiceCheck, checks_of
 from gobstopper.sessions.storage import (
     DEFAULT_TTL,
     AsyncBaseSessionStorage,
@@ -233,7 +234,7 @@ class SecurityMiddleware:
         return response
 
     async def _open(self, request: Request) -> _Arrival:
-        """Set ``request.session`` (a dict) and ``request._session_id`` from the cookie."""
+        """Attach the cookie's session (a dict) and its id to the request."""
         cookie = request.cookies.get(self.cookie_name)
         session_id = self._verified_id(cookie) if cookie else None
         data = None
@@ -247,8 +248,7 @@ class SecurityMiddleware:
                 failed = True
         if not isinstance(data, dict):
             session_id, data = None, {}
-        request.session = data
-        request._session_id = session_id
+        request.attach_session(data, session_id)
         return _Arrival(cookie is not None, session_id, _snapshot(data), failed)
 
     async def _commit(self, request: Request, response: BaseResponse, arrival: _Arrival) -> None:
@@ -263,11 +263,15 @@ class SecurityMiddleware:
             return
         if session_id is None:
             session_id = self.create_session_id()
-            request._session_id = session_id
+            request.attach_session(data, session_id)
         if self.rolling_sessions or arrival.snapshot is None or _snapshot(data) != arrival.snapshot:
             await maybe_await(self._storage().save(session_id, data))
         if self.rolling_sessions or session_id != arrival.session_id:
             self._set_cookie(response, self.signed_session_id(session_id), self.cookie_max_age)
+
+    def service_checks(self) -> list[ServiceCheck]:
+        """The servers the session storage needs (none for file and memory storage)."""
+        return checks_of(self.session_storage)
 
     def _storage(self) -> SessionStorage:
         if self.session_storage is None:
@@ -346,8 +350,7 @@ class SecurityMiddleware:
         await maybe_await(self._storage().delete(session_id))
         request = self._current.get()
         if request is not None and request.session_id == session_id:
-            request.session = {}
-            request._session_id = None
+            request.attach_session({}, None)
 
     async def regenerate_session_id(self, request: Request) -> str | None:
         """Move the request's session to a new id (call it after login); None if none.
@@ -365,7 +368,7 @@ class SecurityMiddleware:
         storage = self._storage()
         await maybe_await(storage.save(new_id, request.session))
         await maybe_await(storage.delete(old_id))
-        request._session_id = new_id
+        request.attach_session(request.session, new_id)
         return new_id
 
     def __repr__(self) -> str:

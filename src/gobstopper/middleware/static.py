@@ -77,7 +77,7 @@ class StaticFileMiddleware:
 
     def serve(self, relative: str, request: Request) -> BaseResponse:
         """The response for ``relative`` (raises ``Forbidden``/``NotFound``)."""
-        return self.files.response(relative, request)
+        return self.files.response(relative)
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.url_prefix}/ -> {self.files.root}>"
@@ -152,12 +152,10 @@ class HybridStaticMiddleware(StaticFileMiddleware):
             headers = {**vary, "content-encoding": encoding}
             if self.files.cache_control:
                 headers["cache-control"] = self.files.cache_control
-            response = FileResponse(
+            return FileResponse(
                 sibling, headers=headers, content_type=content_type, as_attachment=False
             )
-            response.prepare(request)
-            return response
-        return self.files.response(relative, request, vary)
+        return self.files.response(relative, vary)
 
 
 def _static_middleware(app: Any) -> Iterator[Any]:

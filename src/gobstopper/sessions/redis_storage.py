@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import msgspec
 
+from gobstopper.service_checks import ServiceCheck, redis_address
 from gobstopper.sessions.storage import (
     DEFAULT_TTL,
     AsyncBaseSessionStorage,
@@ -37,6 +38,17 @@ class AsyncRedisSessionStorage(AsyncBaseSessionStorage):
         self.client = client
         self.key_prefix = key_prefix
         self.ttl = _check_ttl(ttl)
+
+    def service_checks(self) -> list[ServiceCheck]:
+        """The Redis server this storage needs, for the app's startup check."""
+        return [
+            ServiceCheck(
+                f"Redis session storage at {redis_address(self.client)}",
+                self.client.ping,
+                "sessions load empty and unsafe requests checked for CSRF are answered 503 "
+                "until it is back",
+            )
+        ]
 
     def _key(self, session_id: str) -> str:
         return self.key_prefix + session_digest(session_id)

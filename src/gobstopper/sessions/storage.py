@@ -27,7 +27,7 @@ from typing import Any
 
 import msgspec
 
-from gobstopper.core.awaiting import resolved
+from gobstopper.awaitables import resolved
 
 DEFAULT_TTL = 604800  # seconds: 7 days, the default session cookie lifetime
 

@@ -15,11 +15,13 @@ seconds and their ids leave the index as listing meets them.
 
 from __future__ import annotations
 
+import asyncio
 from collections import Counter
 from collections.abc import Callable, Iterator
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any, cast
 
+from ..service_checks import ServiceCheck, redis_address
 from . import transitions
 from .models import TERMINAL_STATUSES, TaskInfo, TaskStatus
 from .redis_records import SWAP, RedisKeys, decode_record, encode_info, epoch_ms
@@ -84,6 +86,14 @@ class RedisTaskStorage:
 
             self._client = Redis.from_url(self.url, decode_responses=True)
         return self._client
+
+    def service_checks(self) -> list[ServiceCheck]:
+        """The Redis server the task queue cannot work without (startup fails)."""
+        url = redis_address(self.client)
+        return [ServiceCheck(f"Redis task backend at {url}", self._ping, None)]
+
+    async def _ping(self) -> object:
+        return await asyncio.to_thread(self.client.ping)
 
     def close(self) -> None:
         """Close the synchronous client; the next call opens it again."""

@@ -28,6 +28,10 @@ class TemplateBackend(Protocol):
 
     def add_global(self, name: str, func: Any) -> None: ...
 
+    def add_url_global(self, name: str, build: Callable[..., str]) -> None:
+        """Register a global returning URLs, escaped for HTML without mangling ``/``."""
+        ...
+
     @property
     def renders_synchronously(self) -> bool: ...
 

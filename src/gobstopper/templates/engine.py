@@ -95,6 +95,13 @@ class TemplateEngine:
         self._env.globals[name] = func
         self._needs_async = self._needs_async or inspect.iscoroutinefunction(func)
 
+    def add_url_global(self, name: str, build: Callable[..., str]) -> None:
+        """Register ``build`` (``url_for``) as global ``name``.
+
+        Jinja2 escapes only ``& < > " '``, never ``/``: the URL needs no wrapping.
+        """
+        self.add_global(name, build)
+
     @property
     def renders_synchronously(self) -> bool:
         """True while no async filter or global is registered: :meth:`render` works."""

@@ -95,6 +95,24 @@ class RustTemplateEngine:
         _reject_coroutine_function(name, func)
         self._env.add_global(name, func)
 
+    def add_url_global(self, name: str, build: Callable[..., str]) -> None:
+        """Register ``build`` (``url_for``) as global ``name``; its URLs keep their ``/``.
+
+        minijinja's HTML escaping writes ``/`` as ``&#x2f;``. A URL built by
+        ``url_for`` is percent-encoded, so escaping ``& < > " '`` is enough: the
+        result is marked safe in HTML templates and left raw in text templates.
+        """
+        import html  # only minijinja engines need it, once per engine
+
+        import minijinja
+
+        @minijinja.pass_state
+        def url_global(state: Any, *args: Any, **params: Any) -> Any:
+            url = build(*args, **params)
+            return minijinja.safe(html.escape(url)) if state.auto_escape == "html" else url
+
+        self.add_global(name, url_global)
+
     #: Filters and globals are always sync here, so :meth:`render` always works.
     renders_synchronously = True
 

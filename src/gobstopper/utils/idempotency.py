@@ -37,10 +37,11 @@ from typing import Any, TypeVar, cast
 
 import msgspec
 
-from gobstopper.core.pipeline import is_async_callable
+from gobstopper.awaitables import is_async_callable
 from gobstopper.http.coercion import to_response
 from gobstopper.http.errors import BadRequest, UnprocessableEntity
 from gobstopper.http.response import FileResponse, Response, StreamResponse
+from gobstopper.service_checks import declare_components
 from gobstopper.utils.idempotency_store import (
     MAX_BYTES,
     MAX_ENTRIES,
@@ -155,6 +156,7 @@ def use_idempotency(
             run = functools.partial(call, *args, **kwargs)
             return await _once(target, slot, fingerprint, ttl, run)
 
+        declare_components(idempotent, target)
         return cast(F, idempotent)
 
     return decorate

@@ -28,9 +28,9 @@ from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Hashable
 from typing import Any, Protocol, TypeVar, cast
 
-from gobstopper.core.awaiting import resolved
-from gobstopper.core.pipeline import is_async_callable
+from gobstopper.awaitables import is_async_callable, resolved
 from gobstopper.http.errors import TooManyRequests
+from gobstopper.service_checks import declare_components
 
 F = TypeVar("F", bound=Callable[..., Any])
 K = TypeVar("K")
@@ -336,6 +336,7 @@ def rate_limit(
             await enforce(args[0])
             return await call(*args, **kwargs)
 
+        declare_components(limited, limiter)
         return cast(F, limited)
 
     return decorate

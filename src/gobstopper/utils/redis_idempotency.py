@@ -24,6 +24,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from gobstopper.http.errors import ServiceUnavailable
+from gobstopper.service_checks import ServiceCheck, redis_address
 from gobstopper.utils.idempotency_store import checked_ttl
 
 if TYPE_CHECKING:
@@ -65,6 +66,16 @@ class RedisIdempotencyStore:
         self._complete = client.register_script(_COMPLETE)
         self._release = client.register_script(_RELEASE)
         self._tokens: dict[str, str] = {}  # slot -> token of the claim this process holds
+
+    def service_checks(self) -> list[ServiceCheck]:
+        """The Redis server this store needs, for the app's startup check."""
+        return [
+            ServiceCheck(
+                f"Redis idempotency store at {redis_address(self.client)}",
+                self.client.ping,
+                "requests with an Idempotency-Key are answered 503 until it is back",
+            )
+        ]
 
     def _keys(self, slot: str) -> tuple[str, str]:
         return f"{self.prefix}result:{slot}", f"{self.prefix}lock:{slot}"

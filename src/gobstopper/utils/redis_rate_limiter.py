@@ -33,6 +33,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from gobstopper.http.errors import ServiceUnavailable
+from gobstopper.service_checks import ServiceCheck, redis_address
 from gobstopper.utils.rate_limiter import _EPSILON, SlidingWindowPolicy, TokenBucketPolicy
 
 if TYPE_CHECKING:
@@ -128,6 +129,21 @@ class _RedisLimit:
         self._clock = clock
         self._script = client.register_script(self._SCRIPT)
         self._outage = False
+
+    def service_checks(self) -> list[ServiceCheck]:
+        """The Redis server this limit needs, for the app's startup check."""
+        degraded = (
+            "the limit lets every call through"
+            if self.fail_open
+            else "limited calls are answered 503"
+        )
+        return [
+            ServiceCheck(
+                f"Redis rate limit {self.prefix!r} at {redis_address(self.client)}",
+                self.client.ping,
+                degraded + " until it is back",
+            )
+        ]
 
     def redis_key(self, key: str) -> bytes:
         """The Redis key holding ``key``'s state: stable across processes and machines."""

@@ -1,6 +1,9 @@
 """The ``WebSocket`` handed to handlers: a thin wrapper over Granian's RSGI.
 
-Granian's RSGI WebSocket protocol (2.x) shapes what can be promised:
+The same class serves ASGI through ``gobstopper.core.asgi_websocket``, whose
+protocol sets ``close_codes``: there ``close(code, reason)`` reaches the
+client and the client's close code and reason reach ``receive()``. Granian's
+RSGI WebSocket protocol (2.x) shapes what can be promised under RSGI:
 
 - Before ``accept()``, ``protocol.close(status)`` answers the handshake with
   an HTTP status (a WebSocket close code there would crash the worker), so a
@@ -420,6 +423,12 @@ class WebSocket(ScopeView):
     def _close_protocol(self, status: int) -> None:
         if not self._protocol_closed:
             self._protocol_closed = True
+            # PERF: looked up once per connection, at its close: RSGI pays nothing per message.
+            if getattr(self.protocol, "close_codes", False):
+                self.protocol.close(status, self.close_reason if self._accepted else "")
+                return
+            if self._accepted:
+                _note_codes_dropped()
             self.protocol.close(status)
 
     def _code(self) -> int:
@@ -441,6 +450,20 @@ class WebSocket(ScopeView):
     def __repr__(self) -> str:
         state = ("connecting", "open", "closed")[self._state]
         return f"<WebSocket {self.path!r} {state}>"
+
+
+_codes_noted = False
+
+
+def _note_codes_dropped() -> None:
+    """Say once, at debug level, that RSGI cannot put a code in the close frame."""
+    global _codes_noted
+    if not _codes_noted:
+        _codes_noted = True
+        logger.debug(
+            "Granian's RSGI interface closes WebSockets without a code or reason (peers see "
+            "1005); serve the app over ASGI (gobstopper run --interface asgi) to send them"
+        )
 
 
 def _expect(message: Message, kind: str) -> str | bytes:

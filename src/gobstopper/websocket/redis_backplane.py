@@ -31,6 +31,8 @@ from typing import TYPE_CHECKING, Any
 
 import msgspec
 
+from gobstopper.service_checks import redis_address
+
 if TYPE_CHECKING:
     from redis.asyncio import Redis
     from redis.asyncio.client import PubSub
@@ -105,7 +107,7 @@ class RedisBackplane:
                 "Redis backplane could not subscribe to %r on %s within %gs: "
                 "broadcasts from other processes are lost until it does",
                 self.channel,
-                _address(self.client),
+                redis_address(self.client),
                 timeout,
             )
             return False
@@ -215,12 +217,3 @@ class RedisBackplane:
     def __repr__(self) -> str:
         state = "closed" if self._closed else "attached" if self._task else "detached"
         return f"<RedisBackplane channel={self.channel!r} {state}>"
-
-
-def _address(client: Redis) -> str:
-    """Where ``client`` connects, for log lines (never its password)."""
-    kwargs = client.connection_pool.connection_kwargs
-    if "path" in kwargs:
-        return f"unix:{kwargs['path']}"
-    host, port = kwargs.get("host", "localhost"), kwargs.get("port", 6379)
-    return f"redis://{host}:{port}/{kwargs.get('db', 0)}"

@@ -1,10 +1,10 @@
-"""``resolved``: the one rule for callbacks that may be plain or async."""
+"""``gobstopper.awaitables``: the one rule for callbacks that may be plain or async."""
 
 from __future__ import annotations
 
 import asyncio
 
-from gobstopper.core.awaiting import resolved
+from gobstopper.awaitables import is_async_callable, resolved
 
 
 class CustomAwaitable:
@@ -38,3 +38,18 @@ def test_coroutines_futures_and_custom_awaitables_are_awaited():
         ]
 
     assert asyncio.run(scenario()) == ["from coroutine", "from future", "from coroutine", "custom"]
+
+
+def test_async_callables_are_told_apart_from_plain_ones():
+    class AsyncCall:
+        async def __call__(self) -> None:
+            return None
+
+    class PlainCall:
+        def __call__(self) -> None:
+            return None
+
+    assert is_async_callable(coroutine_value)
+    assert is_async_callable(AsyncCall())
+    assert not is_async_callable(PlainCall())
+    assert not is_async_callable(len)
