@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import os
 import time
+import uuid
 from pathlib import Path
 
 import msgspec
@@ -42,6 +43,20 @@ class CountRequest(msgspec.Struct):
     """The body of ``POST /api/tasks/count``: a typed parameter, validated (422) before the call."""
 
     text: str
+
+
+class Note(msgspec.Struct):
+    """A stored note, as the API returns it."""
+
+    id: int
+    title: str
+    body: str
+
+
+class TaskQueued(msgspec.Struct):
+    """The answer to ``POST /api/tasks/count``: the id to poll."""
+
+    task_id: str
 
 
 NOTES: dict[int, dict[str, object]] = {}
@@ -126,11 +141,18 @@ async def list_notes(request):
     return {"notes": list(NOTES.values())}
 
 
-@api.post("/notes")
+@api.post(
+    "/notes",
+    responses={
+        201: Note,
+        422: "Invalid note, or an Idempotency-Key reused for another note",
+        429: "Too many notes: retry after the Retry-After header's seconds",
+    },
+)
 @rate_limit(note_limiter)
 @use_idempotency(ttl_seconds=600)
-async def create_note(request):
-    note = await request.json(model=NewNote)
+async def create_note(request, note: NewNote):
+    """Create a note (send an Idempotency-Key header to retry safely)."""
     note_id = len(NOTES) + 1
     NOTES[note_id] = {"id": note_id, "title": note.title, "body": note.body}
     return NOTES[note_id], 201
@@ -148,21 +170,23 @@ async def count_words(text: str) -> dict[str, int]:
     return {"words": len(text.split())}
 
 
-@api.post("/tasks/count")
+@api.post("/tasks/count", responses={202: TaskQueued})
 async def queue_count(request, body: CountRequest):
     task_id = await app.add_background_task("count_words", text=body.text)
     return {"task_id": task_id}, 202
 
 
-@api.get("/tasks/<task_id>")
-async def task_status(request, task_id: str):
-    info = await app.task_queue.get_task_info(task_id)
+@api.get("/tasks/<uuid:task_id>")
+async def task_status(request, task_id: uuid.UUID):
+    info = await app.task_queue.get_task_info(str(task_id))
     if info is None:
         abort(404, "No such task")
     return {"status": info.status.value, "result": info.result}
 
 
 app.register_blueprint(api)
+# The API describes itself: /openapi.json, and Swagger UI at /docs (assets served by the app).
+app.enable_openapi(title="Gobstopper showcase", version="1.0")
 
 
 @app.on_startup

@@ -1,7 +1,7 @@
 """Run the checks on the newest releases and name the upgraded dependency behind a failure.
 
 ``bash scripts/test.sh --latest`` runs this with ``.venv-latest/bin/python``. Each check
-(ruff, then pytest) runs once; when one fails, every package whose installed version differs
+(ruff, mypy, then pytest) runs once; when one fails, every package whose installed version differs
 from ``requirements/dev.lock`` is put back to its locked version, one at a time, and the
 failing part of the check is run again: a package whose locked version makes it pass is a
 culprit. The environment is restored after each probe, so the report names each culprit alone.
@@ -78,6 +78,7 @@ def main(pytest_args: list[str]) -> int:
     ruff = str(Path(python).with_name("ruff"))
     checks = [
         ([ruff, "check", "src", "tests", "benchmarks", "examples", "scripts"], None),
+        ([str(Path(python).with_name("mypy"))], None),
         ([python, "-m", "pytest", *pytest_args], [python, "-m", "pytest", "--lf", "-q"]),
     ]
     changes = drifted(locked_versions(LOCK.read_text()), installed_versions())

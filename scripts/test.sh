@@ -20,4 +20,5 @@ fi
 bash scripts/setup.sh dev
 .venv/bin/ruff check src tests benchmarks examples scripts
 .venv/bin/ruff format --check src tests benchmarks examples scripts
+.venv/bin/mypy  # strict on src/gobstopper ([tool.mypy] in pyproject.toml)
 exec .venv/bin/python -m pytest "$@"

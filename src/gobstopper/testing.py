@@ -51,7 +51,7 @@ class FakeHeaders:
 
     def __getitem__(self, key: str) -> str:
         """The first value of ``key`` (any case); ``KeyError`` if absent."""
-        value = self.get(key)
+        value: str | None = self.get(key)
         if value is None:
             raise KeyError(key)
         return value

@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import httpx
 import pytest
@@ -61,7 +62,9 @@ def test_showcase_pages_api_and_tasks(showcase):
         assert client.get("/hello/world").text == "Hello, world!"
         created = client.post("/api/notes", json={"title": "<b>first</b>"})
         assert created.status_code == 201 and created.json()["title"] == "<b>first</b>"
-        assert client.post("/api/notes", json={"body": "no title"}).status_code == 400
+        assert (
+            client.post("/api/notes", json={"body": "no title"}).status_code == 422
+        )  # a typed body: validation is a 422
         page = client.get("/").text
         assert "&lt;b&gt;first" in page and "<b>first</b>" not in page
         assert client.get("/api/notes/999").status_code == 404
@@ -142,3 +145,39 @@ def test_showcase_answers_a_bad_task_body_with_a_422_naming_the_problem(showcase
         )
     assert response.status_code == 422
     assert message in response.json()["error"]
+
+
+def test_the_showcase_documents_its_api_and_keeps_every_promise(showcase, tmp_path):
+    with httpx.Client(base_url=showcase, timeout=10) as client:
+        document = client.get("/openapi.json").json()
+        assert document["openapi"].startswith("3.1") and "/api/notes" in document["paths"]
+        page = client.get("/docs")
+        assert page.status_code == 200 and "swagger" in page.text.lower()
+    schemathesis = Path(sys.executable).with_name("schemathesis")
+    result = subprocess.run(
+        [
+            str(schemathesis),
+            "run",
+            f"{showcase}/openapi.json",
+            "--no-color",
+            "--workers",
+            "1",
+            "--seed",
+            "20241204",
+            "--generation-database",
+            "none",
+            "--request-timeout",
+            "10",
+            "--phases",
+            "examples,coverage,fuzzing",
+            "--max-examples",
+            "20",
+        ],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        timeout=240,
+        check=False,
+        env={**os.environ, "NO_COLOR": "1"},
+    )
+    assert result.returncode == 0, result.stdout[-6000:] + result.stderr[-2000:]

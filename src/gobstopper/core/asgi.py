@@ -106,7 +106,8 @@ class ASGIHTTPProtocol:
             self._more_body = False
             raise ClientDisconnected("client disconnected before the body was read")
         self._more_body = message.get("more_body", False)
-        return message.get("body", b"")
+        body: bytes = message.get("body", b"")
+        return body
 
     async def __call__(self) -> bytes:
         chunks = []

@@ -34,7 +34,7 @@ class ASGIHeaders:
         return any(k == wanted for k, _ in self._raw)
 
     def __getitem__(self, key: str) -> str:
-        value = self.get(key)
+        value: str | None = self.get(key)
         if value is None:
             raise KeyError(key)
         return value

@@ -101,7 +101,8 @@ class Request(ScopeView):
     @property
     def method(self) -> str:
         """HTTP method in upper case."""
-        return self.scope.method
+        method: str = self.scope.method
+        return method
 
     @property
     def args(self) -> dict[str, list[str]]:
@@ -160,7 +161,8 @@ class Request(ScopeView):
         forwarded = self._forwarded("x-forwarded-proto").lower()
         if forwarded in ("http", "https"):
             return forwarded
-        return self.scope.scheme
+        scheme: str = self.scope.scheme
+        return scheme
 
     @property
     def forwarded_host(self) -> str | None:
@@ -215,6 +217,16 @@ class Request(ScopeView):
             self._id = uuid.uuid4().hex
         return self._id
 
+    @id.setter
+    def id(self, value: str) -> None:
+        """Set the id (e.g. a trusted ``X-Request-ID``) before anything reads it."""
+        self._id = value
+
+    @property
+    def has_id(self) -> bool:
+        """Whether an id was set or generated already (reading ``id`` makes one)."""
+        return self._id is not None
+
     @property
     def session_id(self) -> str | None:
         """Session id set by the session middleware, if any (read-only)."""
@@ -228,7 +240,7 @@ class Request(ScopeView):
     @property
     def logger(self) -> logging.Logger:
         """The app's logger, or the framework's."""
-        app_logger = getattr(self.app, "logger", None)
+        app_logger: logging.Logger | None = getattr(self.app, "logger", None)
         if app_logger is not None:
             return app_logger
         # PERF: lazy — logging costs ~4 ms at import; an app's own logger is the usual case.
@@ -455,7 +467,8 @@ class Request(ScopeView):
                 raise _max_size_error(max_size)
             reader.feed_all(self._body)
             return
-        limit, error = self.max_body_bytes, _body.too_large
+        limit = self.max_body_bytes
+        error: Callable[[int], HTTPException] = _body.too_large
         if max_size is not None and (limit is None or max_size < limit):
             limit, error = max_size, _max_size_error
         async for chunk in _body.iter_body(self.protocol, self.headers, limit, error):

@@ -593,11 +593,8 @@ def _walk_path(
     return None
 
 
-class _Rejected:
-    __slots__ = ()
-
-
-_REJECTED: Any = _Rejected()
+#: A sentinel compared by identity: "a converter refused this value" (never merged).
+_REJECTED: dict[str, Any] = {}
 
 
 def _convert_segment(segment: _Segment, part: str) -> dict[str, Any] | None:
@@ -610,17 +607,21 @@ def _convert_segment(segment: _Segment, part: str) -> dict[str, Any] | None:
     param = segment.param
     if param is not None:
         try:
-            return {param.name: param.converter.to_python(part)}
+            value: Any = param.converter.to_python(part)
         except ValueError:
             return _REJECTED
+        return {param.name: value}
     assert segment.pattern is not None
     m = segment.pattern.match(part)
     if m is None:
         return None
     try:
-        return {p.name: p.converter.to_python(m[p.name]) for p in segment.pattern_params}
+        values: dict[str, Any] = {
+            p.name: p.converter.to_python(m[p.name]) for p in segment.pattern_params
+        }
     except ValueError:
         return _REJECTED
+    return values
 
 
 def build_url(rule: Rule, params: dict[str, Any], prefix: str = "") -> str:

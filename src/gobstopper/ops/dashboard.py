@@ -23,8 +23,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
+from gobstopper.awaitables import is_async_callable
 from gobstopper.core.app import Gobstopper
-from gobstopper.core.pipeline import is_async_callable
 from gobstopper.http.errors import Forbidden, NotFound
 from gobstopper.http.response import Response, redirect
 from gobstopper.http.sse import SSEEvent, SSEStream

@@ -18,7 +18,7 @@ import asyncio
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-from gobstopper.core.pipeline import is_async_callable
+from gobstopper.awaitables import is_async_callable
 
 if TYPE_CHECKING:
     from gobstopper.http.request import Request

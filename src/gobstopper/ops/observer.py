@@ -61,7 +61,7 @@ class RequestObserver:
     async def __call__(self, request: Request, call_next: Callable[..., Any]) -> BaseResponse:
         # PERF: no try/finally around the happy path beyond the one except clause;
         # perf_counter twice, one header store, one recorder call (see benchmarks).
-        request_id = request._id or assign_request_id(request)
+        request_id = assign_request_id(request)
         start = perf_counter()
         try:
             response: BaseResponse = await call_next(request)

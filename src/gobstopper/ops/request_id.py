@@ -43,10 +43,8 @@ def incoming_request_id(request: Any) -> str | None:
 
 def assign_request_id(request: Any) -> str:
     """Fix ``request.id`` (trusted header or fresh) and return it."""
-    # NOTE: Request has no public setter for its id yet: ``_id`` is the field its
-    # lazy ``id`` property fills (see the report: a setter is the hook we need).
-    current = request._id
-    if current is None:
-        current = incoming_request_id(request) or new_request_id()
-        request._id = current
+    if request.has_id:
+        return str(request.id)
+    current = incoming_request_id(request) or new_request_id()
+    request.id = current
     return current
