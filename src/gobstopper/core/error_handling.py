@@ -16,16 +16,14 @@ from gobstopper.http.errors import HTTPException, InternalServerError
 from gobstopper.http.json import dumps
 from gobstopper.http.request import Request
 from gobstopper.http.response import BaseResponse, Response
+from gobstopper.logs import logger_named
 
 if TYPE_CHECKING:
     import logging
 
 
 def _logger() -> logging.Logger:
-    # PERF: lazy — logging costs ~4 ms at import; only failures log here.
-    import logging
-
-    return logging.getLogger("gobstopper.errors")
+    return logger_named("gobstopper.errors")
 
 
 def wants_json(request: Request) -> bool:

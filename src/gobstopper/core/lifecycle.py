@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from gobstopper import config
 from gobstopper.awaitables import resolved
+from gobstopper.logs import logger_named
 
 if TYPE_CHECKING:
     import asyncio
@@ -39,10 +40,7 @@ STARTUP_FAILED_EXIT = 3
 
 
 def _logger() -> logging.Logger:
-    # PERF: lazy — logging costs ~4 ms at import; only shutdown and signals log here.
-    import logging
-
-    return logging.getLogger("gobstopper.lifecycle")
+    return logger_named("gobstopper.lifecycle")
 
 
 class Lifecycle:

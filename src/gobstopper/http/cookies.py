@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from gobstopper import config
+from gobstopper.logs import logger_named
 
 if TYPE_CHECKING:
     import logging
@@ -92,10 +93,7 @@ def _check_attr(label: str, value: str) -> str:
 
 
 def _logger() -> logging.Logger:
-    # PERF: lazy — logging costs ~4 ms at import; only production overrides log here.
-    import logging
-
-    return logging.getLogger("gobstopper.cookies")
+    return logger_named("gobstopper.cookies")
 
 
 def _enforce_production(

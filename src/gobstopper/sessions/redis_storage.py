@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import msgspec
 
+from gobstopper.logs import logger_named
 from gobstopper.service_checks import ServiceCheck, redis_address
 from gobstopper.sessions.storage import (
     DEFAULT_TTL,
@@ -24,6 +25,8 @@ from gobstopper.sessions.storage import (
 )
 
 if TYPE_CHECKING:
+    import logging
+
     from redis.asyncio import Redis
 
 
@@ -70,8 +73,5 @@ class AsyncRedisSessionStorage(AsyncBaseSessionStorage):
         await self.client.delete(self._key(session_id))
 
 
-def _logger() -> Any:
-    # PERF: lazy, like the rest of the package — logging costs milliseconds at import.
-    import logging
-
-    return logging.getLogger("gobstopper.sessions")
+def _logger() -> logging.Logger:
+    return logger_named("gobstopper.sessions")

@@ -23,11 +23,15 @@ import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import msgspec
 
 from gobstopper.awaitables import resolved
+from gobstopper.logs import logger_named
+
+if TYPE_CHECKING:
+    import logging
 
 DEFAULT_TTL = 604800  # seconds: 7 days, the default session cookie lifetime
 
@@ -121,11 +125,8 @@ def _encode_data(data: Any) -> bytes:
     return _encode(_check_data(data))
 
 
-def _logger() -> Any:
-    # PERF: lazy, like the rest of the package — logging costs milliseconds at import.
-    import logging
-
-    return logging.getLogger("gobstopper.sessions")
+def _logger() -> logging.Logger:
+    return logger_named("gobstopper.sessions")
 
 
 #: ``await result`` if it is awaitable, else ``result``: sync and async storages alike

@@ -33,10 +33,13 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from gobstopper.http.errors import ServiceUnavailable
+from gobstopper.logs import logger_named
 from gobstopper.service_checks import ServiceCheck, redis_address
 from gobstopper.utils.rate_limiter import _EPSILON, SlidingWindowPolicy, TokenBucketPolicy
 
 if TYPE_CHECKING:
+    import logging
+
     from redis.asyncio import Redis
 
 #: Keys longer than this many UTF-8 bytes are stored under their SHA-256 digest.
@@ -271,8 +274,5 @@ class RedisRateLimiter(SlidingWindowPolicy, _RedisLimit):
         return self._retry_after(previous, current, elapsed, cost)
 
 
-def _logger() -> Any:
-    # PERF: lazy, like the rest of the package — logging costs milliseconds at import.
-    import logging
-
-    return logging.getLogger("gobstopper.ratelimit")
+def _logger() -> logging.Logger:
+    return logger_named("gobstopper.ratelimit")
