@@ -8,8 +8,6 @@ except under ``CI=true``, where they fail.
 
 from __future__ import annotations
 
-import os
-import shutil
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -17,9 +15,8 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import pytest
 
-from tests.servers import RunningServer, _running, free_port
+from tests.servers import RunningServer, _running, free_port, require_program
 
 CHROMIUM_FLAGS = (
     "--headless",
@@ -78,21 +75,12 @@ class Browser:
             time.sleep(0.05)
 
 
-def _require(program: str) -> str:
-    """The path of ``program``; skip (fail under CI=true) when it is not installed."""
-    path = shutil.which(program)
-    if path is None:
-        message = f"{program} is not installed (Debian: apt-get install chromium chromium-driver)"
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(message)
-        pytest.skip(message)
-    return path
-
-
 @contextmanager
 def headless_chromium(tmp_path: Path) -> Iterator[Browser]:
     """Start chromedriver on a free port and open a headless Chromium session."""
-    binary, driver = _require("chromium"), _require("chromedriver")
+    install = "Debian: apt-get install chromium chromium-driver; scripts/setup.sh does"
+    binary = require_program("chromium", install)
+    driver = require_program("chromedriver", install)
     port = free_port()
     command = [driver, f"--port={port}"]
     with (

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import os
-import shutil
 from collections.abc import AsyncIterator, Iterator
 from typing import TYPE_CHECKING
 
 import pytest
 
-from tests.servers import redis_server
+from tests.servers import REDIS_INSTALL, redis_server, require_program
 
 if TYPE_CHECKING:
     from redis.asyncio import Redis
@@ -18,11 +16,7 @@ if TYPE_CHECKING:
 @pytest.fixture(scope="session")
 def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """``redis://`` URL of a redis-server started for this run; skips (fails on CI) if absent."""
-    if shutil.which("redis-server") is None:
-        message = "redis-server is not installed (scripts/setup.sh installs it)"
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(message)
-        pytest.skip(message)
+    require_program("redis-server", REDIS_INSTALL)
     with redis_server(tmp_path_factory.mktemp("redis")) as server:
         yield server.url
 

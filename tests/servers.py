@@ -7,6 +7,7 @@ polled with a deadline, never slept for.
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -18,11 +19,28 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
 
+import pytest
+
 ROOT = Path(__file__).resolve().parent.parent
 #: The interfaces every Gobstopper app serves; e2e server fixtures run on each.
 INTERFACES = ("rsgi", "asgi")
 START_DEADLINE = 30.0
 ServerT = TypeVar("ServerT", bound="RunningServer")
+
+
+REDIS_INSTALL = "scripts/setup.sh installs it"
+
+
+def require_program(program: str, install: str) -> str:
+    """The path of ``program``; skip the test when it is missing, but fail under ``CI=true``
+    (CI installs every service the tests need: a missing one there is a broken setup)."""
+    path = shutil.which(program)
+    if path is None:
+        message = f"{program} is not installed ({install})"
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(message)
+        pytest.skip(message)
+    return path
 
 
 def free_port() -> int:
@@ -79,6 +97,40 @@ class RunningServer:
         return self.process.returncode
 
 
+def granian_command(target: str, port: int, *extra: str, interface: str = "rsgi") -> list[str]:
+    """``granian --interface <interface>`` serving ``target`` on 127.0.0.1:``port``."""
+    return [
+        sys.executable, "-m", "granian", "--interface", interface,
+        "--host", "127.0.0.1", "--port", str(port), *extra, target,
+    ]  # fmt: skip
+
+
+def run_until_exit(
+    command: list[str], cwd: Path, env: dict[str, str] | None = None, what: str = "the server"
+) -> tuple[int, str]:
+    """Run a server that should stop on its own; return its exit status and output.
+
+    ``env`` is added to the test apps' environment (see ``granian_server``). Fails
+    (after killing it) if it still runs after ``START_DEADLINE``: a server that keeps
+    running after a failed startup is exactly the bug such tests guard against.
+    """
+    process = subprocess.Popen(
+        command,
+        cwd=cwd,
+        env=_app_env(None, env),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    try:
+        output, _ = process.communicate(timeout=START_DEADLINE)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        output, _ = process.communicate()
+        pytest.fail(f"{what} kept running:\n{output.decode(errors='replace')}")
+    return process.returncode, output.decode(errors="replace")
+
+
 @contextmanager
 def granian_server(
     target: str,
@@ -101,21 +153,9 @@ def granian_server(
     port = free_port()
     log_path = tmp_path / f"granian-{port}.log"
     full_env = _app_env(app_dir, env)
-    command = [
-        sys.executable,
-        "-m",
-        "granian",
-        "--interface",
-        interface,
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(port),
-        "--workers",
-        str(workers),
-        *extra_args,
-        target,
-    ]
+    command = granian_command(
+        target, port, "--workers", str(workers), *extra_args, interface=interface
+    )
     with _running(RunningServer, command, port, log_path, tmp_path, full_env) as server:
         server.interface = interface
         yield server

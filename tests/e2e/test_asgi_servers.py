@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import subprocess
 import time
 
 import httpx
@@ -21,12 +20,10 @@ from websockets.exceptions import ConnectionClosed, InvalidStatus
 
 from tests.servers import (
     ASGI_SERVERS,
-    ROOT,
-    START_DEADLINE,
-    _app_env,
     asgi_server,
     asgi_server_command,
     free_port,
+    run_until_exit,
 )
 
 pytestmark = pytest.mark.e2e
@@ -116,25 +113,11 @@ async def test_too_big_is_1009_a_crash_is_1011_a_refusal_is_its_status(server):
 
 @pytest.mark.parametrize("kind", ASGI_SERVERS)
 def test_a_failing_startup_stops_the_server_with_the_error(tmp_path, kind):
-    env = _app_env(ROOT / "tests" / "e2e" / "apps", {"ASGI_APP_FAIL_STARTUP": "1"})
-    process = subprocess.Popen(
-        asgi_server_command(kind, "asgi_app:app", free_port()),
-        cwd=tmp_path,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
-    try:
-        output, _ = process.communicate(timeout=START_DEADLINE)
-    except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
-        process.communicate()
-        pytest.fail(f"{kind} kept running after a failed startup")
-    text = output.decode(errors="replace")
+    command = asgi_server_command(kind, "asgi_app:app", free_port())
+    code, text = run_until_exit(command, tmp_path, {"ASGI_APP_FAIL_STARTUP": "1"}, what=kind)
     assert "db.example:5432 refused the connection" in text
     if kind == "uvicorn":
-        assert process.returncode == 3, text  # uvicorn's startup-failure status
+        assert code == 3, text  # uvicorn's startup-failure status
     # NOTE: hypercorn 0.18's parent process exits 0 when its worker's lifespan
     # startup fails; it does stop (checked above by exiting at all) and print the error.
 

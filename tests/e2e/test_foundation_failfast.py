@@ -10,17 +10,22 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import subprocess
 import sys
 import time
-from pathlib import Path
 
 import httpx
 import pytest
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
-from tests.servers import ROOT, START_DEADLINE, free_port, granian_server
+from tests.servers import (
+    ROOT,
+    START_DEADLINE,
+    free_port,
+    granian_command,
+    granian_server,
+    run_until_exit,
+)
 
 pytestmark = pytest.mark.e2e
 
@@ -28,48 +33,9 @@ APPS = ROOT / "tests" / "e2e" / "apps"
 TASKS_ON = {"WOPR_TASKS_ENABLED": "1"}
 
 
-def run_until_exit(
-    command: list[str], cwd: Path, env: dict[str, str] | None = None
-) -> tuple[int, str]:
-    """Run a server that should stop on its own; return its exit status and output.
-
-    Fails (after killing it) if it is still running after ``START_DEADLINE``:
-    a server that keeps running is exactly the bug these tests guard against.
-    """
-    search = os.pathsep.join([str(APPS), str(ROOT / "src")])
-    full_env = {**os.environ, "PYTHONPATH": search, **(env or {})}
-    process = subprocess.Popen(
-        command,
-        cwd=cwd,
-        env=full_env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
-    try:
-        output, _ = process.communicate(timeout=START_DEADLINE)
-    except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
-        output, _ = process.communicate()
-        pytest.fail(f"the server kept running:\n{output.decode(errors='replace')}")
-    return process.returncode, output.decode(errors="replace")
-
-
 def granian(target: str, *extra: str, interface: str = "rsgi") -> list[str]:
     """``granian --interface <interface>`` serving ``target`` on a free loopback port."""
-    return [
-        sys.executable,
-        "-m",
-        "granian",
-        "--interface",
-        interface,
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(free_port()),
-        *extra,
-        target,
-    ]
+    return granian_command(target, free_port(), *extra, interface=interface)
 
 
 @pytest.mark.parametrize(

@@ -3,14 +3,12 @@ token rotation at login, masked tokens, and a session store outage."""
 
 from __future__ import annotations
 
-import shutil
-
 import httpx
 import pytest
 
 from tests.e2e.hardening import fresh_token, hardening_server
 from tests.http.test_body_examples import MULTIPART, multipart_body
-from tests.servers import redis_server
+from tests.servers import REDIS_INSTALL, redis_server, require_program
 
 pytestmark = pytest.mark.e2e
 
@@ -130,8 +128,8 @@ def test_a_token_from_another_session_is_refused(server, client):
 
 
 # -- item 9: a session store outage is a 503, not a CSRF failure ----------------------------
-@pytest.mark.skipif(shutil.which("redis-server") is None, reason="redis-server not installed")
 def test_a_session_store_outage_answers_503_not_403(tmp_path):
+    require_program("redis-server", REDIS_INSTALL)
     with redis_server(tmp_path) as redis:
         with (
             hardening_server(tmp_path, REDIS_URL=redis.url) as server,
