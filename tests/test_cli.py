@@ -509,3 +509,24 @@ def test_run_reload_serves_the_changed_code(tmp_path):
         if process.poll() is None:
             os.killpg(process.pid, signal.SIGKILL)
             process.wait(10)
+
+
+@pytest.mark.parametrize("uvloop_installed", [True, False])
+def test_run_defaults_to_uvloop_when_installed(project, monkeypatch, uvloop_installed):
+    import importlib.util
+
+    from granian import Granian
+    from granian.constants import Loops
+
+    real_find_spec = importlib.util.find_spec
+    if not uvloop_installed:
+        monkeypatch.setattr(
+            importlib.util,
+            "find_spec",
+            lambda name, *a: None if name == "uvloop" else real_find_spec(name, *a),
+        )
+    served_on: list[Loops] = []
+    monkeypatch.setattr(Granian, "serve", lambda self, *a, **k: served_on.append(self.loop))
+    monkeypatch.chdir(project)
+    assert main(["run", "cli_app:app", "--port", "0"]) == 0
+    assert served_on == [Loops.uvloop if uvloop_installed else Loops.asyncio]

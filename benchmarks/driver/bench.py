@@ -35,6 +35,8 @@ class Settings:
     warmup_s: int
     connections: int
     threads: int
+    loop: str
+    """Granian's ``--loop`` for every server: ``uvloop`` (production) or ``asyncio``."""
 
 
 def prepare(framework: Framework) -> FrameworkReport:
@@ -160,6 +162,7 @@ def run(
                     with serve(
                         venvs.granian_for(framework),
                         framework.interface,
+                        settings.loop,
                         framework.target,
                         framework.env,
                         LOG_DIR / f"{framework.name}.log",

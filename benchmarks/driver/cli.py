@@ -13,6 +13,7 @@ from benchmarks.driver import endpoints as endpoints_mod
 from benchmarks.driver import frameworks as frameworks_mod
 from benchmarks.driver.paths import DEFAULT_RESULTS, results_paths
 from benchmarks.driver.results import FrameworkReport, summarize
+from benchmarks.driver.server import LOOPS
 
 
 def _csv(value: str) -> list[str]:
@@ -40,15 +41,24 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         "--endpoints", type=_csv, default=None, help="comma-separated subset (default: all)"
     )
     parser.add_argument(
+        "--loop",
+        choices=LOOPS,
+        default=LOOPS[0],
+        help="Granian's event loop for every server (default uvloop, the production setting)",
+    )
+    parser.add_argument(
         "--quick", action="store_true", help="smoke run: 1 round of 3 s per endpoint"
     )
     parser.add_argument(
         "--output",
-        default=DEFAULT_RESULTS,
+        default=None,
         metavar="NAME",
-        help="write benchmarks/NAME.md and benchmarks/NAME.json (default RESULTS)",
+        help="write benchmarks/NAME.md and benchmarks/NAME.json "
+        "(default RESULTS under uvloop, RESULTS-asyncio under asyncio)",
     )
     args = parser.parse_args(argv)
+    if args.output is None:
+        args.output = DEFAULT_RESULTS if args.loop == "uvloop" else f"{DEFAULT_RESULTS}-{args.loop}"
     if args.quick:
         args.rounds, args.duration = 1, 3
     if args.rounds < 1 or args.duration < 1 or args.warmup < 0:
@@ -77,6 +87,7 @@ def main(argv: list[str] | None = None) -> int:
         warmup_s=args.warmup,
         connections=args.connections,
         threads=args.threads,
+        loop=args.loop,
     )
     load_before = report.load_average()
     try:

@@ -36,9 +36,11 @@ def _ratio(value: float | None) -> str:
     return "-" if value is None else f"{value:.2f}"
 
 
-def _endpoint_table(endpoint: Endpoint, rows: dict[str, Summary], order: list[str]) -> list[str]:
+def _endpoint_table(
+    endpoint: Endpoint, rows: dict[str, Summary], order: list[str], loop: str
+) -> list[str]:
     lines = [
-        f"### {endpoint.name} — `{endpoint.method} {endpoint.path}`",
+        f"### {endpoint.name} — `{endpoint.method} {endpoint.path}` ({loop})",
         "",
         "| framework | req/s | ratio | p99 ms | CPU µs/req | CPU ratio |",
         "|---|---:|---:|---:|---:|---:|",
@@ -158,8 +160,9 @@ def write(
         f"{run.load_after} after (the machine is shared: compare ratios, not absolutes).",
         f"- Python {base_versions.get('python', platform.python_version())}, "
         f"Granian {base_versions.get('granian', '?')} (the same version in every venv).",
-        f"- Server: `granian --interface rsgi|asgi {' '.join(GRANIAN_OPTIONS)}` — identical "
-        "for every framework but the interface each one speaks.",
+        f"- Server: `granian --interface rsgi|asgi {' '.join(GRANIAN_OPTIONS)} "
+        f"--loop {settings.loop}` — identical for every framework but the interface each one "
+        "speaks.",
         f"- Load: {run.wrk_version}, `-t{settings.threads} -c{settings.connections} --latency`, "
         f"{settings.duration_s} s per run after a {settings.warmup_s} s warm-up, "
         f"{settings.rounds} round(s), frameworks interleaved per round and their order "
@@ -171,20 +174,21 @@ def write(
         "before and after the run, divided by the requests served. ⚠ marks numbers with errors "
         "(see Problems).",
         "",
-        "## Server CPU per request, as a ratio to raw RSGI (lower is better)",
+        f"## Server CPU per request, as a ratio to raw RSGI, {settings.loop} loop "
+        "(lower is better)",
         "",
         "The steadier measure on a shared machine: other load slows every server's req/s,",
         "but changes little the CPU time each request costs.",
         "",
         *_ratio_overview(selected, summary, order, "cpu_ratio"),
-        "## Throughput, as a ratio to raw RSGI (higher is better)",
+        f"## Throughput, as a ratio to raw RSGI, {settings.loop} loop (higher is better)",
         "",
         *_ratio_overview(selected, summary, order, "rps_ratio"),
         "## Per endpoint",
         "",
     ]
     for endpoint in selected:
-        md += _endpoint_table(endpoint, summary.get(endpoint.name, {}), order)
+        md += _endpoint_table(endpoint, summary.get(endpoint.name, {}), order, settings.loop)
     md += [
         "## Footprint",
         "",

@@ -1,8 +1,8 @@
 """Start a framework's app under Granian on a free loopback port, and always stop it.
 
-Every framework gets the same Granian options: one worker, one runtime thread, the asyncio
-loop, HTTP/1 only, no websockets, warnings-only logging. Only ``--interface`` differs (RSGI
-or ASGI), as each framework speaks one of them.
+Every framework gets the same Granian options: one worker, one runtime thread, the run's
+event loop (uvloop or asyncio), HTTP/1 only, no websockets, warnings-only logging. Only
+``--interface`` differs (RSGI or ASGI), as each framework speaks one of them.
 """
 
 from __future__ import annotations
@@ -28,8 +28,6 @@ GRANIAN_OPTIONS = (
     "1",
     "--runtime-threads",
     "1",
-    "--loop",
-    "asyncio",
     "--http",
     "1",
     "--no-ws",
@@ -37,6 +35,8 @@ GRANIAN_OPTIONS = (
     "warning",
     "--no-access-log",
 )
+LOOPS = ("uvloop", "asyncio")
+"""Event loops a run can use; uvloop first: it is the production setting."""
 STARTUP_DEADLINE_S = 60.0
 STOP_GRACE_S = 10.0
 
@@ -126,7 +126,7 @@ def _stop(server: Server) -> None:
 
 @contextmanager
 def serve(
-    granian: Path, interface: str, target: str, env: dict[str, str], log_path: Path
+    granian: Path, interface: str, loop: str, target: str, env: dict[str, str], log_path: Path
 ) -> Iterator[Server]:
     """Run ``target`` under ``granian`` until the block ends, however it ends.
 
@@ -143,6 +143,8 @@ def serve(
             "--port",
             str(port),
             *GRANIAN_OPTIONS,
+            "--loop",
+            loop,
             "--working-dir",
             str(ROOT),
             target,

@@ -35,6 +35,10 @@ class SetupError(RuntimeError):
     """A virtual environment could not be created or installed."""
 
 
+SAME_AS_PROJECT = ("granian", "uvloop")
+"""Installed in every venv at the project's version: the server and its event loop."""
+
+
 def project_granian_version() -> str:
     """Return the Granian version installed in the project's environment."""
     return metadata.version("granian")
@@ -53,7 +57,8 @@ def granian_for(framework: Framework) -> Path:
 
 
 def _requirements(framework: Framework) -> list[str]:
-    return sorted([*framework.requirements, f"granian=={project_granian_version()}"])
+    pinned = [f"{name}=={metadata.version(name)}" for name in SAME_AS_PROJECT]
+    return sorted([*framework.requirements, *pinned])
 
 
 def _source_digest() -> str:
