@@ -8,6 +8,7 @@ wall-clock assertions; measure the time with
 from __future__ import annotations
 
 import ast
+import importlib
 import subprocess
 import sys
 
@@ -39,6 +40,14 @@ PUBLIC = (
     "jsonify",
     "ConnectionClosed",
 )
+
+
+def assert_is_the_definition(value: object, name: str) -> None:
+    """``value`` is the class or function defined as ``name`` in a gobstopper module."""
+    home = getattr(value, "__module__", "")
+    assert home.startswith("gobstopper."), (name, home)
+    assert getattr(value, "__name__", None) == name
+    assert getattr(importlib.import_module(home), name) is value
 
 
 def loaded_after(code: str, modules: tuple[str, ...] = HEAVY) -> list[str]:
@@ -98,7 +107,7 @@ def test_lazy_exports_work():
 def test_public_names_are_exported_and_listed(name):
     assert name in gobstopper.__all__
     assert name in dir(gobstopper)
-    assert getattr(gobstopper, name) is not None
+    assert_is_the_definition(getattr(gobstopper, name), name)
 
 
 def test_unknown_attributes_still_raise_attribute_error():
@@ -121,6 +130,6 @@ def test_subpackage_exports_load_on_first_access(package):
     module = __import__(package, fromlist=["__all__"])
     for name in module.__all__:
         assert name in dir(module)
-        assert getattr(module, name) is not None
+        assert_is_the_definition(getattr(module, name), name)
     with pytest.raises(AttributeError):
         module.no_such_name  # noqa: B018

@@ -75,17 +75,21 @@ def test_slash_policy_never_answers_for_unrouted_paths(policy):
 
 
 @pytest.mark.parametrize(
-    "path", ["//evil.example", "//evil.example/", "/\\evil.example", "///evil.example"]
+    ("path", "status"),
+    [
+        # An empty first segment matches neither route: no redirect to build.
+        ("//evil.example", 404),
+        ("//evil.example/", 404),
+        ("///evil.example", 404),
+        # A backslash is an ordinary character here: the catch-all serves it.
+        ("/\\evil.example", 200),
+    ],
 )
-def test_slash_redirect_never_points_off_site(path):
+def test_slash_redirect_never_points_off_site(path, status):
     with TestClient(open_redirect_app()) as client:
         response = client.get(path)
-    location = response.headers.get("location")
-    if response.status_code == 308:
-        assert location is not None
-        assert location.startswith("/") and not location.startswith("//")
-        assert not location.startswith("/\\")
-    assert location != "//evil.example/"
+    assert response.status_code == status
+    assert "location" not in response.headers
 
 
 def test_a_double_slash_path_redirects_to_a_local_path():

@@ -15,6 +15,7 @@ from gobstopper.core.dispatch import HTTPDispatcher
 from gobstopper.core.lifecycle import STARTUP_FAILED_EXIT, Lifecycle, cancel_tasks_running
 from gobstopper.testing import AsyncTestClient, FakeHTTPProtocol, TestClient, build_request
 from tests.core.stuck import start_stuck_request
+from tests.polling import eventually
 
 
 async def test_startup_hooks_run_once_in_order_before_the_first_request():
@@ -40,17 +41,21 @@ async def test_startup_hooks_run_once_in_order_before_the_first_request():
 
 async def test_concurrent_startups_wait_for_the_first_one():
     lifecycle = Lifecycle()
-    release = asyncio.Event()
+    entered, release = asyncio.Event(), asyncio.Event()
     runs: list[int] = []
 
     async def slow_hook():
         runs.append(1)
+        entered.set()
         await release.wait()
 
     lifecycle.startup_hooks.append(slow_hook)
     waiters = [asyncio.create_task(lifecycle.startup()) for _ in range(5)]
-    await asyncio.sleep(0)
+    # The first waiter is inside the hook; the others ran their first step
+    # (tasks start in creation order) before this test is woken.
+    await asyncio.wait_for(entered.wait(), 5)
     assert not any(w.done() for w in waiters)
+    assert runs == [1] and not lifecycle.started
     release.set()
     await asyncio.wait_for(asyncio.gather(*waiters), 5)
     assert runs == [1]
@@ -119,8 +124,8 @@ async def test_shutdown_waits_for_in_flight_requests_then_runs_hooks():
     request_task = asyncio.create_task(app.__rsgi__(scope, proto))
     await asyncio.wait_for(started.wait(), 5)
     shutdown_task = asyncio.create_task(app.shutdown(timeout=5))
-    await asyncio.sleep(0.01)
-    assert not shutdown_task.done()
+    await eventually(lambda: app.lifecycle.closing, "shutdown to begin")
+    assert not shutdown_task.done() and order == []  # draining: the hook waits
     refused_scope, refused_body = build_request("GET", "/work")
     refused = FakeHTTPProtocol(refused_body)
     await app.__rsgi__(refused_scope, refused)
@@ -330,9 +335,7 @@ def test_a_stop_signal_refuses_new_requests_and_cancels_stragglers(monkeypatch):
             task = asyncio.create_task(app.__rsgi__(scope, proto))
             await asyncio.wait_for(started.wait(), 5)
             os.kill(os.getpid(), signal.SIGTERM)
-            deadline = time.monotonic() + 5
-            while not app.lifecycle.closing and time.monotonic() < deadline:
-                await asyncio.sleep(0.01)
+            await eventually(lambda: app.lifecycle.closing, "SIGTERM to start the shutdown")
             late = FakeHTTPProtocol(b"")
             await app.__rsgi__(build_request("GET", "/slow")[0], late)
             await asyncio.wait_for(task, 5)
@@ -374,11 +377,14 @@ async def test_cancel_tasks_running_only_touches_request_tasks():
 
     bystander = asyncio.create_task(asyncio.sleep(30))
     scope, body = build_request("GET", "/slow")
-    request_task = asyncio.create_task(app.__rsgi__(scope, FakeHTTPProtocol(body)))
+    proto = FakeHTTPProtocol(body)
+    request_task = asyncio.create_task(app.__rsgi__(scope, proto))
     await asyncio.wait_for(started.wait(), 5)
     assert cancel_tasks_running(HTTPDispatcher.__call__.__code__) == 1
     await asyncio.gather(request_task, return_exceptions=True)
-    assert request_task.cancelled() or request_task.done()
+    # Not shutting down: the cancellation propagates, nothing is answered.
+    assert request_task.cancelled() and proto.calls == []
+    assert app.lifecycle.in_flight == 0
     assert not bystander.done()
     bystander.cancel()
     await asyncio.gather(bystander, return_exceptions=True)

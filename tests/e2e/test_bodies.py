@@ -11,7 +11,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.http.test_body_examples import CASES, MULTIPART, Case, multipart_body
+from tests.bodies import BOUNDARY, MULTIPART, multipart_body
+from tests.http.body_cases import CASES, Case
 from tests.servers import INTERFACES, granian_server
 
 pytestmark = pytest.mark.e2e
@@ -19,6 +20,8 @@ pytestmark = pytest.mark.e2e
 MiB = 1024 * 1024
 LIMIT = 10 * MiB  # the default max_body_bytes
 HANG_GUARD = 5.0  # seconds: a bad request must be answered well before this
+DELIMITER = f"--{BOUNDARY}".encode()  # opens a part of a ``MULTIPART`` body
+CLOSE = DELIMITER + b"--\r\n"  # ends the body
 
 
 @pytest.fixture(scope="module", params=INTERFACES)
@@ -132,7 +135,7 @@ def test_uploads_are_saved_where_the_examples_say(client, server):
 def _part_header(name: str, filename: str | None = None) -> bytes:
     extra = f'; filename="{filename}"' if filename is not None else ""
     return (
-        f'--gobstopperBoundary42\r\nContent-Disposition: form-data; name="{name}"{extra}\r\n\r\n'
+        f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="{name}"{extra}\r\n\r\n'
     ).encode()
 
 
@@ -167,7 +170,7 @@ def _bad_inputs() -> list[tuple[str, str, dict, int]]:
             "multipart-100k-fields",
             "/upload/info",
             {
-                "content": tiny_field * 100_000 + b"--gobstopperBoundary42--\r\n",
+                "content": tiny_field * 100_000 + CLOSE,
                 "headers": MULTIPART,
             },
             413,
@@ -191,7 +194,7 @@ def _bad_inputs() -> list[tuple[str, str, dict, int]]:
             "multipart-no-boundary",
             "/upload/info",
             {
-                "content": _part_header("a") + b"v\r\n--gobstopperBoundary42--\r\n",
+                "content": _part_header("a") + b"v\r\n" + CLOSE,
                 "headers": {"content-type": "multipart/form-data"},
             },
             400,
@@ -200,9 +203,7 @@ def _bad_inputs() -> list[tuple[str, str, dict, int]]:
             "multipart-endless-headers",
             "/upload/info",
             {
-                "content": Upload(
-                    LIMIT, prefix=b"--gobstopperBoundary42\r\nX-Endless: ", chunk=b"y" * 4096
-                ),
+                "content": Upload(LIMIT, prefix=DELIMITER + b"\r\nX-Endless: ", chunk=b"y" * 4096),
                 "headers": MULTIPART,
             },
             400,
@@ -211,9 +212,7 @@ def _bad_inputs() -> list[tuple[str, str, dict, int]]:
             "multipart-endless-header-lines",
             "/upload/info",
             {
-                "content": Upload(
-                    LIMIT, prefix=b"--gobstopperBoundary42\r\n", chunk=b"X-A: b\r\n" * 512
-                ),
+                "content": Upload(LIMIT, prefix=DELIMITER + b"\r\n", chunk=b"X-A: b\r\n" * 512),
                 "headers": MULTIPART,
             },
             400,
@@ -222,8 +221,7 @@ def _bad_inputs() -> list[tuple[str, str, dict, int]]:
             "multipart-filename-traversal-nul",
             "/upload/info",
             {
-                "content": _part_header("f", "../../etc/passwd\x00.png") + b"x\r\n"
-                b"--gobstopperBoundary42--\r\n",
+                "content": _part_header("f", "../../etc/passwd\x00.png") + b"x\r\n" + CLOSE,
                 "headers": MULTIPART,
             },
             400,
@@ -285,7 +283,7 @@ def test_big_upload_streams_to_disk_with_bounded_memory(client, worker_pid):
         size,
         prefix=_part_header("big", "big.bin"),
         chunk=block,
-        suffix=b"\r\n--gobstopperBoundary42--\r\n",
+        suffix=b"\r\n" + CLOSE,
     )
     expected = hashlib.sha256()
     for _ in range(size // len(block)):

@@ -6,25 +6,14 @@ import os
 import signal
 import threading
 import time
-from pathlib import Path
 
 import httpx
 import pytest
 
+from tests.e2e.event_file import wait_for_event
 from tests.servers import INTERFACES, RunningServer, granian_server
 
 pytestmark = pytest.mark.e2e
-
-
-def wait_for_event(path: Path, text: str, count: int = 1, deadline: float = 15) -> list[str]:
-    """Poll the app's event file until ``text`` appears ``count`` times."""
-    end = time.monotonic() + deadline
-    while time.monotonic() < end:
-        lines = path.read_text().splitlines() if path.exists() else []
-        if sum(text in line for line in lines) >= count:
-            return lines
-        time.sleep(0.02)
-    raise TimeoutError(f"{text!r} not seen in {path} after {deadline}s")
 
 
 def start_slow_request(server: RunningServer, seconds: float) -> tuple[threading.Thread, dict]:

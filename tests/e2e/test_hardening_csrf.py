@@ -6,8 +6,8 @@ from __future__ import annotations
 import httpx
 import pytest
 
+from tests.bodies import MULTIPART, multipart_body
 from tests.e2e.hardening import fresh_token, hardening_server
-from tests.http.test_body_examples import MULTIPART, multipart_body
 from tests.servers import REDIS_INSTALL, redis_server, require_program
 
 pytestmark = pytest.mark.e2e

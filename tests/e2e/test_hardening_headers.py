@@ -9,6 +9,7 @@ import httpx
 import pytest
 
 from tests.e2e.hardening import ORIGIN, fresh_token, hardening_server, raw_request, status_of
+from tests.vary import vary_of
 
 pytestmark = pytest.mark.e2e
 
@@ -31,10 +32,6 @@ def server(tmp_path_factory):
 def client(server):
     with httpx.Client(base_url=server.url, timeout=10, headers={"Origin": ORIGIN}) as c:
         yield c
-
-
-def vary_of(response: httpx.Response) -> set[str]:
-    return {part.strip().lower() for part in response.headers.get("vary", "").split(",")}
 
 
 def assert_guarded(response: httpx.Response) -> None:

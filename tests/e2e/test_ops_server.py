@@ -7,25 +7,15 @@ import os
 import signal
 import threading
 import time
-from pathlib import Path
 
 import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
+from tests.e2e.event_file import wait_for_event
 from tests.servers import RunningServer, granian_server
 
 pytestmark = pytest.mark.e2e
-
-
-def wait_for_event(path: Path, text: str, count: int = 1, deadline: float = 15) -> None:
-    end = time.monotonic() + deadline
-    while time.monotonic() < end:
-        lines = path.read_text().splitlines() if path.exists() else []
-        if sum(text in line for line in lines) >= count:
-            return
-        time.sleep(0.02)
-    raise TimeoutError(f"{text!r} not seen in {path} after {deadline}s")
 
 
 def requests_total(text: str) -> dict[tuple[str, str, str], float]:

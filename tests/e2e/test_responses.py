@@ -13,7 +13,7 @@ import httpx
 import pytest
 
 from gobstopper.middleware.static import RustStaticMiddleware, granian_static_options
-from tests.middleware.test_static import CSS, DOUBLE_ENCODED, ESCAPES, SECRET, make_tree
+from tests.middleware.static_tree import CSS, DOUBLE_ENCODED, ESCAPES, SECRET, make_tree
 from tests.servers import INTERFACES, granian_server
 
 pytestmark = pytest.mark.e2e
@@ -292,12 +292,15 @@ def test_sse_keep_alive_comments_over_the_wire(client):
     assert 2 <= text.count(": keep-alive\n\n") <= 6
 
 
+FIRST_CHUNK = {"/forever": b"chunk 0\n", "/idle": b"id: 1\ndata: hello\n\n"}
+
+
 @pytest.mark.parametrize("path", ["/forever", "/idle"])
 def test_client_disconnect_closes_generator_quietly(server, root, client, path):
     tag = f"{path.strip('/')}-{time.monotonic_ns()}"
     with client.stream("GET", path, params={"tag": tag}) as response:
         first = next(response.iter_raw())
-        assert first
+        assert first.startswith(FIRST_CHUNK[path]), first
     # Leaving the block closes the connection mid-stream.
     assert wait_for_file(root / "markers" / tag), "generator's finally did not run"
     assert client.get("/pid").status_code == 200

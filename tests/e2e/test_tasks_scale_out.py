@@ -7,30 +7,19 @@ import signal
 import statistics
 import time
 import uuid
-from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import TypeVar
 
 import httpx
 import pytest
 
 from gobstopper.tasks.redis_storage import RedisTaskStorage
+from tests.e2e.redis_tasks import wait_until_drained
+from tests.polling import wait_for
 from tests.servers import granian_server
 
 pytestmark = pytest.mark.e2e
 
-T = TypeVar("T")
 DEADLINE = 60.0
-
-
-async def _poll(probe: Callable[[], Awaitable[T]], accept: Callable[[T], bool], what: str) -> T:
-    end = time.monotonic() + DEADLINE
-    while True:
-        value = await probe()
-        if accept(value):
-            return value
-        assert time.monotonic() < end, f"timed out waiting for {what}; last: {value!r}"
-        await asyncio.sleep(0.05)
 
 
 def _env(redis_url: str, **extra: str) -> dict[str, str]:
@@ -68,8 +57,8 @@ async def test_tasks_queued_on_one_server_run_once_across_two_in_priority_order(
             async def ran() -> int:
                 return int(await redis_client.hlen(f"{prefix}:runs"))
 
-            await _poll(ran, lambda count: count >= 1000, "1,000 tasks to run")
-            await asyncio.sleep(0.5)  # a duplicate run, if any, would show now
+            await wait_for(ran, lambda count: count >= 1000, "1,000 tasks to run", DEADLINE)
+            await wait_until_drained(redis_client, prefix, "work", DEADLINE)
     counts = await redis_client.hgetall(f"{prefix}:runs")
     assert len(counts) == 1000 and {int(n) for n in counts.values()} == {1}
     by_pid = await redis_client.hgetall(f"{prefix}:pids")
@@ -110,7 +99,9 @@ async def test_a_task_of_a_killed_server_completes_on_the_other(
             async def holder() -> bytes | str | None:
                 return await redis_client.get(f"{prefix}:holder:{label}")
 
-            pid_b = int(await _poll(holder, lambda pid: pid is not None, "B to run the task"))
+            pid_b = int(
+                await wait_for(holder, lambda pid: pid is not None, "B to run the task", DEADLINE)
+            )
             assert pid_b != (await client.get(f"{a.url}/pid")).json()["pid"]
             b.stop(signal.SIGKILL)
             killed = time.monotonic()
@@ -119,7 +110,9 @@ async def test_a_task_of_a_killed_server_completes_on_the_other(
             async def status() -> dict:
                 return (await client.get(f"{a.url}/task/{task_id}")).json()
 
-            done = await _poll(status, lambda info: info["status"] == "success", "A to finish it")
+            done = await wait_for(
+                status, lambda info: info["status"] == "success", "A to finish it", DEADLINE
+            )
             waited = time.monotonic() - killed
     pid_a = done["result"]
     assert pid_a != pid_b and done["retry_count"] == 1

@@ -19,8 +19,9 @@ import uuid
 import httpx
 import pytest
 from websockets.asyncio.client import connect
-from websockets.exceptions import ConnectionClosed, InvalidStatus
+from websockets.exceptions import InvalidStatus
 
+from tests.e2e.ws_close import closed_with
 from tests.servers import INTERFACES, ROOT, granian_server
 
 pytestmark = pytest.mark.e2e
@@ -71,13 +72,6 @@ async def closes(server, path: str, conn_id: str, deadline: float = 10.0) -> lis
     raise AssertionError(f"{path} id={conn_id} was not reported closed within {deadline}s")
 
 
-async def closed_by_server(ws) -> int:
-    """Wait for the server's close; the code the client received."""
-    with pytest.raises(ConnectionClosed) as closed:
-        await asyncio.wait_for(ws.recv(), 10)
-    return closed.value.rcvd.code if closed.value.rcvd else 1006
-
-
 async def test_echo_text_and_bytes_one_message_each(server):
     async with connect(f"{server.ws_url}/ws/echo", max_size=None) as ws:
         await ws.send("hello")
@@ -110,14 +104,6 @@ async def test_refused_handshakes_get_http_statuses(server, path, status):
     assert refused.value.response.status_code == status
 
 
-async def closed_with(ws) -> tuple[int, str]:
-    """Wait for the server's close; the code and reason the client received."""
-    with pytest.raises(ConnectionClosed) as closed:
-        await asyncio.wait_for(ws.recv(), 10)
-    frame = closed.value.rcvd
-    return (frame.code, frame.reason) if frame else (1006, "")
-
-
 @pytest.mark.parametrize("code", [1000, 1008, 4000, 4001])
 async def test_server_close_code_is_recorded_and_sent_over_asgi_only(server, code):
     conn_id = uuid.uuid4().hex
@@ -146,7 +132,7 @@ async def test_oversized_message_closes_with_1009_and_server_keeps_serving(serve
     conn_id = uuid.uuid4().hex
     async with connect(f"{server.ws_url}/ws/echo?id={conn_id}", max_size=None) as ws:
         await ws.send(b"x" * (1024 * 1024 + 1))
-        assert await closed_by_server(ws) == on_the_wire(server, 1009)
+        assert (await closed_with(ws))[0] == on_the_wire(server, 1009)
     assert (await closes(server, "/ws/echo", conn_id))[0]["code"] == 1009
     async with connect(f"{server.ws_url}/ws/echo") as ws:
         await ws.send("still serving")
@@ -157,7 +143,7 @@ async def test_handler_exception_closes_with_1011_is_logged_server_keeps_serving
     conn_id = uuid.uuid4().hex
     async with connect(f"{server.ws_url}/ws/boom?id={conn_id}") as ws:
         await ws.send("go")
-        assert await closed_by_server(ws) == on_the_wire(server, 1011)
+        assert (await closed_with(ws))[0] == on_the_wire(server, 1011)
     assert (await closes(server, "/ws/boom", conn_id))[0]["code"] == 1011
     assert "secret internals" in server.log() and "Traceback" in server.log()
     assert server.process.poll() is None

@@ -19,6 +19,7 @@ import httpx
 import pytest
 from websockets.asyncio.client import connect
 
+from tests.e2e.redis_tasks import wait_until_drained
 from tests.servers import ROOT, RunningServer, _running, free_port
 
 pytestmark = pytest.mark.e2e
@@ -94,10 +95,7 @@ async def test_tasks_queued_on_one_worker_run_once_on_both(tmp_path, redis_url, 
         async with httpx.AsyncClient(timeout=30) as client:
             reply = await client.post(f"{server.url}/enqueue/record/work", params={"n": 200})
             assert len(reply.json()["ids"]) == 200
-        end = time.monotonic() + DEADLINE
-        while await redis_client.hlen(f"{prefix}:runs") < 200 and time.monotonic() < end:
-            await asyncio.sleep(0.05)
-        await asyncio.sleep(0.5)  # a duplicate run, if any, would show now
+        await wait_until_drained(redis_client, prefix, "work", DEADLINE)
     counts = await redis_client.hgetall(f"{prefix}:runs")
     assert len(counts) == 200 and {int(n) for n in counts.values()} == {1}
     assert len(await redis_client.hgetall(f"{prefix}:pids")) == 2  # both workers ran tasks

@@ -491,14 +491,11 @@ def test_shutdown_examples(app):
         asyncio.create_task(app.shutdown(timeout=30))  # noqa: RUF006 - as documented
         return {"status": "shutting down"}
 
-    closed = []
-    app.on_shutdown(lambda: closed.append(True))
+    closed = asyncio.Event()
+    app.on_shutdown(closed.set)
     with TestClient(app) as client:
         assert client.post("/admin/shutdown").json() == {"status": "shutting down"}
-        deadline = time.monotonic() + 5
-        while not closed and time.monotonic() < deadline:
-            client.run(asyncio.sleep(0.01))
-        assert closed == [True]
+        client.run(asyncio.wait_for(closed.wait(), 5))  # the hook ran on the app's loop
         assert client.post("/admin/shutdown").status_code == 503
 
 
@@ -553,13 +550,45 @@ def test_rsgi_example_app():
 
 
 # -- Blueprint class signatures -------------------------------------------------------------------
-def test_blueprint_class_api():
+VERB_DECORATORS = {
+    "route": "GET",
+    "get": "GET",
+    "post": "POST",
+    "put": "PUT",
+    "delete": "DELETE",
+    "patch": "PATCH",
+    "options": "OPTIONS",
+}
+
+
+def test_blueprint_class_api(app):
     bp = Blueprint("bp", url_prefix="/bp", static_folder=None, template_folder=None)
     nested = Blueprint("nested")
-    for method in ("route", "get", "post", "put", "delete", "patch", "options"):
-        decorator = getattr(bp, method)(f"/{method}")
-        assert callable(decorator)
+    seen: list[str] = []
+    for decorator in VERB_DECORATORS:
+
+        async def handler(request, decorator=decorator):
+            return {"via": decorator}
+
+        assert getattr(bp, decorator)(f"/{decorator}")(handler) is handler
+    nested.get("/leaf")(lambda request: {"via": "nested"})
     bp.register_blueprint(nested, url_prefix="/n")
-    assert bp.before_request(lambda request: None) is not None
-    assert bp.after_request(lambda request, response: None) is not None
-    bp.add_middleware(lambda request, call_next: call_next(request), priority=1)
+
+    def before(request):
+        seen.append("before")
+
+    def after(request, response):
+        seen.append("after")
+
+    assert bp.before_request(before) is before
+    assert bp.after_request(after) is after
+    bp.add_middleware(
+        lambda request, call_next: seen.append("middleware") or call_next(request), priority=1
+    )
+    app.register_blueprint(bp)
+    with TestClient(app) as client:
+        for decorator, method in VERB_DECORATORS.items():
+            answer = client.request(method, f"/bp/{decorator}")
+            assert answer.json() == {"via": decorator}, decorator
+        assert client.get("/bp/n/leaf").json() == {"via": "nested"}
+    assert seen == ["middleware", "before", "after"] * (len(VERB_DECORATORS) + 1)

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 import pytest
 
 from gobstopper import Gobstopper
+from gobstopper.http.request import Request
 from gobstopper.http.sse import (
     KEEP_ALIVE_COMMENT,
     SSEEvent,
@@ -15,7 +17,7 @@ from gobstopper.http.sse import (
     format_sse_comment,
     last_event_id,
 )
-from gobstopper.testing import TestClient
+from gobstopper.testing import FakeHTTPProtocol, TestClient, build_request
 
 
 def parse_events(text: str) -> list[dict[str, list[str]]]:
@@ -134,19 +136,55 @@ def test_bad_event_from_source_ends_stream_without_forging(caplog):
     assert parse_events(text) == [{"id": ["1"], "data": ["ok"]}]
 
 
-def test_keep_alive_comments_are_sent_while_source_is_quiet():
-    async def slow():
+class KeepAliveWatcher(FakeHTTPProtocol):
+    """Records the stream's frames; ``kept_alive`` is set once a keep-alive went out."""
+
+    def __init__(self) -> None:
+        super().__init__(b"")
+        self.frames: list[str] = []
+        self.kept_alive = asyncio.Event()
+
+    def response_stream(self, status: int, headers: list[tuple[str, str]]) -> Any:
+        super().response_stream(status, headers)
+        watcher = self
+
+        class Transport:
+            async def send_str(self, data: str) -> None:
+                watcher.frames.append(data)
+                if data == KEEP_ALIVE_COMMENT:
+                    watcher.kept_alive.set()
+
+            async def send_bytes(self, data: bytes) -> None:
+                await self.send_str(data.decode())
+
+        return Transport()
+
+
+async def test_keep_alive_comments_are_sent_while_source_is_quiet():
+    proto = KeepAliveWatcher()
+
+    async def quiet_until_kept_alive():
         yield "first"
-        await asyncio.sleep(0.35)
+        await asyncio.wait_for(proto.kept_alive.wait(), 5)
         yield "second"
 
-    app = sse_app(lambda request: SSEStream(slow(), keep_alive=0.1))
+    stream = SSEStream(quiet_until_kept_alive(), keep_alive=0.01)
+    await stream.send(proto, Request(build_request("GET", "/events")[0], proto))
+    first, *quiet, last = proto.frames
+    assert (first, last) == ("data: first\n\n", "data: second\n\n")
+    assert quiet and set(quiet) == {KEEP_ALIVE_COMMENT}
+
+
+def test_no_keep_alive_comment_while_the_source_keeps_talking():
+    async def talkative():
+        for n in range(3):
+            yield str(n)
+
+    app = sse_app(lambda request: SSEStream(talkative(), keep_alive=5))
     with TestClient(app) as client:
         text = client.get("/events").text
-    assert text.startswith("data: first\n\n")
-    assert text.endswith("data: second\n\n")
-    assert 1 <= text.count(KEEP_ALIVE_COMMENT) <= 4
-    assert [e["data"] for e in parse_events(text)] == [["first"], ["second"]]
+    assert KEEP_ALIVE_COMMENT not in text
+    assert [e["data"] for e in parse_events(text)] == [["0"], ["1"], ["2"]]
 
 
 def test_last_event_id_lets_the_handler_resume():

@@ -156,23 +156,26 @@ async def test_idle_generator_is_closed_as_soon_as_the_client_leaves():
 
 
 async def test_send_cancelled_from_outside_still_closes_generator():
-    closed = asyncio.Event()
+    waiting, closed = asyncio.Event(), asyncio.Event()
 
     async def slow():
         try:
             yield "a"
-            await asyncio.sleep(3600)
+            waiting.set()
+            await asyncio.Event().wait()  # blocks until the send is cancelled
+            yield "unreachable"
         finally:
             closed.set()
 
     proto = DisconnectingProtocol()
     request = Request(build_request("GET", "/")[0], proto)
     sending = asyncio.ensure_future(StreamResponse(slow()).send(proto, request))
-    await asyncio.sleep(0.05)
+    await asyncio.wait_for(waiting.wait(), 5)
     sending.cancel()
     with pytest.raises(asyncio.CancelledError):
         await sending
     assert closed.is_set()
+    assert proto.sent == [b"a"]
 
 
 async def test_async_client_streams_many_chunks_in_order():

@@ -19,7 +19,7 @@ from gobstopper.middleware.limits import RouteLimits, route_limits
 from gobstopper.middleware.security import SecurityMiddleware
 from gobstopper.sessions.storage import MemorySessionStorage
 from gobstopper.testing import AsyncTestClient, TestClient
-from tests.http.test_body_examples import MULTIPART, multipart_body
+from tests.bodies import MULTIPART, multipart_body
 
 SECRET = "test-secret-key-that-is-long-enough-0123456789"
 

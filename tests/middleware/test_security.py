@@ -10,8 +10,7 @@ from typing import Any
 
 import pytest
 
-from gobstopper import Gobstopper, Response
-from gobstopper.http.errors import Forbidden
+from gobstopper import Response
 from gobstopper.middleware.csrf import CSRFError
 from gobstopper.middleware.security import SecurityMiddleware
 from gobstopper.middleware.security_settings import default_session_dir
@@ -21,9 +20,10 @@ from gobstopper.sessions.storage import (
     session_digest,
 )
 from gobstopper.testing import TestClient
-from tests.http.test_body_examples import BOUNDARY, multipart_body
+from tests.bodies import MULTIPART, multipart_body
+from tests.clock import FakeClock
+from tests.middleware.security_app import SECRET, FailingStorage, build, login_token
 
-SECRET = "test-secret-key-that-is-long-enough-0123456789"
 SECURITY_HEADERS = {
     "content-security-policy": "default-src 'self'; object-src 'none'",
     "referrer-policy": "strict-origin-when-cross-origin",
@@ -32,17 +32,6 @@ SECURITY_HEADERS = {
     "x-content-type-options": "nosniff",
     "x-frame-options": "DENY",
 }
-MULTIPART = f"multipart/form-data; boundary={BOUNDARY}"
-
-
-class Clock:
-    """A settable clock for MemorySessionStorage expiry."""
-
-    def __init__(self) -> None:
-        self.now = 1_000_000.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 class AsyncDictStorage(AsyncBaseSessionStorage):
@@ -68,110 +57,6 @@ class AsyncDictStorage(AsyncBaseSessionStorage):
         self.data.pop(session_id, None)
 
 
-class FailingStorage(MemorySessionStorage):
-    """Loads or saves raise, as a store whose server is down would."""
-
-    def __init__(self, fail_load: bool = False, fail_save: bool = False) -> None:
-        super().__init__()
-        self.fail_load, self.fail_save = fail_load, fail_save
-
-    def load(self, session_id: str) -> dict[str, Any] | None:
-        if self.fail_load:
-            raise ConnectionError("storage password=hunter2 unreachable")
-        return super().load(session_id)
-
-    def save(self, session_id: str, data: dict[str, Any]) -> None:
-        if self.fail_save:
-            raise ConnectionError("storage password=hunter2 unreachable")
-        super().save(session_id, data)
-
-
-def build(**options: Any) -> tuple[Gobstopper, SecurityMiddleware]:
-    """An app whose routes exercise every part of the session API."""
-    options.setdefault("secret_key", SECRET)
-    options.setdefault("session_storage", MemorySessionStorage())
-    security = SecurityMiddleware(**options)
-    app = Gobstopper(__name__, trusted_proxies="127.0.0.1")
-    app.add_middleware(security)
-    app.handled = []  # type: ignore[attr-defined]
-
-    @app.get("/session")
-    async def show(request):
-        return {
-            "data": request.session,
-            "id": request.session_id,
-            "via_api": security.get_session_id(request),
-        }
-
-    @app.get("/set/<key>/<value>")
-    async def set_value(request, key, value):
-        request.session[key] = value
-        return {"id": request.session_id}
-
-    @app.get("/append/<value>")
-    async def append(request, value):
-        request.session.setdefault("cart", {"items": []})["items"].append(value)
-        return "ok"
-
-    @app.get("/clear")
-    async def clear(request):
-        request.session.clear()
-        return "cleared"
-
-    @app.get("/token")
-    async def token(request):
-        return {"token": security.generate_csrf_token(request.session)}
-
-    @app.route("/submit", methods=["POST", "PUT", "PATCH", "DELETE"])
-    async def submit(request):
-        app.handled.append(request.method)  # type: ignore[attr-defined]
-        form = await request.get_form()
-        files = await request.get_files()
-        return {"form": form, "files": {name: f.filename for name, f in files.items()}}
-
-    @app.post("/login")
-    async def login(request):
-        old = request.session_id
-        new = await security.regenerate_session_id(request)
-        request.session["user"] = "alice"
-        return {"old": old, "new": new, "now": request.session_id}
-
-    @app.post("/logout")
-    async def logout(request):
-        await security.destroy_session(security.get_session_id(request))
-        if request.query_string == "flash":
-            request.session["flash"] = "bye"
-        return "bye"
-
-    add_error_routes(app)
-    return app, security
-
-
-def add_error_routes(app: Gobstopper) -> None:
-    """Routes whose handlers set headers, raise or store bad data."""
-
-    @app.get("/own-headers")
-    async def own_headers(request):
-        return Response(
-            "mine",
-            headers={"X-Frame-Options": "SAMEORIGIN", "Content-Security-Policy": "default-src *"},
-        )
-
-    @app.get("/forbidden")
-    async def forbidden(request):
-        raise Forbidden("no")
-
-    @app.get("/fail-after-change")
-    async def fail_after_change(request):
-        request.session["lost"] = True
-        raise RuntimeError("handler failed")
-
-    @app.get("/not-json")
-    async def not_json(request):
-        request.session["bad"] = {1, 2}
-        return "ok"
-
-
 def set_cookies(response) -> list[str]:
     return response.headers.get_all("set-cookie")
 
@@ -181,10 +66,6 @@ def attributes(cookie: str) -> dict[str, str]:
     _, *attrs = cookie.split(";")
     pairs = (attr.strip().partition("=") for attr in attrs)
     return {name.lower(): value for name, _, value in pairs}
-
-
-def login_token(client: TestClient) -> str:
-    return client.get("/token").json()["token"]
 
 
 # -- sessions -----------------------------------------------------------------
@@ -388,7 +269,7 @@ def test_data_added_after_destroy_goes_to_a_new_session():
 
 
 def test_rolling_sessions_resend_the_cookie_and_extend_the_expiry():
-    clock = Clock()
+    clock = FakeClock(1_000_000.0)
     storage = MemorySessionStorage(ttl=100, clock=clock)
     app, _ = build(session_storage=storage, rolling_sessions=True, cookie_max_age=100)
     with TestClient(app) as client:
@@ -401,7 +282,7 @@ def test_rolling_sessions_resend_the_cookie_and_extend_the_expiry():
 
 
 def test_without_rolling_an_unchanged_session_is_not_saved_again():
-    clock = Clock()
+    clock = FakeClock(1_000_000.0)
     storage = MemorySessionStorage(ttl=100, clock=clock)
     app, _ = build(session_storage=storage)
     with TestClient(app) as client:
@@ -536,7 +417,7 @@ def test_csrf_token_in_a_multipart_form_and_the_handler_still_gets_files():
         body = multipart_body(
             {"csrf_token": token, "title": "cv"}, {"upload": ("cv.pdf", b"%PDF-1.7 data")}
         )
-        response = client.post("/submit", content=body, headers={"content-type": MULTIPART})
+        response = client.post("/submit", content=body, headers=MULTIPART)
         assert response.status_code == 200
         assert response.json() == {
             "form": {"csrf_token": [token], "title": ["cv"]},

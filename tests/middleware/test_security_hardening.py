@@ -14,13 +14,10 @@ from gobstopper.middleware.csrf import CSRF_FIELD, rotate_token, session_token, 
 from gobstopper.middleware.security import SecurityMiddleware
 from gobstopper.sessions.storage import MemorySessionStorage
 from gobstopper.testing import FakeHTTPProtocol, TestClient, build_request
-from tests.middleware.test_security import SECRET, FailingStorage, build, login_token
+from tests.middleware.security_app import SECRET, FailingStorage, build, login_token
+from tests.vary import vary_of
 
 ORIGIN = "https://app.example"
-
-
-def vary_of(response) -> set[str]:
-    return {part.strip().lower() for part in response.headers.get("vary", "").split(",")}
 
 
 # -- item 3: regeneration rotates the token ------------------------------------------------

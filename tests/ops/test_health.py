@@ -9,6 +9,7 @@ import pytest
 
 from gobstopper import Gobstopper
 from gobstopper.testing import AsyncTestClient, TestClient
+from tests.polling import eventually
 
 
 def make_app() -> Gobstopper:
@@ -90,10 +91,11 @@ def test_bad_checks_are_refused_at_registration():
 
 async def test_readiness_fails_while_shutting_down_and_before_startup():
     app = make_app()
-    release = asyncio.Event()
+    entered, release = asyncio.Event(), asyncio.Event()
 
     @app.get("/slow")
     async def slow(request):
+        entered.set()
         await release.wait()
         return "done"
 
@@ -102,11 +104,11 @@ async def test_readiness_fails_while_shutting_down_and_before_startup():
     async with AsyncTestClient(app) as client:
         assert (await client.get("/readyz")).status_code == 200
         pending = asyncio.create_task(client.get("/slow"))
-        while app.lifecycle.in_flight == 0:
-            await asyncio.sleep(0)
+        await asyncio.wait_for(entered.wait(), 5)
+        assert app.lifecycle.in_flight == 1
         shutting = asyncio.create_task(app.shutdown(timeout=5))
-        await asyncio.sleep(0)
-        assert app.lifecycle.closing
+        await eventually(lambda: app.lifecycle.closing, "shutdown to begin")
+        assert not shutting.done()  # draining: /slow is still in flight
         assert await health.readiness() == (False, {"status": "stopping"})
         assert (await client.get("/readyz")).status_code == 503
         release.set()
@@ -124,16 +126,19 @@ async def test_a_probe_whose_checks_straddle_the_stop_signal_answers_stopping():
     app = make_app()
     started = asyncio.Event()
 
+    signalled = asyncio.Event()
+
     @app.readiness_check(timeout=5)
     async def slow_check() -> bool:
         started.set()
-        await asyncio.sleep(0.05)
+        await signalled.wait()  # the stop signal arrives while this check runs
         return True
 
     async with AsyncTestClient(app) as client:
         probe = asyncio.create_task(client.get("/readyz"))
-        await started.wait()
+        await asyncio.wait_for(started.wait(), 5)
         app.lifecycle.closing = True  # what SIGTERM does
+        signalled.set()
         answer = await probe
         app.lifecycle.closing = False
     assert (answer.status_code, answer.json()) == (503, {"status": "stopping"})

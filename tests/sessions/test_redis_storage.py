@@ -15,7 +15,7 @@ from gobstopper.sessions.storage import (
     maybe_await,
     session_digest,
 )
-from tests.sessions.test_storage import HOSTILE_IDS
+from tests.sessions.session_ids import HOSTILE_IDS
 
 if TYPE_CHECKING:
     from redis.asyncio import Redis

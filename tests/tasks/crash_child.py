@@ -1,9 +1,10 @@
 """Child process for the SIGKILL recovery test (run as a script).
 
-Usage: crash_child.py DB_PATH MARKER_DIR. Queues three tasks, prints their
-ids on one line, and runs the two slow ones until it is killed; each slow
-task writes a marker file once it is running (so its STARTED state is
-already committed). Exits by itself after 60 s if nobody kills it.
+Usage: crash_child.py DB_PATH MARKER_DIR STORE, STORE naming the store class
+in ``gobstopper.tasks`` (``TaskStorage``, ``SQLiteTaskStorage``). Queues three
+tasks, prints their ids on one line, and runs the two slow ones until it is
+killed; each slow task writes a marker file once it is running (so its
+STARTED state is already committed). Exits by itself after 60 s if nobody kills it.
 """
 
 from __future__ import annotations
@@ -12,12 +13,14 @@ import asyncio
 import sys
 from pathlib import Path
 
-from gobstopper.tasks import TaskQueue, TaskStorage
+import gobstopper.tasks
+from gobstopper.tasks import TaskQueue
 from gobstopper.tasks.models import TaskPriority
 
 
-async def main(db_path: str, marker_dir: Path) -> None:
-    queue = TaskQueue(enabled=True, storage_factory=lambda: TaskStorage(db_path))
+async def main(db_path: str, marker_dir: Path, store: str) -> None:
+    opener = getattr(gobstopper.tasks, store)
+    queue = TaskQueue(enabled=True, storage_factory=lambda: opener(db_path))
 
     async def slow(label: str) -> None:
         (marker_dir / label).write_text("running")
@@ -38,4 +41,4 @@ async def main(db_path: str, marker_dir: Path) -> None:
 
 
 if __name__ == "__main__":
-    asyncio.run(main(sys.argv[1], Path(sys.argv[2])))
+    asyncio.run(main(sys.argv[1], Path(sys.argv[2]), sys.argv[3]))

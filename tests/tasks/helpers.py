@@ -1,33 +1,15 @@
-"""Helpers shared by the task tests: polling with a deadline."""
+"""Helpers shared by the task tests: waiting for a task's status, a locked database."""
 
 from __future__ import annotations
 
-import asyncio
 import subprocess
 import sys
-import time
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TypeVar
 
 from gobstopper.tasks import TaskInfo, TaskQueue
-
-T = TypeVar("T")
-
-DEADLINE = 30.0  # generous: polls return as soon as the condition holds
-
-
-async def wait_for(probe: Callable[[], Awaitable[T]], accept: Callable[[T], bool], what: str) -> T:
-    """Call ``probe`` until ``accept`` takes its value, or fail."""
-    deadline = time.monotonic() + DEADLINE
-    while True:
-        value = await probe()
-        if accept(value):
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}; last value: {value!r}")
-        await asyncio.sleep(0.01)
+from tests.polling import wait_for
 
 
 async def wait_done(queue: TaskQueue, task_id: str) -> TaskInfo:
@@ -50,8 +32,8 @@ async def wait_status(queue: TaskQueue, task_id: str, status: object) -> TaskInf
 
 _HOLDER = """
 import sys
-from gobstopper.tasks.storage import TaskStorage
-storage = TaskStorage(sys.argv[1])
+import gobstopper.tasks
+storage = getattr(gobstopper.tasks, sys.argv[2])(sys.argv[1])
 storage.get_tasks()
 print("ready", flush=True)
 sys.stdin.read()
@@ -59,10 +41,10 @@ sys.stdin.read()
 
 
 @contextmanager
-def database_held_by_another_process(db_path: Path) -> Iterator[None]:
-    """Keep ``db_path`` open in a child process for the ``with`` block."""
+def database_held_by_another_process(db_path: Path, store: str = "TaskStorage") -> Iterator[None]:
+    """Keep ``db_path`` open with ``gobstopper.tasks.<store>`` in a child process."""
     with subprocess.Popen(
-        [sys.executable, "-c", _HOLDER, str(db_path)],
+        [sys.executable, "-c", _HOLDER, str(db_path), store],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         text=True,

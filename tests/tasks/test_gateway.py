@@ -14,9 +14,10 @@ import pytest
 
 from gobstopper.tasks import TaskInfo, TaskQueue, TaskStorage
 from gobstopper.tasks.models import TaskPriority, TaskStatus
+from tests.polling import wait_for
 
 from .conftest import MakeQueue
-from .helpers import wait_done, wait_for
+from .helpers import wait_done
 
 
 class ThreadRecordingStorage(TaskStorage):

@@ -1,4 +1,7 @@
-"""refuse_duckdb_with_many_workers: the check `gobstopper run -w N` makes before forking."""
+"""refuse_duckdb_with_many_workers: the check `gobstopper run -w N` makes before forking.
+
+It refuses every one-process file store: DuckDB and SQLite.
+"""
 
 from __future__ import annotations
 
@@ -12,6 +15,8 @@ from gobstopper.tasks import (
     refuse_duckdb_with_many_workers,
 )
 
+from .conftest import Store, on_each_file_store
+
 
 def _app(queue: TaskQueue, *, with_task: bool = True) -> Gobstopper:
     app = Gobstopper(__name__)
@@ -21,12 +26,13 @@ def _app(queue: TaskQueue, *, with_task: bool = True) -> Gobstopper:
     return app
 
 
-def test_duckdb_tasks_refuse_many_workers_naming_redis(tmp_path: Path) -> None:
-    db_path = tmp_path / "tasks.duckdb"
-    app = _app(TaskQueue(enabled=True, storage_factory=lambda: TaskStorage(db_path)))
+@on_each_file_store
+def test_file_stores_refuse_many_workers_naming_redis(db_path: Path, store: Store) -> None:
+    app = _app(TaskQueue(enabled=True, storage_factory=lambda: store(db_path)))
     message = refuse_duckdb_with_many_workers(app, 4)
     assert message is not None
     assert "4 worker processes" in message and str(db_path) in message
+    assert f"stored in {store.ENGINE} (" in message
     assert "Redis task backend" in message and "RedisTaskStorage('redis://" in message
     assert "--workers 1" in message
     assert refuse_duckdb_with_many_workers(app, 1) is None

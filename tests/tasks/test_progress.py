@@ -13,9 +13,10 @@ import pytest
 from gobstopper.tasks import TaskInfo, TaskQueue, TaskStorage, report_progress
 from gobstopper.tasks.models import TaskStatus
 from gobstopper.tasks.progress import reporting_to
+from tests.polling import wait_for
 
 from .conftest import MakeQueue
-from .helpers import wait_done, wait_for
+from .helpers import wait_done
 
 
 def test_report_progress_outside_a_task_raises() -> None:
@@ -136,9 +137,13 @@ async def test_progress_after_the_task_ended_is_ignored(queue: TaskQueue) -> Non
     await wait_done(queue, task_id)
     with reporting_to(leaked[0]):  # type: ignore[arg-type]
         report_progress(5, "late")
-    # One loop turn runs the write the report scheduled (callbacks run in
-    # order); the read below goes through the storage thread after it.
-    await asyncio.sleep(0)
+    # Callbacks run in the order they were scheduled: once this one has run,
+    # so has the write the report scheduled (the read below then queues on
+    # the storage thread behind anything that write sent there).
+    loop = asyncio.get_running_loop()
+    report_handled = loop.create_future()
+    loop.call_soon(report_handled.set_result, None)
+    await report_handled
     stored = await queue.get_task_info(task_id)
     assert stored is not None
     assert (stored.status, stored.progress) == (TaskStatus.SUCCESS, 100.0)

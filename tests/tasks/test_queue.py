@@ -14,9 +14,10 @@ import pytest
 
 from gobstopper.tasks import NoopStorage, TaskQueue, TaskStorage
 from gobstopper.tasks.models import TaskPriority, TaskStatus
+from tests.polling import wait_for
 
 from .conftest import MakeQueue
-from .helpers import wait_done, wait_for, wait_status
+from .helpers import wait_done, wait_status
 
 
 @pytest.mark.parametrize("value", ["1", "true", "True", "yes"])
@@ -305,7 +306,8 @@ async def test_cancel_pending_task(queue: TaskQueue) -> None:
     assert await queue.cancel_task(doomed) is False
     info = await queue.get_task_info(doomed)
     assert info is not None and info.status is TaskStatus.CANCELLED
-    assert info.completed_at is not None
+    assert info.completed_at is not None and info.completed_at >= info.created_at
+    assert info.started_at is None  # cancelled before it ever ran
     await queue.start_workers()
     await wait_done(queue, kept)
     assert ran == ["kept"]

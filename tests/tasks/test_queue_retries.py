@@ -69,7 +69,8 @@ async def test_exhausted_retries_end_failed_with_traceback(make_queue: MakeQueue
     assert lines[0] == "ValueError: boom 7"
     assert lines[1] == "Traceback (most recent call last):"
     assert "in broken" in info.error
-    assert info.completed_at is not None
+    assert info.started_at is not None and info.completed_at is not None
+    assert info.created_at <= info.started_at <= info.completed_at
     stored = await queue.get_task_info(task_id)
     assert stored == info
 

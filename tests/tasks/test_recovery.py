@@ -17,9 +17,10 @@ import pytest
 from gobstopper.tasks import TaskInfo, TaskQueue, TaskStorage, TaskStorageLockedError
 from gobstopper.tasks.models import TaskPriority, TaskStatus
 from gobstopper.tasks.transitions import utc_now
+from tests.polling import DEADLINE, eventually, wait_for
 
-from .conftest import MakeQueue
-from .helpers import DEADLINE, database_held_by_another_process, wait_done, wait_for, wait_status
+from .conftest import MakeQueue, Store, on_each_file_store
+from .helpers import database_held_by_another_process, wait_done, wait_status
 
 CHILD = Path(__file__).with_name("crash_child.py")
 
@@ -63,8 +64,11 @@ async def test_pending_tasks_run_after_restart_in_priority_then_fifo_order(
     assert ran == ["f", "b", "d", "c", "e", "a"]
 
 
-async def test_recovery_handles_each_unfinished_state(make_queue: MakeQueue, db_path: Path) -> None:
-    seed = TaskStorage(db_path)
+@on_each_file_store
+async def test_recovery_handles_each_unfinished_state(
+    make_queue: MakeQueue, db_path: Path, store: Store
+) -> None:
+    seed = store(db_path)
     seed.save_tasks(
         [
             _stored("pending", TaskStatus.PENDING),
@@ -90,7 +94,7 @@ async def test_recovery_handles_each_unfinished_state(make_queue: MakeQueue, db_
     assert (failed.status, failed.retry_count) == (TaskStatus.FAILED, 1)
     assert failed.error is not None and failed.error.startswith("Interrupted:")
     assert "no retries left" in failed.error
-    assert failed.completed_at is not None
+    assert failed.completed_at is not None and failed.completed_at >= failed.created_at
     assert sorted(ran) == ["crashed-with-retries", "pending", "retrying"]
     assert (await queue.get_task_info("done")).result == "old"  # type: ignore[union-attr]
     other = await queue.get_task_info("other-category")
@@ -159,10 +163,7 @@ async def test_recovery_pages_through_many_tasks(make_queue: MakeQueue, db_path:
     queue = make_queue()
     queue.register_task("job")(ran.append)
     await queue.start_workers(worker_count=32)
-    deadline = time.monotonic() + DEADLINE
-    while len(ran) < 1001:
-        assert time.monotonic() < deadline, f"only {len(ran)} of 1001 tasks ran"
-        await asyncio.sleep(0.02)
+    await eventually(lambda: len(ran) >= 1001, "all 1001 tasks to run")
     assert sorted(ran) == [f"t{i:04d}" for i in range(1001)]
 
 
@@ -174,13 +175,14 @@ def _wait_for_files(paths: list[Path], child: subprocess.Popen[str]) -> None:
         time.sleep(0.02)
 
 
+@on_each_file_store
 async def test_tasks_of_a_killed_process_are_recovered(
-    make_queue: MakeQueue, db_path: Path, tmp_path: Path
+    make_queue: MakeQueue, db_path: Path, tmp_path: Path, store: Store
 ) -> None:
     markers = tmp_path / "markers"
     markers.mkdir()
     with subprocess.Popen(
-        [sys.executable, str(CHILD), str(db_path), str(markers)],
+        [sys.executable, str(CHILD), str(db_path), str(markers), store.__name__],
         stdout=subprocess.PIPE,
         text=True,
     ) as child:
@@ -213,15 +215,16 @@ async def test_tasks_of_a_killed_process_are_recovered(
     assert (parked.status, parked.result) == (TaskStatus.SUCCESS, "parked again")
 
 
+@on_each_file_store
 async def test_second_process_fails_at_startup_and_loses_nothing(
-    make_queue: MakeQueue, db_path: Path
+    make_queue: MakeQueue, db_path: Path, store: Store
 ) -> None:
-    seed = TaskStorage(db_path)
+    seed = store(db_path)
     seed.save_task(_stored("waiting", TaskStatus.PENDING))
     seed.close()
     queue = make_queue()
     queue.register_task("job")(lambda label: label)
-    with database_held_by_another_process(db_path):
+    with database_held_by_another_process(db_path, store.__name__):
         with pytest.raises(TaskStorageLockedError, match="run one worker process"):
             await queue.start_workers()
         with pytest.raises(TaskStorageLockedError, match="another worker of the same server"):

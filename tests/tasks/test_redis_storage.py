@@ -14,8 +14,9 @@ from gobstopper.tasks.models import TaskInfo, TaskPriority, TaskStatus
 from gobstopper.tasks.redis_records import GROUP, encode_info
 from gobstopper.tasks.redis_storage import RedisTaskStorage
 from gobstopper.tasks.transitions import utc_now
+from tests.polling import wait_for
 
-from .helpers import wait_done, wait_for, wait_status
+from .helpers import wait_done, wait_status
 
 MakeRedisQueue = Callable[..., TaskQueue]
 

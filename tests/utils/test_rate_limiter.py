@@ -18,29 +18,12 @@ from gobstopper.utils.rate_limiter import (
     TokenBucketLimiter,
     rate_limit,
 )
-
-
-class FakeClock:
-    """A monotonic clock that moves only when told to."""
-
-    def __init__(self, start: float = 0.0) -> None:
-        self.now = start
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
+from tests.utils.rate_limit_app import limited_app
 
 
 class Item(msgspec.Struct):
     name: str
     qty: int
-
-
-@pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
 
 
 # -- TokenBucketLimiter -----------------------------------------------------------------
@@ -310,17 +293,6 @@ def test_window_flood_of_distinct_keys_keeps_memory_bounded(clock):
 
 
 # -- @rate_limit through the app ---------------------------------------------------------
-
-
-def limited_app(limiter, **options) -> Gobstopper:
-    app = Gobstopper(__name__)
-
-    @app.get("/limited")
-    @rate_limit(limiter, **options)
-    async def limited(request):
-        return {"ok": True}
-
-    return app
 
 
 def test_refusal_is_a_429_with_retry_after(clock):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 import pytest
 from redis.asyncio import Redis
@@ -12,7 +13,23 @@ from gobstopper.http.errors import ServiceUnavailable
 from gobstopper.testing import AsyncTestClient
 from gobstopper.utils.idempotency import IdempotencyBackend, use_idempotency
 from gobstopper.utils.redis_idempotency import RedisIdempotencyStore
+from tests.polling import eventually
 from tests.servers import free_port
+
+
+class PollCounter:
+    """A Redis client that counts ``exists`` calls: a store's polls of a held claim."""
+
+    def __init__(self, client: Redis) -> None:
+        self._client = client
+        self.polls = 0
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._client, name)
+
+    async def exists(self, *names: str) -> int:
+        self.polls += 1
+        return await self._client.exists(*names)
 
 
 async def test_one_claim_at_a_time_across_processes(redis_client: Redis):
@@ -20,8 +37,9 @@ async def test_one_claim_at_a_time_across_processes(redis_client: Redis):
     assert isinstance(here, IdempotencyBackend)
     assert await here.claim("s", 30) is True
     assert await there.claim("s", 30) is False
+    there.client = counter = PollCounter(redis_client)  # type: ignore[assignment]
     waiter = asyncio.create_task(there.wait("s", 30))
-    await asyncio.sleep(0.01)
+    await eventually(lambda: counter.polls >= 2, "the waiter to poll the held claim twice")
     assert not waiter.done()
     await here.complete("s", b"\x00\xffrecord", 60)
     await asyncio.wait_for(waiter, 5)

@@ -26,9 +26,9 @@ from gobstopper.utils.redis_rate_limiter import (
     RedisRateLimiter,
     RedisTokenBucketLimiter,
 )
+from tests.clock import FakeClock
 from tests.servers import free_port
-from tests.utils.test_rate_limiter import FakeClock
-from tests.utils.test_rate_limiter import limited_app as memory_limited_app
+from tests.utils.rate_limit_app import limited_app as memory_limited_app
 
 # A realistic "now" (seconds since the epoch), a multiple of every window used here.
 BASE = 1_699_999_200.0
@@ -36,6 +36,7 @@ BASE = 1_699_999_200.0
 
 @pytest.fixture
 def clock() -> FakeClock:
+    """Overrides tests/utils/conftest.py: Redis scripts need a realistic epoch time."""
     return FakeClock(BASE)
 
 

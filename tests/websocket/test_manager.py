@@ -10,27 +10,7 @@ import pytest
 from gobstopper import Gobstopper
 from gobstopper.testing import AsyncTestClient, TestClient
 from gobstopper.websocket import Backplane, InProcessBackplane, WebSocketManager
-
-
-def room_app(manager: WebSocketManager) -> Gobstopper:
-    """Each connection joins the rooms in ?rooms=a,b under id ?id=..., acks, then idles."""
-    app = Gobstopper(__name__)
-
-    @app.websocket("/join")
-    async def join(websocket):
-        conn_id = websocket.query_params["id"]
-        await websocket.accept()
-        manager.add_connection(conn_id, websocket)
-        for room in filter(None, websocket.query_params.get("rooms", "").split(",")):
-            manager.join_room(conn_id, room)
-        await websocket.send_text("joined")
-        try:
-            async for message in websocket:
-                await manager.broadcast_to_room(message.text, f"{conn_id} says hi")
-        finally:
-            manager.remove_connection(conn_id)
-
-    return app
+from tests.websocket.room_app import room_app
 
 
 # -- bookkeeping ---------------------------------------------------------------------

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 
 import pytest
 from redis.asyncio import Redis
@@ -16,25 +15,12 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 
 from gobstopper.testing import AsyncTestClient
 from gobstopper.websocket import Backplane, RedisBackplane, WebSocketManager
+from tests.polling import eventually
 from tests.servers import free_port
-from tests.websocket.test_manager import room_app
+from tests.websocket.room_app import room_app
 
 DEADLINE = 10.0
 LOGGER = "gobstopper.websocket"
-
-
-async def eventually(check: Callable[[], Awaitable[bool] | bool], what: str) -> None:
-    """Poll ``check`` until it holds; fail after ``DEADLINE`` seconds."""
-    end = time.monotonic() + DEADLINE
-    while True:
-        result = check()
-        if not isinstance(result, bool):
-            result = await result
-        if result:
-            return
-        if time.monotonic() > end:
-            pytest.fail(f"timed out waiting for {what}")
-        await asyncio.sleep(0.02)
 
 
 async def subscribers(client: Redis, channel: str) -> int:

@@ -1,4 +1,4 @@
-"""before_websocket hooks: authentication before accept, app then blueprints."""
+"""The WebSocket entry: before_websocket hooks (app, then blueprints) before accept, refusals."""
 
 from __future__ import annotations
 

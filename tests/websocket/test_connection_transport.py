@@ -17,10 +17,12 @@ class StuckTransport:
         self.fail_send = fail_send
         self.fail_receive = fail_receive
         self.sent: list[object] = []
+        self.receiving = asyncio.Event()  # set once a receive() is blocked in here
 
     async def receive(self):
         if self.fail_receive:
             raise RuntimeError("RSGI transport is closed")
+        self.receiving.set()
         await asyncio.Event().wait()
 
     async def send_str(self, data):
@@ -57,7 +59,7 @@ async def test_close_from_another_task_wakes_a_stuck_receive():
     ws = make(proto)
     await ws.accept()
     receiving = asyncio.ensure_future(ws.receive())
-    await asyncio.sleep(0)  # let it block in transport.receive()
+    await asyncio.wait_for(proto.transport.receiving.wait(), 5)
     await ws.close(4003, "slow")
     message = await asyncio.wait_for(receiving, 2)
     assert (message.type, message.code, message.reason) == ("close", 4003, "slow")
@@ -67,10 +69,11 @@ async def test_close_from_another_task_wakes_a_stuck_receive():
 
 
 async def test_a_real_cancellation_of_a_receive_is_not_swallowed():
-    ws = make(StubProtocol())
+    proto = StubProtocol()
+    ws = make(proto)
     await ws.accept()
     receiving = asyncio.ensure_future(ws.receive())
-    await asyncio.sleep(0)
+    await asyncio.wait_for(proto.transport.receiving.wait(), 5)
     receiving.cancel()
     with pytest.raises(asyncio.CancelledError):
         await receiving

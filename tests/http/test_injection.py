@@ -11,8 +11,7 @@ from gobstopper.http.errors import BodyValidationError, UnprocessableEntity
 from gobstopper.http.injection import REQUIRED, body_parameter
 from gobstopper.middleware import LimitsMiddleware
 from gobstopper.testing import TestClient
-
-BOUNDARY = "xYz"
+from tests.bodies import BOUNDARY, MULTIPART, multipart_body
 
 
 class Pet(msgspec.Struct):
@@ -24,14 +23,6 @@ class Pet(msgspec.Struct):
 class Owner(msgspec.Struct):
     pet: Pet
     email: str
-
-
-def multipart_body(**fields: str) -> bytes:
-    parts = [
-        f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="{k}"\r\n\r\n{v}\r\n'
-        for k, v in fields.items()
-    ]
-    return ("".join(parts) + f"--{BOUNDARY}--\r\n").encode()
 
 
 def typed_app() -> Gobstopper:
@@ -89,8 +80,8 @@ def test_urlencoded_and_multipart_bodies_are_injected(client):
     }
     response = client.post(
         "/pets",
-        content=multipart_body(name="Tom", age="7"),
-        headers={"content-type": f"multipart/form-data; boundary={BOUNDARY}"},
+        content=multipart_body({"name": "Tom", "age": "7"}),
+        headers=MULTIPART,
     )
     assert response.json() == {"name": "Tom", "age": 7, "tags": []}
 
@@ -137,9 +128,7 @@ def test_empty_body_is_required_or_default(client):
     assert required.json()["errors"] == [{"loc": ["body"], "msg": "Field required"}]
     assert client.post("/maybe").json() == {"pet": None}
     assert client.post("/maybe", json={"name": "R", "age": 1}).json() == {"pet": "R"}
-    empty_multipart = client.post(
-        "/maybe", content=b"", headers={"content-type": f"multipart/form-data; boundary={BOUNDARY}"}
-    )
+    empty_multipart = client.post("/maybe", content=b"", headers=MULTIPART)
     assert empty_multipart.json() == {"pet": None}
 
 
@@ -157,8 +146,8 @@ def test_other_content_types_are_415_and_limits_stay_413(client):
 def test_malformed_multipart_stays_400(client):
     response = client.post(
         "/pets",
-        content=b"--xYz\r\nbroken",
-        headers={"content-type": f"multipart/form-data; boundary={BOUNDARY}"},
+        content=f"--{BOUNDARY}\r\nbroken".encode(),
+        headers=MULTIPART,
     )
     assert response.status_code == 400
 
