@@ -24,8 +24,8 @@ from urllib.parse import quote
 from gobstopper.core.error_handling import plain_response
 from gobstopper.core.mounts import Entry, MountedScope, with_mounts
 from gobstopper.core.pipeline import (
-    Endpoint,
     Finisher,
+    RouteCall,
     response_finisher,
     wrap_hooks,
     wrap_middleware,
@@ -92,9 +92,11 @@ class HTTPDispatcher:
         # app's middleware and hooks, so CORS preflights, static files and
         # security headers work for paths that have no route.
         chain = [spec.middleware for spec in sorted(app._middleware)]
-        self.unrouted: Endpoint = wrap_middleware(
+        self.unrouted: RouteCall = wrap_middleware(
             wrap_hooks(self._answer_unrouted, app._before_request, app._after_request), chain
         )
+        #: Nothing wraps the unrouted step: a miss can be answered without raising it.
+        self.bare_unrouted = not (chain or app._before_request or app._after_request)
         #: The app-level finisher, for answers given before a route is matched.
         self.finish: Finisher | None = response_finisher(chain)
 
@@ -204,7 +206,11 @@ class HTTPDispatcher:
         if miss.status == 414:
             raise error
         request.routing_exception = error
-        return await self.unrouted(request)
+        if self.bare_unrouted and request.method != "OPTIONS":
+            # PERF: what raising it through the bare step would come to, minus the raise
+            # and the catch (~1.5 us of a 404's ~10 us in the in-process benchmark).
+            return await self.errors.respond(request, error, self.app.debug)
+        return to_response(await self.unrouted(request))
 
     async def _redirect_to_other_slash_form(self, request: Request, miss: Miss) -> BaseResponse:
         """308 to the path with(out) its trailing slash when something is routed there."""

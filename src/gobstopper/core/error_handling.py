@@ -28,7 +28,10 @@ def _logger() -> logging.Logger:
 
 def wants_json(request: Request) -> bool:
     """Does the client prefer JSON to HTML (API clients, fetch)?"""
-    accept = request.headers.get("accept", "")
+    # PERF: one header read, not the whole header dict (~0.5 us on a 404).
+    accept = request.scope.headers.get("accept") if request._headers is None else None
+    if accept is None:
+        accept = request.headers.get("accept", "")
     if not accept:
         return True
     if "text/html" in accept:
@@ -45,15 +48,14 @@ def default_response(
     request: Request, exc: HTTPException, debug: bool, original: BaseException | None
 ) -> Response:
     """The framework's error page: JSON for APIs, themed HTML otherwise."""
-    # PERF: lazy — error_pages (html, page templates) costs ~2 ms at import; only HTML
-    # error pages need it.
-    from gobstopper.templates.error_pages import render_debug_page, render_error_page
-
     status = exc.status_code
-    if debug and original is not None and not wants_json(request):
+    json = wants_json(request)
+    if debug and original is not None and not json:
+        from gobstopper.templates.error_pages import render_debug_page
+
         summary = {"method": request.method, "path": request.path}
         response = Response(render_debug_page(original, summary), status=status)
-    elif wants_json(request):
+    elif json:
         payload: dict[str, Any] = {"error": exc.description, "status": status}
         errors = getattr(exc, "errors", None)
         if errors:
@@ -62,6 +64,9 @@ def default_response(
             payload["exception"] = f"{type(original).__name__}: {original}"
         response = Response(dumps(payload), status=status, content_type="application/json")
     else:
+        # PERF: imported here: error_pages costs ~2 ms at import, and only HTML pages need it.
+        from gobstopper.templates.error_pages import render_error_page
+
         response = Response(render_error_page(status, exc.title, exc.description), status=status)
     response.headers.update(exc.headers)
     return response

@@ -219,22 +219,41 @@ def _bind_middleware(middleware: Callable[..., Any], call_next: Endpoint) -> End
     return step_sync
 
 
-def wrap_middleware(inner: Endpoint, chain: Sequence[Callable[..., Any]]) -> Endpoint:
+def wrap_middleware(inner: Endpoint, chain: Sequence[Callable[..., Any]]) -> RouteCall:
     """Compose ``chain`` (outermost first) around ``inner``.
+
+    Each middleware's ``call_next`` answers a response (what an inner middleware
+    returns is coerced); what the outermost one returns is not: the caller
+    coerces it, as it does any route's answer. PERF: so the outermost async
+    middleware is called with no step of its own (one coroutine frame, ~0.3 us,
+    less per request).
 
     The chain's LimitsMiddleware instances are not steps: their folded limits
     are set on the request before the first middleware runs, so every body
     read in the chain is bounded by the limits of this route.
     """
     limits = route_limits(chain)
-    endpoint = inner
-    for middleware in reversed(chain):
-        if not isinstance(middleware, LimitsMiddleware):
-            endpoint = _bind_middleware(middleware, endpoint)
+    steps = [m for m in chain if not isinstance(m, LimitsMiddleware)]
+    endpoint: RouteCall = inner
+    if steps:
+        for middleware in reversed(steps[1:]):
+            inner = _bind_middleware(middleware, inner)
+        endpoint = _outermost(steps[0], inner)
     return endpoint if limits is None else _with_limits(endpoint, limits)
 
 
-def _with_limits(inner: Endpoint, limits: RouteLimits) -> Endpoint:
+def _outermost(middleware: Callable[..., Any], call_next: Endpoint) -> RouteCall:
+    """The outermost middleware's step: its own call when async (its caller coerces)."""
+    if not is_async_callable(middleware):
+        return _bind_middleware(middleware, call_next)
+
+    def outermost(request: Request) -> Awaitable[Any]:
+        return middleware(request, call_next)  # type: ignore[no-any-return]
+
+    return outermost
+
+
+def _with_limits(inner: RouteCall, limits: RouteLimits) -> RouteCall:
     """Set ``limits`` on the request, then run ``inner``.
 
     PERF: a plain function returning ``inner``'s coroutine adds no coroutine
@@ -242,7 +261,7 @@ def _with_limits(inner: Endpoint, limits: RouteLimits) -> Endpoint:
     """
     body, depth, forms = limits
 
-    def limited(request: Request) -> Awaitable[BaseResponse]:
+    def limited(request: Request) -> Awaitable[Any]:
         request.max_body_bytes = body
         request.max_json_depth = depth
         request.body_limits = forms
@@ -299,7 +318,7 @@ def direct_handler(
     return handler
 
 
-def route_call(run: Endpoint, direct: Callable[..., Any] | None, has_params: bool) -> RouteCall:
+def route_call(run: RouteCall, direct: Callable[..., Any] | None, has_params: bool) -> RouteCall:
     """The one callable the dispatcher awaits for a match of this route, chosen once.
 
     ``call(request)`` returns the awaitable of the route's answer, which the
@@ -327,8 +346,8 @@ def compile_route(
     before: Sequence[Callable[..., Any]],
     after: Sequence[Callable[..., Any]],
     path_params: Sequence[str] = (),
-) -> Endpoint:
-    """The whole per-route pipeline as one ``async (request) -> response``."""
+) -> RouteCall:
+    """The whole per-route pipeline as one call; the caller coerces its answer."""
     return wrap_middleware(
         wrap_hooks(bind_handler(handler, path_params), before, after), middleware
     )

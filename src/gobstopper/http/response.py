@@ -91,14 +91,30 @@ class BaseResponse:
     call; a bare ``BaseResponse`` is sent as status and headers, no body.
     """
 
-    __slots__ = ("_cookies", "headers", "status")
+    __slots__ = ("_content_type", "_cookies", "_headers", "status")
+    #: The only header while ``_headers`` is None (set, and checked, with it).
+    _content_type: str
 
     def __init__(self, status: int = 200, headers: dict[str, str] | None = None) -> None:
         self.status = status
-        self.headers: dict[str, str] = dict(headers) if headers else {}
+        self._headers: dict[str, str] | None = dict(headers) if headers else {}
         if headers:
-            _check_headers(self.headers)
+            _check_headers(self._headers)
         self._cookies: list[str] | None = None
+
+    @property
+    def headers(self) -> dict[str, str]:
+        """The response headers, a dict to read and change (names as given)."""
+        headers = self._headers
+        if headers is None:
+            # PERF: a response built with only a content type (nearly all) has no dict
+            # until something asks for it; sending it then needs no header check.
+            headers = self._headers = {"content-type": self._content_type}
+        return headers
+
+    @headers.setter
+    def headers(self, headers: dict[str, str]) -> None:
+        self._headers = headers
 
     @property
     def status_code(self) -> int:
@@ -149,8 +165,13 @@ class BaseResponse:
 
         Raises ``HeaderInjectionError`` when a name or value has CR/LF/NUL.
         """
-        # Checked again here: headers may have been changed since construction.
-        items = _check_headers(self.headers)
+        headers = self._headers
+        if headers is None:
+            # Only the content type, checked when it was set, and nothing changed since.
+            items: Headers = [("content-type", self._content_type)]
+        else:
+            # Checked again here: headers may have been changed since construction.
+            items = _check_headers(headers)
         if self._cookies:
             items.extend(("set-cookie", cookie) for cookie in self._cookies)
         return items
@@ -239,12 +260,12 @@ class Response(BaseResponse):
                 if _unsafe(content_type):
                     raise HeaderInjectionError("content_type contains CR, LF or NUL")
                 content_type = str(content_type)
-            self.headers = {"content-type": content_type}
+            self._headers = None
+            self._content_type = content_type
             return
-        self.headers = _with_content_type(
-            headers, content_type, _TEXT_HTML if kind is str else _OCTET
-        )
-        _check_headers(self.headers)
+        merged = _with_content_type(headers, content_type, _TEXT_HTML if kind is str else _OCTET)
+        _check_headers(merged)
+        self._headers = merged
 
     def send(self, proto: Any, request: Request) -> None:
         """Send with exactly one ``response_str``/``bytes``/``empty`` call."""
@@ -279,7 +300,8 @@ def plain_response_of(body: str | bytes, content_type: str) -> Response:
     response = Response.__new__(Response)
     response.body = body
     response.status = 200
-    response.headers = {"content-type": content_type}
+    response._headers = None
+    response._content_type = content_type
     response._cookies = None
     return response
 
