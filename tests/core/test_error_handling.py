@@ -221,3 +221,22 @@ def test_exception_headers_do_not_duplicate_a_header_the_handler_set_in_other_ca
         response = client.get("/limited")
     assert response.status_code == 429
     assert response.headers.get_all("retry-after") == ["5"]
+
+
+def test_json_error_bodies_stay_right_when_descriptions_vary_per_request():
+    """Plain JSON error bodies are remembered, but never one request's text for another's."""
+    from gobstopper.core import error_handling
+
+    app = Gobstopper("varying")
+
+    @app.get("/users/<int:user_id>")
+    async def missing_user(request, user_id):
+        abort(404, f"no user {user_id}")
+
+    count = error_handling._CACHED_BODIES + 44
+    with TestClient(app) as client:
+        for user_id in range(count):
+            response = client.get(f"/users/{user_id}", headers=JSON)
+            assert response.status_code == 404
+            assert response.json() == {"error": f"no user {user_id}", "status": 404}
+    assert len(error_handling._json_bodies) <= error_handling._CACHED_BODIES

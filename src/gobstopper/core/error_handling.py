@@ -56,20 +56,45 @@ def default_response(
         summary = {"method": request.method, "path": request.path}
         response = Response(render_debug_page(original, summary), status=status)
     elif json:
-        payload: dict[str, Any] = {"error": exc.description, "status": status}
         errors = getattr(exc, "errors", None)
-        if errors:
-            payload["errors"] = errors
-        if debug and original is not None:
-            payload["exception"] = f"{type(original).__name__}: {original}"
-        response = Response(dumps(payload), status=status, content_type="application/json")
+        if errors or (debug and original is not None):
+            payload: dict[str, Any] = {"error": exc.description, "status": status}
+            if errors:
+                payload["errors"] = errors
+            if debug and original is not None:
+                payload["exception"] = f"{type(original).__name__}: {original}"
+            body = dumps(payload)
+        else:
+            body = _plain_json_error(status, exc.description)
+        response = Response(body, status=status, content_type="application/json")
     else:
         # PERF: imported here: error_pages costs ~2 ms at import, and only HTML pages need it.
         from gobstopper.templates.error_pages import render_error_page
 
         response = Response(render_error_page(status, exc.title, exc.description), status=status)
-    response.headers.update(exc.headers)
+    if exc.headers:
+        response.headers.update(exc.headers)
     return response
+
+
+#: JSON bodies of plain errors by (status, description), up to ``_CACHED_BODIES``.
+_json_bodies: dict[tuple[int, str], bytes] = {}
+_CACHED_BODIES = 256
+
+
+def _plain_json_error(status: int, description: str) -> bytes:
+    """``{"error": description, "status": status}`` encoded, remembered for the next time.
+
+    PERF: a 404 flood encodes nothing; the bound keeps descriptions made per
+    request (``abort(404, f"no user {id}")``) from growing it without end.
+    """
+    key = (status, description)
+    body = _json_bodies.get(key)
+    if body is None:
+        body = dumps({"error": description, "status": status})
+        if len(_json_bodies) < _CACHED_BODIES:
+            _json_bodies[key] = body
+    return body
 
 
 def _add_missing_headers(target: dict[str, str], extra: dict[str, str]) -> None:
