@@ -289,12 +289,12 @@ def test_run_help_shows_the_defaults():
     for expected in (
         "(default: 127.0.0.1)",
         "(default: 8000)",
-        "(default: auto)",
         "(default: rsgi)",
         '"gobstopper[reload]"',
         "(default: off)",
     ):
         assert expected in text
+    assert "(default: uvloop when installed" in " ".join(text.split())
     assert re.search(r"--workers WORKERS\s+worker processes.*\s+\(default: 1\)", text)
     assert re.search(r"--threads THREADS\s+.*\(default: 1\)", text)
 

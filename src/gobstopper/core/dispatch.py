@@ -42,6 +42,7 @@ if TYPE_CHECKING:
 
     from gobstopper.core.app import Gobstopper
     from gobstopper.core.route_table import RouteTable
+    from gobstopper.rsgi_types import RSGIHTTPProtocol, RSGIScope
 
 logger = logging.getLogger("gobstopper.dispatch")
 _SAFE_PATH_CHARS = "/:@!$&'()*+,;=-._~"
@@ -100,7 +101,7 @@ class HTTPDispatcher:
         #: The app-level finisher, for answers given before a route is matched.
         self.finish: Finisher | None = response_finisher(chain)
 
-    async def __call__(self, scope: Any, proto: Any) -> None:
+    async def __call__(self, scope: RSGIScope, proto: RSGIHTTPProtocol) -> None:
         """Answer one request; whatever fails becomes a response."""
         # PERF: one coroutine frame per request: routing, the route's call, error
         # handling and the send all happen here (a separate `respond` coroutine
@@ -164,7 +165,9 @@ class HTTPDispatcher:
             self.app.host_policy.accept(forwarded)
 
     # -- mounted apps -------------------------------------------------------------
-    async def serve_mounted(self, sub_app: Any, scope: MountedScope, proto: Any) -> None:
+    async def serve_mounted(
+        self, sub_app: Any, scope: MountedScope, proto: RSGIHTTPProtocol
+    ) -> None:
         """Hand a request to a mounted app, under this app's lifecycle.
 
         This app answers 503 while it closes, runs its startup first, and
@@ -264,7 +267,7 @@ class HTTPDispatcher:
 
 def _send_fallback(
     request: Request,
-    proto: Any,
+    proto: RSGIHTTPProtocol,
     method: str,
     status: int,
     message: str,

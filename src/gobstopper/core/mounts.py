@@ -10,12 +10,24 @@ the path without the prefix, and the prefix in ``root_path``.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, Generic, NamedTuple, TypeVar
+
+if TYPE_CHECKING:
+    from gobstopper.rsgi_types import (
+        RSGIHTTPProtocol,
+        RSGIProtocol,
+        RSGIScope,
+        RSGIWebSocketProtocol,
+    )
 
 #: ``(prefix, app)`` pairs, in mount order; the prefix has no trailing ``/``.
 Mounts = tuple[tuple[str, Any], ...]
 #: ``entry(scope, proto)``: how an app serves one request (a dispatcher's ``__call__``).
 Entry = Callable[[Any, Any], Awaitable[None]]
+#: The protocol a router serves: HTTP's (the dispatcher's mounts) or WebSocket's.
+Proto = TypeVar("Proto", "RSGIHTTPProtocol", "RSGIWebSocketProtocol")
+#: ``serve_mounted(sub_app, scope, proto)``: how a router runs a mounted request.
+ServeMounted = Callable[[Any, "MountedScope", Proto], Awaitable[None]]
 
 
 class MountedScope:
@@ -23,7 +35,7 @@ class MountedScope:
 
     __slots__ = ("_inner", "path", "root_path")
 
-    def __init__(self, inner: Any, path: str, root_path: str) -> None:
+    def __init__(self, inner: RSGIScope, path: str, root_path: str) -> None:
         self._inner = inner
         self.path = path
         self.root_path = root_path
@@ -39,7 +51,7 @@ class Mount(NamedTuple):
     scope: MountedScope
 
 
-def find_mount(mounts: Mounts, scope: Any) -> Mount | None:
+def find_mount(mounts: Mounts, scope: RSGIScope) -> Mount | None:
     """The first mounted app whose prefix covers ``scope.path``, with its shortened scope."""
     path = scope.path
     for prefix, sub_app in mounts:
@@ -49,12 +61,12 @@ def find_mount(mounts: Mounts, scope: Any) -> Mount | None:
     return None
 
 
-def hand_over(sub_app: Any, scope: MountedScope, proto: Any) -> Awaitable[None]:
+def hand_over(sub_app: Any, scope: MountedScope, proto: RSGIProtocol) -> Awaitable[None]:
     """Serve a mounted request with the sub-app's own entry point, as it is."""
     return sub_app.__rsgi__(scope, proto)  # type: ignore[no-any-return]
 
 
-class MountRouter:
+class MountRouter(Generic[Proto]):
     """Send requests under a mount prefix to that app, the others to ``inner``.
 
     ``serve_mounted(app, scope, proto)`` runs a mounted request; the HTTP
@@ -68,13 +80,13 @@ class MountRouter:
         self,
         mounts: Mounts,
         inner: Entry,
-        serve_mounted: Callable[[Any, MountedScope, Any], Awaitable[None]] = hand_over,
+        serve_mounted: ServeMounted[Proto] = hand_over,
     ) -> None:
         self.mounts = mounts
         self.inner = inner
-        self.serve_mounted = serve_mounted
+        self.serve_mounted: ServeMounted[Proto] = serve_mounted
 
-    async def __call__(self, scope: Any, proto: Any) -> None:
+    async def __call__(self, scope: RSGIScope, proto: Proto) -> None:
         mount = find_mount(self.mounts, scope)
         if mount is None:
             await self.inner(scope, proto)
@@ -85,7 +97,7 @@ class MountRouter:
 def with_mounts(
     mounts: Mounts,
     inner: Entry,
-    serve_mounted: Callable[[Any, MountedScope, Any], Awaitable[None]] = hand_over,
+    serve_mounted: ServeMounted[Proto] = hand_over,
 ) -> Entry:
     """``inner`` itself when there are no mounts, else a ``MountRouter`` in front of it."""
     return MountRouter(mounts, inner, serve_mounted) if mounts else inner

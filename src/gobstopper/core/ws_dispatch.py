@@ -29,6 +29,7 @@ from gobstopper.websocket.message import (
 if TYPE_CHECKING:
     from gobstopper.core.app import Gobstopper
     from gobstopper.core.route_table import CompiledWebSocketRoute, RouteTable
+    from gobstopper.rsgi_types import RSGIScope, RSGIWebSocketProtocol
 
 logger = logging.getLogger("gobstopper.websocket")
 
@@ -52,7 +53,7 @@ class WebSocketDispatcher:
         #: Connections whose handler is running (the app's, closed by ``close_all``).
         self.open: set[WebSocket] = app.lifecycle.websockets
 
-    async def __call__(self, scope: Any, proto: Any) -> None:
+    async def __call__(self, scope: RSGIScope, proto: RSGIWebSocketProtocol) -> None:
         status = await self._refusal(scope)
         if status:
             proto.close(status)
@@ -72,7 +73,7 @@ class WebSocketDispatcher:
         websocket.endpoint = route.name
         await self.run(route, websocket, params)
 
-    async def _refusal(self, scope: Any) -> int:
+    async def _refusal(self, scope: RSGIScope) -> int:
         """The HTTP status that refuses this handshake now, or 0."""
         lifecycle = self.lifecycle
         if lifecycle.closing:

@@ -14,9 +14,12 @@ app, blueprint or route; otherwise the defaults below apply.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 from gobstopper.http.errors import BadRequest, HTTPException, RequestTooLarge
+
+if TYPE_CHECKING:
+    from gobstopper.rsgi_types import RSGIHTTPProtocol
 
 #: Body limit when neither the app nor LimitsMiddleware sets one: 10 MiB.
 DEFAULT_MAX_BODY_BYTES = 10 * 1024 * 1024
@@ -87,7 +90,7 @@ def too_large(limit: int) -> RequestTooLarge:
 
 
 async def iter_body(
-    protocol: Any,
+    protocol: RSGIHTTPProtocol,
     headers: dict[str, str],
     limit: int | None,
     error: Callable[[int], HTTPException] = too_large,
@@ -106,7 +109,9 @@ async def iter_body(
         yield chunk
 
 
-async def read_body(protocol: Any, headers: dict[str, str], limit: int | None) -> bytes:
+async def read_body(
+    protocol: RSGIHTTPProtocol, headers: dict[str, str], limit: int | None
+) -> bytes:
     """Read the whole body, raising ``RequestTooLarge`` past ``limit`` bytes."""
     length = declared_length(headers)
     if limit is not None and length is not None and length > limit:

@@ -24,10 +24,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from typing import Any
+from typing import TYPE_CHECKING
 
 from gobstopper import config
 from gobstopper.http.errors import BadRequest
+
+if TYPE_CHECKING:
+    from gobstopper.rsgi_types import RSGIScope
 
 _HOST_RE = re.compile(r"(?:\[([0-9A-Fa-f:.]{2,45})\]|([A-Za-z0-9_.-]{1,254}))(?::([0-9]{1,5}))?")
 _LABEL_RE = re.compile(r"[A-Za-z0-9_-]{1,63}")
@@ -99,7 +102,7 @@ class HostPolicy:
         """Is the canonical host name ``name`` (see ``host_name``) allowed?"""
         return self._any or name in self._exact or name.endswith(self._suffixes)
 
-    def check(self, scope: Any) -> None:
+    def check(self, scope: RSGIScope) -> None:
         """Raise ``BadRequest`` unless ``scope`` names exactly one allowed, well-formed host.
 
         PERF: runs on every request. A host seen before costs one header read
@@ -114,7 +117,7 @@ class HostPolicy:
             return
         self._check_slowly(scope, hosts)
 
-    def _check_slowly(self, scope: Any, hosts: list[str]) -> None:
+    def _check_slowly(self, scope: RSGIScope, hosts: list[str]) -> None:
         """``check`` for a host not seen before, a missing or repeated Host."""
         if len(hosts) > 1:
             raise BadRequest("More than one Host header")

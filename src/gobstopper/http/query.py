@@ -6,10 +6,13 @@ Shared by ``Request`` and ``WebSocket`` so both read a request the same way.
 from __future__ import annotations
 
 from types import SimpleNamespace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote_plus
 
 from gobstopper.http.errors import BadRequest
+
+if TYPE_CHECKING:
+    from gobstopper.rsgi_types import RSGIScope
 
 #: Most query parameters parsed; more is a sign of abuse and answered 400.
 MAX_QUERY_PARAMS = 1000
@@ -85,7 +88,7 @@ class ScopeView:
     """
 
     __slots__ = ()
-    scope: Any
+    scope: RSGIScope
     _headers: dict[str, str] | None
 
     @property

@@ -30,6 +30,7 @@ if TYPE_CHECKING:
 
     from gobstopper.http.body import BodyLimits
     from gobstopper.http.multipart import FileDict, FileStorage, MultipartReader
+    from gobstopper.rsgi_types import RSGIHTTPProtocol, RSGIScope
 
 _DEFAULT_TRUST = ProxyTrust()
 
@@ -84,7 +85,11 @@ class Request(ScopeView):
     _peer: str | None = None
 
     def __init__(
-        self, scope: Any, protocol: Any, app: Any = None, proxy_trust: ProxyTrust = _DEFAULT_TRUST
+        self,
+        scope: RSGIScope,
+        protocol: RSGIHTTPProtocol,
+        app: Any = None,
+        proxy_trust: ProxyTrust = _DEFAULT_TRUST,
     ) -> None:
         self.scope = scope
         self.protocol = protocol
@@ -183,6 +188,7 @@ class Request(ScopeView):
             or self.scope.authority
             or self.headers.get("host")
             or self.scope.server
+            or ""
         )
 
     @property

@@ -36,6 +36,7 @@ if TYPE_CHECKING:
 
     from gobstopper.http.request import Request
     from gobstopper.http.streaming import ChunkSource
+    from gobstopper.rsgi_types import RSGIHTTPProtocol
 
 Headers = list[tuple[str, str]]
 
@@ -184,7 +185,7 @@ class BaseResponse:
                 return value
         return default
 
-    def send(self, proto: Any, request: Request) -> Awaitable[None] | None:
+    def send(self, proto: RSGIHTTPProtocol, request: Request) -> Awaitable[None] | None:
         """Answer ``request`` on ``proto`` with one ``response_*`` call.
 
         Returns None once sent, or (streams) an awaitable that sends the body.
@@ -192,7 +193,7 @@ class BaseResponse:
         proto.response_empty(self.status, self.to_rsgi_headers())
         return None
 
-    def send_head(self, proto: Any, request: Request) -> None:
+    def send_head(self, proto: RSGIHTTPProtocol, request: Request) -> None:
         """Answer a HEAD request: same status and headers, no body."""
         proto.response_empty(self.status, self.to_rsgi_headers())
 
@@ -267,17 +268,17 @@ class Response(BaseResponse):
         _check_headers(merged)
         self._headers = merged
 
-    def send(self, proto: Any, request: Request) -> None:
+    def send(self, proto: RSGIHTTPProtocol, request: Request) -> None:
         """Send with exactly one ``response_str``/``bytes``/``empty`` call."""
         body = self.body
         if not body and self.status in _NO_BODY:
             proto.response_empty(self.status, self.to_rsgi_headers())
-        elif type(body) is str:
+        elif isinstance(body, str):
             proto.response_str(self.status, self.to_rsgi_headers(), body)
         else:
             proto.response_bytes(self.status, self.to_rsgi_headers(), body)
 
-    def send_head(self, proto: Any, request: Request) -> None:
+    def send_head(self, proto: RSGIHTTPProtocol, request: Request) -> None:
         """Answer HEAD with the GET headers, including the body's length."""
         headers = self.to_rsgi_headers()
         body = self.body
@@ -430,7 +431,7 @@ class FileResponse(Response):
         headers.append(("content-length", str(size)))
         return _Plan(200, headers, "file")
 
-    def send(self, proto: Any, request: Request) -> None:
+    def send(self, proto: RSGIHTTPProtocol, request: Request) -> None:
         """Send with one ``response_file``/``response_file_range``/``str``/``empty`` call."""
         plan = self._plan(request, allow_range=True)
         kind = plan.kind
@@ -446,7 +447,7 @@ class FileResponse(Response):
         else:
             proto.response_empty(plan.status, plan.headers)
 
-    def send_head(self, proto: Any, request: Request) -> None:
+    def send_head(self, proto: RSGIHTTPProtocol, request: Request) -> None:
         """Answer HEAD with the GET headers (length included), no body."""
         plan = self._plan(request, allow_range=False)
         proto.response_empty(plan.status, plan.headers)
@@ -502,7 +503,7 @@ class StreamResponse(BaseResponse):
         super().__init__(status, _with_content_type(headers, content_type, content_type))
         self.generator = generator
 
-    def send(self, proto: Any, request: Request) -> Awaitable[None]:
+    def send(self, proto: RSGIHTTPProtocol, request: Request) -> Awaitable[None]:
         """Start the response; the returned awaitable sends each chunk as it comes.
 
         It stops quietly on disconnect. The headers are checked and a chunk
@@ -513,7 +514,7 @@ class StreamResponse(BaseResponse):
         transport = proto.response_stream(self.status, self.to_rsgi_headers())
         return stream_chunks(chunks, transport, proto)
 
-    def send_head(self, proto: Any, request: Request) -> None:
+    def send_head(self, proto: RSGIHTTPProtocol, request: Request) -> None:
         """Answer HEAD with the stream's headers, without running it."""
         proto.response_empty(self.status, self.to_rsgi_headers())
 

@@ -31,7 +31,10 @@ import os
 import socket
 import traceback
 from collections.abc import Awaitable
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from gobstopper.rsgi_types import RSGIScope
 
 logger = logging.getLogger("gobstopper.dispatch")
 
@@ -41,7 +44,7 @@ _FD_DIRS = ("/proc/self/fd", "/dev/fd")
 FLUSH_GRACE = 0.05
 
 
-async def finish_stream(pending: Awaitable[None], scope: Any) -> None:
+async def finish_stream(pending: Awaitable[None], scope: RSGIScope) -> None:
     """Await the streaming of a body; if it fails, log once and abort the connection.
 
     The status and headers are out, so the only honest signal left is to
@@ -60,7 +63,7 @@ async def finish_stream(pending: Awaitable[None], scope: Any) -> None:
         traceback.clear_frames(exc.__traceback__)
 
 
-async def abort_connection(scope: Any, grace: float = FLUSH_GRACE) -> bool:
+async def abort_connection(scope: RSGIScope, grace: float = FLUSH_GRACE) -> bool:
     """Shut down the TCP connection ``scope`` arrived on; False if not found.
 
     A scope with ``abort_stream()`` (the ASGI adapter's) is asked to do it.

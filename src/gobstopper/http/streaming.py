@@ -15,6 +15,8 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     import asyncio
 
+    from gobstopper.rsgi_types import RSGIHTTPProtocol, RSGIStreamTransport
+
 ChunkSource = (
     AsyncIterable[str | bytes]
     | Iterable[str | bytes]
@@ -68,7 +70,7 @@ async def aclose_quietly(iterator: Any) -> None:
         await aclose()
 
 
-async def _pump(chunks: AsyncIterator[Any], transport: Any) -> None:
+async def _pump(chunks: AsyncIterator[Any], transport: RSGIStreamTransport) -> None:
     try:
         async for chunk in chunks:
             if type(chunk) is str:
@@ -90,7 +92,9 @@ def _failed(task: asyncio.Future[Any]) -> bool:
     return task.done() and not task.cancelled() and task.exception() is not None
 
 
-async def stream_chunks(chunks: AsyncIterator[Any], transport: Any, proto: Any) -> None:
+async def stream_chunks(
+    chunks: AsyncIterator[Any], transport: RSGIStreamTransport, proto: RSGIHTTPProtocol
+) -> None:
     """Send every chunk; stop quietly (closing ``chunks``) if the client leaves."""
     # PERF: lazy — asyncio costs ~35 ms at import; only streamed responses need it here
     # (inside a running server it is always loaded, so this is a dict lookup per stream).

@@ -30,7 +30,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple, cast
 
 import msgspec
 
@@ -48,6 +48,14 @@ from gobstopper.websocket.message import (
     Message,
     check_close,
 )
+
+if TYPE_CHECKING:
+    from gobstopper.rsgi_types import (
+        ClosingWithReason,
+        RSGIScope,
+        RSGIWebSocketProtocol,
+        RSGIWebSocketTransport,
+    )
 
 logger = logging.getLogger("gobstopper.websocket")
 _encoder = msgspec.json.Encoder()
@@ -119,8 +127,8 @@ class WebSocket(ScopeView):
 
     def __init__(
         self,
-        scope: Any,
-        protocol: Any,
+        scope: RSGIScope,
+        protocol: RSGIWebSocketProtocol,
         *,
         path_params: dict[str, Any] | None = None,
         max_message_bytes: int | None = None,
@@ -128,7 +136,7 @@ class WebSocket(ScopeView):
     ) -> None:
         self.scope = scope
         self.protocol = protocol
-        self.transport: Any = None
+        self.transport: RSGIWebSocketTransport | None = None
         self.path_params: dict[str, Any] = path_params if path_params is not None else {}
         self.app: Any = None
         self.endpoint: str | None = None
@@ -302,8 +310,11 @@ class WebSocket(ScopeView):
             return self._receive_when_not_open()
         task = asyncio.current_task()
         self._receiver = task
+        transport = self.transport
+        if transport is None:  # closed from another task since the state was read
+            return self._receive_when_not_open()
         try:
-            raw = await self.transport.receive()
+            raw = await transport.receive()
         except asyncio.CancelledError:
             # close() from another task cancels a pending receive to wake it.
             if self._wake and task is not None and task.uncancel() == 0:
@@ -425,7 +436,8 @@ class WebSocket(ScopeView):
             self._protocol_closed = True
             # PERF: looked up once per connection, at its close: RSGI pays nothing per message.
             if getattr(self.protocol, "close_codes", False):
-                self.protocol.close(status, self.close_reason if self._accepted else "")
+                with_reason = cast("ClosingWithReason", self.protocol)
+                with_reason.close(status, self.close_reason if self._accepted else "")
                 return
             if self._accepted:
                 _note_codes_dropped()
