@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from gobstopper import FileResponse, Gobstopper, StreamResponse
+from gobstopper import FileResponse, Gobstopper, Response, StreamResponse
 from gobstopper.core.asgi import StreamAborted
 from gobstopper.core.asgi_scope import ASGIScope
 from gobstopper.testing import AsyncTestClient, TestClient, WebSocketRejected
@@ -208,6 +208,42 @@ def test_scope_reads_asgi_fields():
     assert scope.query_string == "a=1&b=%20"
     assert scope.headers.get_all("x-a") == ["1", "2"] and scope.headers["host"] == "h"
     assert scope.client == "[::1]:5000" and scope.server == "example.com:80"
+
+
+def test_scope_defaults_when_optional_asgi_fields_are_missing():
+    scope = ASGIScope(
+        {"type": "websocket", "path": "/ws", "headers": [(b"host", b"h"), (b"x-b", b"2")]}
+    )
+    assert (scope.proto, scope.method, scope.scheme, scope.http_version) == (
+        "ws",
+        "GET",
+        "ws",
+        "1.1",
+    )
+    assert (scope.query_string, scope.root_path, scope.authority) == ("", "", None)
+    assert (scope.client, scope.server, scope.rsgi_version) == (None, None, "1.5")
+    assert scope.headers.items() == [("host", "h"), ("x-b", "2")]
+    assert (scope.headers.keys(), scope.headers.values()) == (["host", "x-b"], ["h", "2"])
+    assert "x-b" in scope.headers and "x-c" not in scope.headers and len(scope.headers) == 2
+    assert scope.headers.get("x-c", "none") == "none" and scope.headers.get_all("x-c") == []
+
+
+async def test_an_answer_is_one_start_and_one_body_message(tmp_path):
+    app = make_app(tmp_path)
+
+    @app.get("/empty")
+    async def empty(request):
+        return Response(status=204)
+
+    sent = await call(app, http_scope("/", query_string=b"q=x", scheme="https"))
+    json_type = [(b"content-type", b"application/json")]
+    assert sent == [
+        {"type": "http.response.start", "status": 200, "headers": json_type},
+        {"type": "http.response.body", "body": b'{"q":"x","root":""}'},
+    ]
+    start, *rest = await call(app, http_scope("/empty"))
+    assert (start["type"], start["status"]) == ("http.response.start", 204)
+    assert rest == [{"type": "http.response.body", "body": b""}]
 
 
 async def test_unknown_scope_types_are_refused():

@@ -16,8 +16,9 @@ import time
 import httpx
 import pytest
 from websockets.asyncio.client import connect
-from websockets.exceptions import ConnectionClosed, InvalidStatus
+from websockets.exceptions import InvalidStatus
 
+from tests.e2e.ws_close import closed_with
 from tests.servers import (
     ASGI_SERVERS,
     asgi_server,
@@ -39,13 +40,6 @@ def server(request, tmp_path_factory):
         running.events = events  # type: ignore[attr-defined]
         running.kind = request.param  # type: ignore[attr-defined]
         yield running
-
-
-async def closed_with(ws) -> tuple[int, str]:
-    with pytest.raises(ConnectionClosed) as closed:
-        await asyncio.wait_for(ws.recv(), 10)
-    frame = closed.value.rcvd
-    return (frame.code, frame.reason) if frame else (1006, "")
 
 
 def test_http_json_body_file_and_sse(server):

@@ -17,15 +17,17 @@ class ASGIHeaders:
     """The request headers with the API of Granian's ``RSGIHeaders``.
 
     PERF: names are compared as bytes and values decoded only when read; the
-    whole list is decoded only for ``items()``/``keys()``/``values()``.
+    whole list is decoded only for ``items()``/``keys()``/``values()``, which
+    ``Request.headers`` calls once and caches. ``get_all`` (every request asks
+    for Host) and ``items`` loop instead of using a list comprehension, which
+    is its own frame in 3.11: ~0.2 us less per call with few headers.
     """
 
-    __slots__ = ("_decoded", "_raw")
+    __slots__ = ("_raw",)
 
     def __init__(self, raw: Any) -> None:
         # ASGI servers send lower-case names (the spec requires it).
         self._raw: list[tuple[bytes, bytes]] = raw
-        self._decoded: Headers | None = None
 
     def __contains__(self, key: object) -> bool:
         if not isinstance(key, str):
@@ -56,18 +58,24 @@ class ASGIHeaders:
     def get_all(self, key: str) -> list[str]:
         """Every value of ``key`` in arrival order."""
         wanted = key.encode("latin-1")
-        return [v.decode("latin-1") for k, v in self._raw if k == wanted]
+        found = []
+        for k, v in self._raw:
+            if k == wanted:
+                found.append(v.decode("latin-1"))
+        return found
 
     def items(self) -> Headers:
-        if self._decoded is None:
-            self._decoded = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in self._raw]
-        return list(self._decoded)
+        """Every ``(name, value)`` pair in arrival order."""
+        pairs = []
+        for k, v in self._raw:
+            pairs.append((k.decode("latin-1"), v.decode("latin-1")))
+        return pairs
 
     def keys(self) -> list[str]:
-        return [k for k, _ in self.items()]
+        return [k.decode("latin-1") for k, _ in self._raw]
 
     def values(self) -> list[str]:
-        return [v for _, v in self.items()]
+        return [v.decode("latin-1") for _, v in self._raw]
 
 
 def _address(pair: Any) -> str | None:
@@ -79,46 +87,54 @@ def _address(pair: Any) -> str | None:
 
 
 class ASGIScope:
-    """An RSGI scope read from an ASGI one; ``asgi`` keeps the original dict."""
+    """An RSGI scope read from an ASGI one; ``asgi`` keeps the original dict.
 
-    __slots__ = (
-        "asgi",
-        "authority",
-        "headers",
-        "http_version",
-        "method",
-        "path",
-        "proto",
-        "query_string",
-        "root_path",
-        "rsgi_version",
-        "scheme",
-        "stream_aborted",
-    )
+    PERF: what every request reads (method, path, headers) is set on
+    construction; the rest is read from the dict when asked, as most
+    requests never ask.
+    """
+
+    __slots__ = ("asgi", "headers", "method", "path", "proto", "root_path", "stream_aborted")
+
+    rsgi_version = "1.5"
+    #: Granian sets it for an absolute-form request target; ASGI servers put it in Host.
+    authority = None
 
     def __init__(self, scope: MutableMapping[str, Any]) -> None:
-        kind = scope["type"]
         self.asgi = scope
-        self.proto = "http" if kind == "http" else "ws"
-        self.http_version = scope.get("http_version", "1.1")
-        self.rsgi_version = "1.5"
+        self.proto = "http" if scope["type"] == "http" else "ws"
         self.method = scope.get("method", "GET")
-        self.scheme = scope.get("scheme") or ("http" if kind == "http" else "ws")
-        root = scope.get("root_path", "")
         path = scope["path"]
+        root = scope.get("root_path")
         # ASGI 2.x puts the root path inside ``path``; the routes never include it.
         if root and path.startswith(root):
             path = path[len(root) :] or "/"
         self.path = path
-        self.root_path = root
-        self.query_string = scope.get("query_string", b"").decode("latin-1")
+        self.root_path = root or ""
         self.headers = ASGIHeaders(scope.get("headers", ()))
-        self.authority = None
         self.stream_aborted = False
 
     @property
+    def http_version(self) -> str:
+        """``"1.0"``, ``"1.1"`` or ``"2"``."""
+        version: str = self.asgi.get("http_version", "1.1")
+        return version
+
+    @property
+    def scheme(self) -> str:
+        """``http``/``https`` (``ws``/``wss`` for a WebSocket)."""
+        scheme: str | None = self.asgi.get("scheme")
+        return scheme or ("http" if self.proto == "http" else "ws")
+
+    @property
+    def query_string(self) -> str:
+        """The raw query string, decoded as latin-1 like Granian's."""
+        raw: bytes = self.asgi.get("query_string", b"")
+        return raw.decode("latin-1")
+
+    @property
     def client(self) -> str | None:
-        """The peer as ``"host:port"`` (read when asked: most requests never do)."""
+        """The peer as ``"host:port"``."""
         return _address(self.asgi.get("client"))
 
     @property
