@@ -145,3 +145,51 @@ def test_an_app_without_tasks_reports_no_task_series():
         found = samples(client.get("/metrics").text)
     assert not any(name == "gobstopper_tasks" for name, _ in found)
     assert app.__dict__.get("_task_queue") is None
+
+
+def test_refused_hosts_are_counted_and_carry_a_request_id():
+    """The observer sits in the dispatcher: a 400 made before routing is seen too."""
+    app = Gobstopper("hosts", allowed_hosts=["good.example"])
+
+    @app.get("/")
+    async def home(request):
+        return "ok"
+
+    app.enable_metrics()
+    with TestClient(app) as client:
+        refused = client.get("http://evil.example/")
+        assert refused.status_code == 400
+        assert refused.headers["x-request-id"]
+        served = client.get("http://good.example/")
+        assert served.headers["x-request-id"] != refused.headers["x-request-id"]
+        found = samples(client.get("http://good.example/metrics").text)
+    total = "gobstopper_http_requests_total"
+    assert found[(total, series("<unmatched>", "4xx"))] == 1
+    assert found[(total, series("/", "2xx"))] == 1
+
+
+async def test_a_streamed_body_counts_in_the_request_duration():
+    """The clock stops when the last chunk is sent, not when the handler returns."""
+    import asyncio
+
+    from gobstopper import StreamResponse
+
+    app = Gobstopper("stream")
+    durations: list[float] = []
+
+    async def chunks():
+        yield b"first"
+        await asyncio.sleep(0.2)
+        yield b"last"
+
+    @app.get("/slow")
+    async def slow(request):
+        return StreamResponse(chunks())
+
+    from gobstopper.ops.observer import observer_of
+
+    observer_of(app).add(lambda request, response, seconds: durations.append(seconds))
+    async with AsyncTestClient(app) as client:
+        response = await client.get("/slow")
+    assert response.content == b"firstlast"
+    assert len(durations) == 1 and durations[0] >= 0.2

@@ -30,6 +30,8 @@ if TYPE_CHECKING:
 
     from gobstopper.core.mounts import Entry
     from gobstopper.core.route_table import RouteTable
+    from gobstopper.ops.health import Health
+    from gobstopper.ops.observer import RequestObserver
     from gobstopper.rsgi_types import RSGIProtocol, RSGIScope
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -93,6 +95,10 @@ class Gobstopper(TemplatingMixin, BackgroundTasksMixin, Scaffold):
         self._table: RouteTable | None = None
         self._http: Entry | None = None
         self._ws: Entry | None = None
+        #: Request ids, metrics and the access log (``enable_metrics`` and the like).
+        self.ops_observer: RequestObserver | None = None
+        #: Liveness and readiness (``enable_health``).
+        self.ops_health: Health | None = None
         self._init_templating()
         self._init_background_tasks()
 

@@ -38,6 +38,11 @@ class BackgroundTasksMixin:
         self._task_queue = queue
 
     @property
+    def has_task_queue(self) -> bool:
+        """Whether the app has a task queue yet (reading ``task_queue`` would make one)."""
+        return self._task_queue is not None
+
+    @property
     def websocket_manager(self) -> WebSocketManager:
         """The app's ``WebSocketManager`` (rooms and broadcasts)."""
         if self._websocket_manager is None:

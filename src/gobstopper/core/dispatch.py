@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from time import perf_counter
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
@@ -42,6 +43,7 @@ if TYPE_CHECKING:
 
     from gobstopper.core.app import Gobstopper
     from gobstopper.core.route_table import RouteTable
+    from gobstopper.ops.observer import RequestObserver
     from gobstopper.rsgi_types import RSGIHTTPProtocol, RSGIScope
 
 logger = logging.getLogger("gobstopper.dispatch")
@@ -100,6 +102,8 @@ class HTTPDispatcher:
         self.bare_unrouted = not (chain or app._before_request or app._after_request)
         #: The app-level finisher, for answers given before a route is matched.
         self.finish: Finisher | None = response_finisher(chain)
+        #: Request ids, metrics and the access log (``gobstopper.ops``), when enabled.
+        self.observer: RequestObserver | None = app.ops_observer
 
     async def __call__(self, scope: RSGIScope, proto: RSGIHTTPProtocol) -> None:
         """Answer one request; whatever fails becomes a response."""
@@ -114,6 +118,8 @@ class HTTPDispatcher:
             _send_fallback(request, proto, method, 503, "Service Unavailable", self.finish)
             return
         lifecycle.in_flight += 1
+        observer = self.observer
+        started = 0.0 if observer is None else observer.begin(request)
         finish = self.finish  # until a route matches: errors get the app's headers
         response: BaseResponse | None = None  # set only once nothing is left to await
         try:
@@ -133,14 +139,14 @@ class HTTPDispatcher:
                     finish = route.finish
                     response = to_response(await route.call(request))
             except Exception as exc:
-                answer = await self.errors.respond(request, exc, self.app.debug)
-                if finish is not None:
-                    _finish_quietly(finish, request, answer)
-                response = answer
+                response = await self.errors.respond(request, exc, self.app.debug)
+                _finish_quietly(finish, request, response)
             finally:
                 # Uploaded files' temporary files live until the handler and error handlers end.
                 request.close()
             try:
+                if observer is not None:
+                    observer.stamp(request, response)
                 send = response.send_head if method == "HEAD" else response.send
                 pending = send(proto, request)
             except Exception:
@@ -149,12 +155,12 @@ class HTTPDispatcher:
                 pending = None
             if pending is not None:
                 await finish_stream(pending, scope)
+            if observer is not None:
+                _record_quietly(observer, request, response, started)
         except asyncio.CancelledError:
             if not lifecycle.closing:
                 raise
-            # NOTE: the shutdown deadline cancelled this request; answer rather than drop it.
-            if response is None:
-                _send_fallback(request, proto, method, 503, "Service Unavailable", None)
+            _answer_cancelled(request, proto, method, response)
         finally:
             lifecycle.leave()
 
@@ -278,8 +284,7 @@ def _send_fallback(
     Nothing is sent when the protocol refuses it (a response already started).
     """
     response = plain_response(status, message)
-    if finish is not None:
-        _finish_quietly(finish, request, response)
+    _finish_quietly(finish, request, response)
     try:
         if method == "HEAD":
             response.send_head(proto, request)
@@ -289,8 +294,31 @@ def _send_fallback(
         logger.debug("fallback response not sent: a response was already started")
 
 
-def _finish_quietly(finish: Finisher, request: Request, response: BaseResponse) -> None:
-    """Add the chain's headers to a response made here; a failing finisher is logged."""
+def _answer_cancelled(
+    request: Request, proto: RSGIHTTPProtocol, method: str, response: BaseResponse | None
+) -> None:
+    """The shutdown deadline cancelled this request: answer 503 rather than drop it.
+
+    Nothing is sent when a response was already on its way.
+    """
+    if response is None:
+        _send_fallback(request, proto, method, 503, "Service Unavailable", None)
+
+
+def _record_quietly(
+    observer: RequestObserver, request: Request, response: BaseResponse, started: float
+) -> None:
+    """Hand a sent response to the observer's recorders; a failing recorder is logged."""
+    try:
+        observer.record(request, response, perf_counter() - started)
+    except Exception:
+        logger.exception("a request recorder failed for %r", response)
+
+
+def _finish_quietly(finish: Finisher | None, request: Request, response: BaseResponse) -> None:
+    """Add the chain's headers (if any) to a response made here; a failing finisher is logged."""
+    if finish is None:
+        return
     try:
         finish(request, response)
     except Exception:

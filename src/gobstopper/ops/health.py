@@ -87,7 +87,7 @@ class Health:
 
 def health_of(app: Any) -> Health:
     """The app's ``Health`` (created on first use)."""
-    health = getattr(app, "ops_health", None)
+    health: Health | None = app.ops_health
     if health is None:
         health = app.ops_health = Health(app)
     return health

@@ -152,9 +152,11 @@ class Metrics:
 
     async def sample_tasks(self) -> None:
         """Set the task gauges from the app's task queue, if it has one."""
-        # NOTE: read without creating a queue: an app without tasks reports none.
-        queue = getattr(self.app, "_task_queue", None)
-        if queue is None or not queue.enabled:
+        # NOTE: checked without creating a queue: an app without tasks reports none.
+        if not self.app.has_task_queue:
+            return
+        queue = self.app.task_queue
+        if not queue.enabled:
             return
         recent = await queue.backend.recent(1000)
         depth: dict[tuple[str, str], int] = {}

@@ -1,11 +1,13 @@
-"""The one app-level middleware behind request ids, metrics and the access log.
+"""The per-request hook behind request ids, metrics and the access log.
 
-Installed once per app by the first ``enable_*`` call, as the outermost
-middleware. Per request it fixes ``request.id``, times the chain, echoes
-``X-Request-ID`` and hands ``(request, response, seconds)`` to each recorder
-(metrics, access log). A request whose chain raises is recorded by
-``finalize_response``, which the dispatcher calls on the error page it made,
-so the recorded status is the one the client got.
+Installed once per app by the first ``enable_*`` call as ``app.ops_observer``;
+the HTTP dispatcher calls it directly, not as a middleware: ``begin`` before
+routing fixes ``request.id`` and starts the clock, ``stamp`` echoes
+``X-Request-ID`` on the response about to be sent (error pages and the
+framework's own 400s included), and ``record`` hands ``(request, response,
+seconds)`` to each recorder (metrics, access log) once the response, a
+streamed body included, has been sent. PERF: no middleware frame, and routes
+keep their direct handler call (see benchmarks/PERF.md).
 """
 
 from __future__ import annotations
@@ -22,9 +24,6 @@ if TYPE_CHECKING:
 
 #: ``recorder(request, response, seconds)``: called once per finished request.
 Recorder = Callable[["Request", "BaseResponse", float], None]
-#: Outermost: times everything the app's own middleware do.
-PRIORITY = 1_000_000
-_STARTED = "_ops_started"
 
 
 def _nothing(request: Request, response: BaseResponse, seconds: float) -> None:
@@ -47,10 +46,13 @@ def fan_out(recorders: Sequence[Recorder]) -> Recorder:
 
 
 class RequestObserver:
-    """Middleware: request id, timing, and the recorders of an app."""
+    """Request id, timing, and the recorders of an app (called by its dispatcher)."""
+
+    __slots__ = ("record", "recorders")
 
     def __init__(self) -> None:
         self.recorders: list[Recorder] = []
+        #: ``record(request, response, seconds)``: every recorder, in the order added.
         self.record: Recorder = _nothing
 
     def add(self, recorder: Recorder) -> None:
@@ -58,34 +60,20 @@ class RequestObserver:
         self.recorders.append(recorder)
         self.record = fan_out(self.recorders)
 
-    async def __call__(self, request: Request, call_next: Callable[..., Any]) -> BaseResponse:
-        # PERF: no try/finally around the happy path beyond the one except clause;
-        # perf_counter twice, one header store, one recorder call (see benchmarks).
-        request_id = assign_request_id(request)
-        start = perf_counter()
-        try:
-            response: BaseResponse = await call_next(request)
-        except BaseException:
-            # The dispatcher turns this into an error page and calls finalize_response.
-            request.__dict__[_STARTED] = start
-            raise
-        response.headers[HEADER] = request_id
-        self.record(request, response, perf_counter() - start)
-        return response
+    def begin(self, request: Request) -> float:
+        """Fix ``request.id`` (before any handler runs) and return the start time."""
+        assign_request_id(request)
+        return perf_counter()
 
-    def finalize_response(self, request: Request, response: BaseResponse) -> None:
-        """Echo the id on a response made outside the chain; record a failed request."""
+    def stamp(self, request: Request, response: BaseResponse) -> None:
+        """Echo the request id on the response about to be sent."""
         response.headers[HEADER] = assign_request_id(request)
-        start = request.__dict__.pop(_STARTED, None)
-        if start is not None:
-            self.record(request, response, perf_counter() - start)
 
 
 def observer_of(app: Any) -> RequestObserver:
-    """The app's ``RequestObserver``, installed as its outermost middleware on first use."""
-    observer = getattr(app, "ops_observer", None)
+    """The app's ``RequestObserver``, created on first use (its dispatcher calls it)."""
+    observer: RequestObserver | None = app.ops_observer
     if observer is None:
-        observer = RequestObserver()
-        app.add_middleware(observer, priority=PRIORITY)
-        app.ops_observer = observer
+        observer = app.ops_observer = RequestObserver()
+        app._changed()  # the dispatcher binds its observer when it is compiled
     return observer

@@ -15,14 +15,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from gobstopper.ops.observer import PRIORITY as OBSERVER_PRIORITY
-
 if TYPE_CHECKING:
     from gobstopper.http.request import Request
     from gobstopper.http.response import BaseResponse
 
-#: Just inside the request-id observer: spans see the final request id.
-PRIORITY = OBSERVER_PRIORITY - 1
+#: Outermost among the app's middleware: the span covers all of them (the request
+#: id is fixed before any middleware runs, by the dispatcher's observer).
+PRIORITY = 1_000_000
 _SPAN = "_ops_span"
 
 
