@@ -8,7 +8,7 @@ import time
 import pytest
 
 from gobstopper import Gobstopper, Response
-from gobstopper.core.dispatch import safe_location
+from gobstopper.core.misses import safe_location
 from gobstopper.testing import AsyncTestClient, TestClient
 from tests.core.stuck import start_stuck_request
 

@@ -4,14 +4,12 @@ What is known before the first request is bound in ``HTTPDispatcher.__init__``
 and ``http_entry``, not tested per request: mounts (a ``MountRouter`` in front
 only when the app has some), each route's one dispatch callable (direct
 handler or compiled chain, with or without parameters: ``route_call``), the
-slash policy (one bound method per policy), the chain for unrouted requests
-and the host policy. The router walks once and returns a value either way;
-a miss is raised once, at the end of the unrouted chain, so the app's
-middleware and error handlers see it. Failures of any kind become responses
-here, so a worker never dies of a request, and every response made here
-(error pages, 500s after a crash, the framework's own answers) gets the
-headers the route's middleware owe it through the route's finisher
-(``pipeline.response_finisher``).
+answer to a miss (``core/misses.py``: the unrouted chain and the slash
+policy), the host policy and the ops observer. The router walks once and
+returns a value either way. Failures of any kind become responses here, so a
+worker never dies of a request, and every response made here (error pages,
+500s after a crash, the framework's own answers) gets the headers the route's
+middleware owe it through the route's finisher (``pipeline.response_finisher``).
 """
 
 from __future__ import annotations
@@ -20,34 +18,23 @@ import asyncio
 import logging
 from time import perf_counter
 from typing import TYPE_CHECKING, Any
-from urllib.parse import quote
 
 from gobstopper.core.error_handling import plain_response
+from gobstopper.core.misses import MissAnswers
 from gobstopper.core.mounts import Entry, MountedScope, with_mounts
-from gobstopper.core.pipeline import (
-    Finisher,
-    RouteCall,
-    response_finisher,
-    wrap_hooks,
-    wrap_middleware,
-)
+from gobstopper.core.pipeline import Finisher, response_finisher
 from gobstopper.http.coercion import to_response
-from gobstopper.http.errors import MethodNotAllowed, NotFound
 from gobstopper.http.request import Request
-from gobstopper.http.response import BaseResponse, Response
-from gobstopper.http.routing import SLASH_POLICIES, Match, Miss
+from gobstopper.http.response import BaseResponse
 from gobstopper.http.stream_abort import finish_stream
 
 if TYPE_CHECKING:
-    from collections.abc import Awaitable, Callable
-
     from gobstopper.core.app import Gobstopper
     from gobstopper.core.route_table import RouteTable
     from gobstopper.ops.observer import RequestObserver
     from gobstopper.rsgi_types import RSGIHTTPProtocol, RSGIScope
 
 logger = logging.getLogger("gobstopper.dispatch")
-_SAFE_PATH_CHARS = "/:@!$&'()*+,;=-._~"
 
 
 def http_entry(app: Gobstopper, table: RouteTable) -> Entry:
@@ -56,26 +43,10 @@ def http_entry(app: Gobstopper, table: RouteTable) -> Entry:
     return with_mounts(tuple(app._mounts), dispatcher, dispatcher.serve_mounted)
 
 
-def _other_slash_form(path: str) -> str | None:
-    if path == "/" or path.endswith("//"):
-        return None
-    return path[:-1] if path.endswith("/") else path + "/"
-
-
-def safe_location(path: str, query: str) -> str:
-    """A same-site Location for ``path``, never ``//host``."""
-    location = "/" + quote(path, safe=_SAFE_PATH_CHARS).lstrip("/")
-    return f"{location}?{query}" if query else location
-
-
 class HTTPDispatcher:
     """Serve HTTP requests for one app from its compiled route table."""
 
     def __init__(self, app: Gobstopper, table: RouteTable) -> None:
-        if app.slash_policy not in SLASH_POLICIES:
-            raise ValueError(
-                f"slash_policy must be one of {SLASH_POLICIES}, got {app.slash_policy!r}"
-            )
         self.app = app
         self.router = table.http
         self.match = table.http.match
@@ -85,23 +56,14 @@ class HTTPDispatcher:
         self.check_host = app.host_policy.check
         # With proxy trust, X-Forwarded-Host becomes request.host: check it too.
         self.check_forwarded_host = app.host_policy.restricted and app.proxy_trust.enabled
-        #: ``unmatched(request, miss)``: the answer to a miss, by slash policy.
-        self.unmatched: Callable[[Request, Miss], Awaitable[BaseResponse]] = {
-            "strict": self._answer_miss,
-            "redirect": self._redirect_to_other_slash_form,
-            "tolerant": self._serve_other_slash_form,
-        }[app.slash_policy]
         # Unrouted requests (404, 405, automatic OPTIONS) still pass through the
         # app's middleware and hooks, so CORS preflights, static files and
         # security headers work for paths that have no route.
         chain = [spec.middleware for spec in sorted(app._middleware)]
-        self.unrouted: RouteCall = wrap_middleware(
-            wrap_hooks(self._answer_unrouted, app._before_request, app._after_request), chain
-        )
-        #: Nothing wraps the unrouted step: a miss can be answered without raising it.
-        self.bare_unrouted = not (chain or app._before_request or app._after_request)
         #: The app-level finisher, for answers given before a route is matched.
         self.finish: Finisher | None = response_finisher(chain)
+        #: ``unmatched(request, miss)``: the answer to a miss, by the app's slash policy.
+        self.unmatched = MissAnswers(app, table.http, chain, self.finish).by_policy()
         #: Request ids, metrics and the access log (``gobstopper.ops``), when enabled.
         self.observer: RequestObserver | None = app.ops_observer
 
@@ -204,71 +166,6 @@ class HTTPDispatcher:
             await self.lifecycle.startup()
         except Exception:
             logger.exception("startup failed; it will be retried on the next request")
-
-    # -- misses, by slash policy --------------------------------------------------
-    async def _answer_miss(self, request: Request, miss: Miss) -> BaseResponse:
-        """Run the unrouted chain, whose innermost step raises the miss's error.
-
-        An over-long path (414) is refused before any middleware sees it.
-        """
-        error = miss.error()
-        if miss.status == 414:
-            raise error
-        request.routing_exception = error
-        if self.bare_unrouted and request.method != "OPTIONS":
-            # PERF: what raising it through the bare step would come to, minus the raise
-            # and the catch (~1.5 us of a 404's ~10 us in the in-process benchmark).
-            return await self.errors.respond(request, error, self.app.debug)
-        return to_response(await self.unrouted(request))
-
-    async def _redirect_to_other_slash_form(self, request: Request, miss: Miss) -> BaseResponse:
-        """308 to the path with(out) its trailing slash when something is routed there."""
-        other = self._other_form(request, miss)
-        if other is None:
-            return await self._answer_miss(request, miss)
-        location = safe_location(other[0], request.query_string)
-        redirect = Response(b"", status=308, headers={"location": location})
-        if self.finish is not None:
-            self.finish(request, redirect)
-        return redirect
-
-    async def _serve_other_slash_form(self, request: Request, miss: Miss) -> BaseResponse:
-        """Serve the path with(out) its trailing slash when something is routed there."""
-        other = self._other_form(request, miss)
-        if other is None:
-            return await self._answer_miss(request, miss)
-        route, params, other_miss = other[1]
-        if other_miss is not None:
-            raise other_miss.error()  # routed there for other methods only: 405
-        request.view_args = params
-        request.endpoint = route.name
-        request.url_rule = route.rule
-        return to_response(await route.call(request))
-
-    def _other_form(self, request: Request, miss: Miss) -> tuple[str, Match] | None:
-        """A 404's path with(out) its trailing slash, and its match, if anything is routed there."""
-        if miss.status != 404:
-            return None  # a 405, 400 or 414 is about this very path
-        other = _other_slash_form(request.path)
-        if other is None:
-            return None
-        found = self.match(request.method, other)
-        other_miss = found[2]
-        return (other, found) if other_miss is None or other_miss.status == 405 else None
-
-    async def _answer_unrouted(self, request: Request) -> BaseResponse:
-        """Innermost step for unrouted requests: OPTIONS gets 204, else the miss is raised."""
-        if request.path == "*" and request.method == "OPTIONS":
-            # "OPTIONS *" asks about the server as a whole: every method routed anywhere.
-            methods = {"OPTIONS", *self.router.methods()}
-            return Response(b"", status=204, headers={"allow": ", ".join(sorted(methods))})
-        # NOTE: the miss recorded for the path that arrived; a middleware that handed on
-        # another request object has nothing matched for it.
-        miss = request.routing_exception or NotFound()
-        if isinstance(miss, MethodNotAllowed) and request.method == "OPTIONS":
-            allow = ", ".join(sorted({*miss.allowed, "OPTIONS"}))
-            return Response(b"", status=204, headers={"allow": allow})
-        raise miss
 
 
 def _send_fallback(
