@@ -16,7 +16,7 @@ from collections.abc import Callable, Sequence
 from time import perf_counter
 from typing import TYPE_CHECKING, Any
 
-from gobstopper.ops.request_id import HEADER, assign_request_id
+from gobstopper.ops.request_id import HEADER, incoming_request_id, new_request_id
 
 if TYPE_CHECKING:
     from gobstopper.http.request import Request
@@ -62,12 +62,15 @@ class RequestObserver:
 
     def begin(self, request: Request) -> float:
         """Fix ``request.id`` (before any handler runs) and return the start time."""
-        assign_request_id(request)
+        # PERF: nothing has read or set the id yet (the dispatcher calls this first),
+        # so no has_id check: ~0.3 us less than ``assign_request_id``.
+        trusted = incoming_request_id(request) if request.proxy_trust.enabled else None
+        request.id = trusted or new_request_id()
         return perf_counter()
 
     def stamp(self, request: Request, response: BaseResponse) -> None:
         """Echo the request id on the response about to be sent."""
-        response.headers[HEADER] = assign_request_id(request)
+        response.headers[HEADER] = request.id  # fixed by ``begin``
 
 
 def observer_of(app: Any) -> RequestObserver:

@@ -39,12 +39,3 @@ def incoming_request_id(request: Any) -> str | None:
     if not value or not _ACCEPTED.fullmatch(value):
         return None
     return value if trust.trusts(request.peer_ip) else None
-
-
-def assign_request_id(request: Any) -> str:
-    """Fix ``request.id`` (trusted header or fresh) and return it."""
-    if request.has_id:
-        return str(request.id)
-    current = incoming_request_id(request) or new_request_id()
-    request.id = current
-    return current
