@@ -25,7 +25,8 @@ from pathlib import Path
 
 import msgspec
 
-from gobstopper import FileResponse, Gobstopper
+from gobstopper import FileResponse, Gobstopper, Request
+from gobstopper.websocket import Message, WebSocket
 
 HERE = Path(__file__).resolve().parent
 # fullmatch, not ^...$: "$" also matches before a trailing newline ("lobby\n").
@@ -43,30 +44,31 @@ def event(**fields: object) -> str:
 
 
 @app.before_websocket
-def check_names(websocket):
+def check_names(websocket: WebSocket) -> bool | None:
     """Refuse bad room names; give every user a display name."""
     room = websocket.path_params.get("room", "")
     if not ROOM_NAME.fullmatch(room):
         return False
     name = (websocket.query_params.get("name") or "").strip()[:24]
+    # Hooks attach data to the connection, as the reference shows.
     websocket.user_name = name or f"guest-{uuid.uuid4().hex[:4]}"
     return None
 
 
 @app.get("/")
-async def page(request):
+async def page(request: Request) -> FileResponse:
     return FileResponse(HERE / "chat_static" / "chat.html", as_attachment=False)
 
 
 @app.get("/rooms")
-async def rooms(request):
+async def rooms(request: Request) -> dict[str, dict[str, int]]:
     return {"rooms": {room: len(members) for room, members in sorted(manager.rooms.items())}}
 
 
 @app.websocket("/ws/chat/<room>")
-async def chat(websocket, room: str):
+async def chat(websocket: WebSocket, room: str) -> None:
     conn_id = uuid.uuid4().hex
-    user = websocket.user_name
+    user: str = websocket.user_name
     await websocket.accept()
     manager.add_connection(conn_id, websocket)
     manager.join_room(conn_id, room)
@@ -88,7 +90,7 @@ async def chat(websocket, room: str):
         await announce(room, "leave", user)
 
 
-def message_text(message) -> str:
+def message_text(message: Message) -> str:
     """The text of a chat message: plain text or ``{"text": ...}``."""
     text = message.text.strip()
     if text.startswith("{"):

@@ -12,11 +12,13 @@ import asyncio
 import os
 import time
 import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
+from typing import Any
 
 import msgspec
 
-from gobstopper import Blueprint, Gobstopper, Response, StreamResponse
+from gobstopper import Blueprint, Gobstopper, Request, Response, StreamResponse
 from gobstopper.http.errors import abort
 from gobstopper.middleware import CORSMiddleware, SecurityMiddleware
 from gobstopper.tasks import TaskQueue, TaskStorage
@@ -62,7 +64,9 @@ class TaskQueued(msgspec.Struct):
 NOTES: dict[int, dict[str, object]] = {}
 
 
-async def timing_middleware(request, call_next):
+async def timing_middleware(
+    request: Request, call_next: Callable[[Request], Awaitable[Response | StreamResponse]]
+) -> Response | StreamResponse:
     """Add the server-side handling time to every response."""
     started = time.perf_counter()
     response = await call_next(request)
@@ -94,38 +98,42 @@ note_limiter = TokenBucketLimiter(rate=5, capacity=20)
 
 
 @app.context_processor
-def site_globals():
+def site_globals() -> dict[str, str]:
     return {"site_name": "Gobstopper showcase"}
 
 
 @app.get("/", middleware=[security])
-async def index(request):
+async def index(request: Request) -> Response | StreamResponse:
+    session = request.session
+    assert session is not None  # loaded by SecurityMiddleware (None only on routes without it)
     return await app.render_template(
         "index.html",
         notes=list(NOTES.values()),
-        signatures=request.session.get("signed", []),
-        csrf_token=security.generate_csrf_token(request.session),
+        signatures=session.get("signed", []),
+        csrf_token=security.generate_csrf_token(session),
     )
 
 
 @app.post("/guestbook", middleware=[security])
-async def sign_guestbook(request):
+async def sign_guestbook(request: Request) -> Response:
     """A classic form post: CSRF-checked by the middleware, remembered in the session."""
+    session = request.session
+    assert session is not None  # loaded by SecurityMiddleware
     form = await request.get_form()
     name = form.get("name", [""])[0].strip()[:40]
     if name:
-        request.session["signed"] = [*request.session.get("signed", []), name][-5:]
+        session["signed"] = [*session.get("signed", []), name][-5:]
     return Response(b"", status=303, headers={"location": "/"})
 
 
 @app.get("/hello/<name>")
-async def hello(request, name: str):
+async def hello(request: Request, name: str) -> Response:
     return Response(f"Hello, {name}!", content_type="text/plain; charset=utf-8")
 
 
 @app.get("/stream")
-async def stream(request):
-    async def ticks():
+async def stream(request: Request) -> StreamResponse:
+    async def ticks() -> AsyncIterator[str]:
         for i in range(5):
             yield f"data: tick {i}\n\n"
             await asyncio.sleep(0.2)
@@ -137,7 +145,7 @@ api = Blueprint("api", url_prefix="/api")
 
 
 @api.get("/notes")
-async def list_notes(request):
+async def list_notes(request: Request) -> dict[str, Any]:
     return {"notes": list(NOTES.values())}
 
 
@@ -151,7 +159,7 @@ async def list_notes(request):
 )
 @rate_limit(note_limiter)
 @use_idempotency(ttl_seconds=600)
-async def create_note(request, note: NewNote):
+async def create_note(request: Request, note: NewNote) -> tuple[dict[str, object], int]:
     """Create a note (send an Idempotency-Key header to retry safely)."""
     note_id = len(NOTES) + 1
     NOTES[note_id] = {"id": note_id, "title": note.title, "body": note.body}
@@ -159,7 +167,7 @@ async def create_note(request, note: NewNote):
 
 
 @api.get("/notes/<int:note_id>")
-async def get_note(request, note_id: int):
+async def get_note(request: Request, note_id: int) -> dict[str, object]:
     if note_id not in NOTES:
         abort(404, "No such note")
     return NOTES[note_id]
@@ -171,13 +179,13 @@ async def count_words(text: str) -> dict[str, int]:
 
 
 @api.post("/tasks/count", responses={202: TaskQueued})
-async def queue_count(request, body: CountRequest):
+async def queue_count(request: Request, body: CountRequest) -> tuple[dict[str, str], int]:
     task_id = await app.add_background_task("count_words", text=body.text)
     return {"task_id": task_id}, 202
 
 
 @api.get("/tasks/<uuid:task_id>")
-async def task_status(request, task_id: uuid.UUID):
+async def task_status(request: Request, task_id: uuid.UUID) -> dict[str, Any]:
     info = await app.task_queue.get_task_info(str(task_id))
     if info is None:
         abort(404, "No such task")
@@ -190,5 +198,5 @@ app.enable_openapi(title="Gobstopper showcase", version="1.0")
 
 
 @app.on_startup
-async def start_workers():
+async def start_workers() -> None:
     await app.start_task_workers("default", worker_count=2)

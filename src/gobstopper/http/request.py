@@ -70,6 +70,14 @@ class Request(ScopeView):
     routing_exception: HTTPException | None = None
     #: The session's id, set through ``attach_session`` (read it as ``session_id``).
     _session_id: str | None = None
+
+    if TYPE_CHECKING:
+        # Hooks attach their own data (``request.user = ...``), as the reference shows;
+        # the ``__dict__`` slot lets Python do it, these let type checkers accept it.
+        def __getattr__(self, name: str) -> Any: ...
+
+        def __setattr__(self, name: str, value: Any) -> None: ...
+
     #: Per-route JSON nesting limit (``LimitsMiddleware``); None: the app's default.
     max_json_depth: int | None = None
     _headers: dict[str, str] | None = None

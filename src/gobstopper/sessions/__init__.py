@@ -7,7 +7,18 @@ names; Redis support needs the ``redis`` extra.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from gobstopper._lazy import lazy_exports
+
+if TYPE_CHECKING:
+    from gobstopper.sessions.redis_storage import AsyncRedisSessionStorage
+    from gobstopper.sessions.storage import (
+        AsyncBaseSessionStorage,
+        BaseSessionStorage,
+        FileSessionStorage,
+        MemorySessionStorage,
+    )
 
 _MODULES = {
     "BaseSessionStorage": "gobstopper.sessions.storage",
@@ -17,7 +28,13 @@ _MODULES = {
     "AsyncRedisSessionStorage": "gobstopper.sessions.redis_storage",
 }
 
-__all__ = sorted(_MODULES)
+__all__ = [
+    "AsyncBaseSessionStorage",
+    "AsyncRedisSessionStorage",
+    "BaseSessionStorage",
+    "FileSessionStorage",
+    "MemorySessionStorage",
+]
 
 
 __getattr__, __dir__ = lazy_exports(__name__, _MODULES, globals())

@@ -125,6 +125,13 @@ class WebSocket(ScopeView):
         "transport",
     )
 
+    if TYPE_CHECKING:
+        # Hooks attach their own data (``websocket.user = ...``), as the reference shows;
+        # the ``__dict__`` slot lets Python do it, these let type checkers accept it.
+        def __getattr__(self, name: str) -> Any: ...
+
+        def __setattr__(self, name: str, value: Any) -> None: ...
+
     def __init__(
         self,
         scope: RSGIScope,
