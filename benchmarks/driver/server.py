@@ -1,8 +1,9 @@
 """Start a framework's app under Granian on a free loopback port, and always stop it.
 
 Every framework gets the same Granian options: one worker, one runtime thread, the run's
-event loop (uvloop or asyncio), HTTP/1 only, no websockets, warnings-only logging. Only
-``--interface`` differs (RSGI or ASGI), as each framework speaks one of them.
+event loop (uvloop or asyncio), HTTP/1 only, warnings-only logging, and WebSockets off
+(on for the WebSocket benchmark, ``benchmarks/ws``). Only ``--interface`` differs (RSGI
+or ASGI), as each framework speaks one of them.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import signal
 import socket
 import subprocess
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,7 +31,6 @@ GRANIAN_OPTIONS = (
     "1",
     "--http",
     "1",
-    "--no-ws",
     "--log-level",
     "warning",
     "--no-access-log",
@@ -91,8 +91,8 @@ def _answers(port: int) -> bool:
         conn.close()
 
 
-def _wait_ready(server: Server, deadline_s: float) -> None:
-    """Poll until the server answers; raise ``ServerError`` if it exits or the deadline passes."""
+def _wait_ready(server: Server, deadline_s: float, ready: Callable[[int], bool]) -> None:
+    """Poll ``ready(port)``; raise ``ServerError`` if the server exits or the deadline passes."""
     deadline = time.monotonic() + deadline_s
     while time.monotonic() < deadline:
         if not server.alive():
@@ -100,7 +100,7 @@ def _wait_ready(server: Server, deadline_s: float) -> None:
                 f"exited with code {server.process.returncode} during startup:\n"
                 + server.log_tail()
             )
-        if _answers(server.port):
+        if ready(server.port):
             return
         time.sleep(0.1)
     raise ServerError(f"no answer within {deadline_s:.0f} s:\n" + server.log_tail())
@@ -126,11 +126,20 @@ def _stop(server: Server) -> None:
 
 @contextmanager
 def serve(
-    granian: Path, interface: str, loop: str, target: str, env: dict[str, str], log_path: Path
+    granian: Path,
+    interface: str,
+    loop: str,
+    target: str,
+    env: dict[str, str],
+    log_path: Path,
+    *,
+    websockets: bool = False,
+    ready: Callable[[int], bool] = _answers,
 ) -> Iterator[Server]:
     """Run ``target`` under ``granian`` until the block ends, however it ends.
 
-    Yields once the server answers HTTP; raises ``ServerError`` if it never does.
+    Yields once ``ready(port)`` is true (by default: the server answers HTTP);
+    raises ``ServerError`` if it never is.
     """
     port = free_port()
     command = pinned(
@@ -143,6 +152,7 @@ def serve(
             "--port",
             str(port),
             *GRANIAN_OPTIONS,
+            "--ws" if websockets else "--no-ws",
             "--loop",
             loop,
             "--working-dir",
@@ -164,7 +174,7 @@ def serve(
         )
     server = Server(process, port, log_path)
     try:
-        _wait_ready(server, STARTUP_DEADLINE_S)
+        _wait_ready(server, STARTUP_DEADLINE_S, ready)
         yield server
     finally:
         _stop(server)
