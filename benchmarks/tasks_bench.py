@@ -1,11 +1,12 @@
-"""Background task throughput: DuckDB, the Redis backend, and arq beside it.
+"""Background task throughput: DuckDB, SQLite, the Redis backend, and arq beside them.
 
 Run: ``python benchmarks/tasks_bench.py`` (``--help`` for options).
 
-- ``duckdb``: one process. ``producers`` coroutines call ``add_task`` (like
-  concurrent request handlers) while ``workers`` coroutines run the tasks;
-  the clock stops when every SUCCESS is committed (``shutdown`` flushes the
-  last saves), and the stored SUCCESS count is checked.
+- ``duckdb`` and ``sqlite``: one process. ``producers`` coroutines call
+  ``add_task`` (like concurrent request handlers) while ``workers``
+  coroutines run the tasks; the clock stops when every SUCCESS is committed
+  (``shutdown`` flushes the last saves), and the stored SUCCESS count is
+  checked. SQLite runs once per ``--synchronous`` mode.
 - ``redis``: 1 and 2 worker processes (``workers`` coroutines each) on a
   throwaway redis-server; this process queues the tasks from ``producers``
   coroutines. The clock stops when the workers have counted every run.
@@ -13,26 +14,30 @@ Run: ``python benchmarks/tasks_bench.py`` (``--help`` for options).
   ``max_jobs=workers`` and ``poll_delay=0.01``, installed in its own venv
   (``benchmarks/.venvs/arq``, created on first use).
 
-CPU is the sum over every process involved (producer and workers) from the
-moment they are ready, per 1,000 tasks. Prints one JSON line per run.
+CPU is the sum over every process involved (producer, workers and, for
+``redis`` and ``arq``, redis-server) from the moment they are ready, per 1,000
+tasks. Prints one JSON line per run.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import functools
 import json
 import os
 import platform
 import shutil
 import socket
+import sqlite3
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 BENCH = Path(__file__).resolve().parent
 ROLES = BENCH / "tasks_bench_roles.py"
@@ -51,8 +56,13 @@ def _parse() -> argparse.Namespace:
         help="worker coroutines per process (arq: max_jobs; default 10)",
     )
     parser.add_argument("--producers", type=int, default=64, help="concurrent add_task callers")
-    parser.add_argument("--backend", choices=["duckdb", "redis", "arq", "all"], default="all")
+    parser.add_argument(
+        "--backend", choices=["duckdb", "sqlite", "redis", "arq", "all"], default="all"
+    )
     parser.add_argument("--processes", default="1,2", help="worker processes (redis, arq)")
+    parser.add_argument(
+        "--synchronous", default="FULL,NORMAL", help="SQLite synchronous modes (default both)"
+    )
     return parser.parse_args()
 
 
@@ -73,12 +83,13 @@ def _p50_ms(latencies: list[float]) -> float:
     return round(sorted(latencies)[len(latencies) // 2] * 1000, 2)
 
 
-async def run_duckdb(folder: Path, tasks: int, workers: int, producers: int) -> dict:
-    """Run ``tasks`` no-op tasks through DuckDB in this process."""
-    from gobstopper.tasks import TaskQueue, TaskStorage
+async def run_local(
+    open_store: Callable[[], Any], tasks: int, workers: int, producers: int
+) -> dict:
+    """Run ``tasks`` no-op tasks in this process on the file store ``open_store()`` opens."""
+    from gobstopper.tasks import TaskQueue
 
-    db_path = folder / "bench.duckdb"
-    queue = TaskQueue(enabled=True, storage_factory=lambda: TaskStorage(db_path))
+    queue = TaskQueue(enabled=True, storage_factory=open_store)
     finished = asyncio.Event()
     done = 0
 
@@ -98,7 +109,7 @@ async def run_duckdb(folder: Path, tasks: int, workers: int, producers: int) -> 
     await asyncio.wait_for(finished.wait(), timeout=max(60.0, tasks / 20))
     await queue.shutdown()
     elapsed, cpu = time.perf_counter() - began, time.process_time() - cpu
-    summary = TaskStorage(db_path)
+    summary = open_store()
     stored = summary.summarize()["by_status"].get("success", 0)
     summary.close()
     return _figures(tasks, elapsed, cpu, stored, latencies)
@@ -119,7 +130,7 @@ def _figures(
 
 
 @contextmanager
-def _redis_server(folder: Path) -> Iterator[str]:
+def _redis_server(folder: Path) -> Iterator[tuple[str, int]]:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
@@ -149,7 +160,7 @@ def _redis_server(folder: Path) -> Iterator[str]:
                 if time.monotonic() > deadline:
                     raise
                 time.sleep(0.02)
-        yield f"redis://127.0.0.1:{port}/0"
+        yield f"redis://127.0.0.1:{port}/0", server.pid
     finally:
         server.terminate()
         server.wait(10)
@@ -206,11 +217,21 @@ def _ran(url: str) -> int:
         client.close()
 
 
-def run_redis(url: str, tasks: int, workers: int, producers: int, processes: int) -> dict:
+def _server_cpu(pid: int) -> float:
+    """CPU seconds redis-server has used so far."""
+    from benchmarks.driver.proctree import cpu_microseconds
+
+    return cpu_microseconds(pid) / 1e6
+
+
+def run_redis(
+    server: tuple[str, int], tasks: int, workers: int, producers: int, processes: int
+) -> dict:
     """Gobstopper's Redis backend: ``processes`` worker processes, producers here."""
     from gobstopper.tasks import TaskQueue
     from gobstopper.tasks.redis_storage import RedisTaskStorage
 
+    url, server_pid = server
     prefix = f"bench{processes}"
     command = [sys.executable, str(ROLES), "gobstopper-worker", url, prefix, str(workers)]
     with _workers(command, processes) as procs:
@@ -226,12 +247,13 @@ def run_redis(url: str, tasks: int, workers: int, producers: int, processes: int
             )
             await queue.shutdown()
 
+        server_cpu = _server_cpu(server_pid)
         cpu, began = time.process_time(), time.perf_counter()
         asyncio.run(produce())
         cpu = time.process_time() - cpu
         _wait_done(url, tasks)
         elapsed = time.perf_counter() - began
-        cpu += _stop(procs)
+        cpu += _server_cpu(server_pid) - server_cpu + _stop(procs)
     return _figures(tasks, elapsed, cpu, _ran(url), latencies)
 
 
@@ -259,11 +281,14 @@ def ensure_arq() -> Path:
     return python
 
 
-def run_arq(url: str, tasks: int, workers: int, producers: int, processes: int) -> dict:
+def run_arq(
+    server: tuple[str, int], tasks: int, workers: int, producers: int, processes: int
+) -> dict:
     """arq: ``processes`` worker processes and one producer process."""
+    url, server_pid = server
     python = ensure_arq()
     with _workers([str(python), str(ROLES), "arq-worker", url, str(workers)], processes) as procs:
-        began = time.perf_counter()
+        began, server_cpu = time.perf_counter(), _server_cpu(server_pid)
         out = subprocess.run(
             [str(python), str(ROLES), "arq-produce", url, str(tasks), str(producers)],
             capture_output=True,
@@ -273,12 +298,45 @@ def run_arq(url: str, tasks: int, workers: int, producers: int, processes: int) 
         cpu = json.loads(out.stdout.strip().splitlines()[-1])["cpu_s"]
         _wait_done(url, tasks)
         elapsed = time.perf_counter() - began
-        cpu += _stop(procs)
+        cpu += _server_cpu(server_pid) - server_cpu + _stop(procs)
     return _figures(tasks, elapsed, cpu, _ran(url))
+
+
+def _local_runs(folder: Path, args: argparse.Namespace) -> Iterator[dict]:
+    """DuckDB, then SQLite in each ``--synchronous`` mode: one process each."""
+    from gobstopper.tasks import SQLiteTaskStorage, TaskStorage
+
+    stores: list[tuple[dict, Callable[[], Any]]] = []
+    if args.backend in ("duckdb", "all"):
+        import duckdb
+
+        label = {"backend": "duckdb", "duckdb": duckdb.__version__}
+        stores.append((label, functools.partial(TaskStorage, folder / "bench.duckdb")))
+    if args.backend in ("sqlite", "all"):
+        for mode in args.synchronous.split(","):
+            path = folder / f"bench-{mode}.sqlite3"
+            label = {"backend": "sqlite", "synchronous": mode, "sqlite": sqlite3.sqlite_version}
+            stores.append((label, functools.partial(SQLiteTaskStorage, path, synchronous=mode)))
+    for label, open_store in stores:
+        figures = asyncio.run(run_local(open_store, args.tasks, args.workers, args.producers))
+        yield {**label, "processes": 1, **figures}
+
+
+def _redis_runs(folder: Path, args: argparse.Namespace) -> Iterator[dict]:
+    """Gobstopper's Redis backend and arq, per number of worker processes."""
+    if shutil.which("redis-server") is None:
+        raise SystemExit("redis-server is not installed")
+    with _redis_server(folder) as server:
+        for processes in (int(n) for n in args.processes.split(",")):
+            for backend, run in (("redis", run_redis), ("arq", run_arq)):
+                if args.backend in (backend, "all"):
+                    figures = run(server, args.tasks, args.workers, args.producers, processes)
+                    yield {"backend": backend, "processes": processes, **figures}
 
 
 def main() -> int:
     """Run the selected benchmarks; print one JSON line each; 1 if tasks went missing."""
+    sys.path.insert(0, str(BENCH.parent))  # for benchmarks.driver
     args = _parse()
     common = {
         "tasks": args.tasks,
@@ -288,41 +346,11 @@ def main() -> int:
     }
     lines = []
     with tempfile.TemporaryDirectory() as folder:
-        if args.backend in ("duckdb", "all"):
-            import duckdb
-
-            figures = asyncio.run(
-                run_duckdb(Path(folder), args.tasks, args.workers, args.producers)
-            )
-            lines.append(
-                {
-                    "benchmark": "tasks_noop",
-                    "backend": "duckdb",
-                    "processes": 1,
-                    "duckdb": duckdb.__version__,
-                    **common,
-                    **figures,
-                }
-            )
-        if args.backend != "duckdb":
-            if shutil.which("redis-server") is None:
-                raise SystemExit("redis-server is not installed")
-            with _redis_server(Path(folder)) as url:
-                for processes in (int(n) for n in args.processes.split(",")):
-                    for backend, run in (("redis", run_redis), ("arq", run_arq)):
-                        if args.backend in (backend, "all"):
-                            figures = run(url, args.tasks, args.workers, args.producers, processes)
-                            lines.append(
-                                {
-                                    "benchmark": "tasks_noop",
-                                    "backend": backend,
-                                    "processes": processes,
-                                    **common,
-                                    **figures,
-                                }
-                            )
+        lines.extend(_local_runs(Path(folder), args))
+        if args.backend in ("redis", "arq", "all"):
+            lines.extend(_redis_runs(Path(folder), args))
     for line in lines:
-        print(json.dumps(line), flush=True)
+        print(json.dumps({"benchmark": "tasks_noop", **line, **common}), flush=True)
     return 0 if all(line["ran"] == args.tasks for line in lines) else 1
 
 

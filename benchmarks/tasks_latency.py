@@ -24,7 +24,7 @@ if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchmarks.driver import wrk
-from benchmarks.driver.server import HOST, serve
+from benchmarks.driver.server import HOST, LOOPS, serve
 
 TARGET = "benchmarks.apps.tasks_latency_app:app"
 
@@ -34,6 +34,7 @@ def _parse() -> argparse.Namespace:
     parser.add_argument("--tasks", type=int, default=10_000)
     parser.add_argument("--duration", type=int, default=5, help="wrk seconds per phase")
     parser.add_argument("--connections", type=int, default=16)
+    parser.add_argument("--loop", choices=LOOPS, default=LOOPS[0], help="Granian's event loop")
     return parser.parse_args()
 
 
@@ -65,7 +66,8 @@ def main() -> int:
     granian = Path(sys.executable).with_name("granian")
     with tempfile.TemporaryDirectory() as folder:
         env = {"TASKS_BENCH_DB": str(Path(folder) / "tasks.duckdb")}
-        with serve(granian, "rsgi", TARGET, env, Path(folder) / "server.log") as server:
+        log = Path(folder) / "server.log"
+        with serve(granian, "rsgi", args.loop, TARGET, env, log) as server:
             url = f"http://{HOST}:{server.port}/ping"
             options = {
                 "duration_s": args.duration,

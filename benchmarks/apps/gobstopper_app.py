@@ -2,11 +2,21 @@
 
 Served by Granian's RSGI interface from the project's own virtual environment. /mw lives
 on a blueprint carrying the three header middlewares, so only that route pays for them.
+POST /enqueue queues a no-op background task in a DuckDB file in a temporary directory;
+the app's own task workers run them while the load goes on. The queue opens on the first
+/enqueue, so the other endpoints (and the idle footprint) never load DuckDB.
+``BENCH_TASKS_STORE=sqlite`` (or ``sqlite-normal``: ``synchronous="NORMAL"``) keeps the
+tasks in SQLite instead, to compare the stores under HTTP load.
 """
 
 from __future__ import annotations
 
+import asyncio
+import os
+import shutil
+import tempfile
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Any
 
 import msgspec
@@ -21,6 +31,7 @@ from benchmarks.apps.common import (
     extra_static_paths,
 )
 from gobstopper import Blueprint, Gobstopper, JSONResponse, Request, Response
+from gobstopper.tasks import SQLiteTaskStorage, TaskPriority, TaskQueue, TaskStorage
 
 CallNext = Callable[[Request], Awaitable[Response]]
 Middleware = Callable[[Request, CallNext], Awaitable[Response]]
@@ -48,6 +59,38 @@ class Order(msgspec.Struct):
 
 app = Gobstopper(__name__)
 app.init_templates(TEMPLATE_DIR, use_rust=False, auto_reload=False)
+
+TASKS_DIR = Path(tempfile.mkdtemp(prefix="gobstopper-bench-tasks-"))
+TASK_WORKERS = 32
+"""Worker coroutines: DuckDB commits one batch at a time, so more workers share each."""
+STORES = {
+    "duckdb": lambda: TaskStorage(TASKS_DIR / "tasks.duckdb"),
+    "sqlite": lambda: SQLiteTaskStorage(TASKS_DIR / "tasks.sqlite3"),
+    "sqlite-normal": lambda: SQLiteTaskStorage(TASKS_DIR / "tasks.sqlite3", synchronous="NORMAL"),
+}
+app.task_queue = TaskQueue(
+    enabled=True, storage_factory=STORES[os.environ.get("BENCH_TASKS_STORE", "duckdb")]
+)
+_workers_lock = asyncio.Lock()
+
+
+@app.task("notify", category="bench")
+async def notify(to: str) -> None:
+    """The queued task: does nothing, like the other benchmarks' no-op tasks."""
+
+
+async def ensure_task_workers() -> None:
+    """Start the task workers once, on the first /enqueue."""
+    async with _workers_lock:
+        if "bench" not in app.task_queue.workers:
+            await app.start_task_workers("bench", worker_count=TASK_WORKERS)
+
+
+@app.on_shutdown
+async def remove_task_database() -> None:
+    """Delete the temporary task database (the app shuts its queue down first)."""
+    await app.task_queue.shutdown()
+    shutil.rmtree(TASKS_DIR, ignore_errors=True)
 
 
 def header_middleware(name: str) -> Middleware:
@@ -101,6 +144,16 @@ async def user(request: Request, id: int) -> dict[str, Any]:
 async def echo(request: Request) -> JSONResponse:
     """Validate the JSON body into ``Order`` and send it back (msgspec encodes a Struct)."""
     return JSONResponse(await request.json(model=Order))
+
+
+@app.post("/enqueue")
+async def enqueue(request: Request) -> tuple[dict[str, str], int]:
+    """Queue ``notify`` for the JSON body's ``to``; answer 202 with the task id."""
+    if "bench" not in app.task_queue.workers:
+        await ensure_task_workers()
+    data = await request.json()
+    task_id = await app.add_background_task("notify", "bench", TaskPriority.NORMAL, 0, data["to"])
+    return {"id": task_id}, 202
 
 
 @app.get("/template")

@@ -2,13 +2,16 @@
 
 A check makes sure every framework does the same work: the right body, content type and
 headers, the three middleware headers on /mw and on no other route, autoescaped template
-output. An endpoint whose check fails is reported as failed, not measured.
+output. An endpoint whose check fails is reported as failed, not measured. An endpoint
+with ``only`` set is served by those frameworks alone (``POST /enqueue``: Gobstopper's
+task queue); the others are neither checked nor measured on it, and the report shows "—".
 """
 
 from __future__ import annotations
 
 import http.client
 import json
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -38,6 +41,12 @@ class Endpoint:
     path: str
     check: Check
     body: bytes | None = None
+    only: tuple[str, ...] = ()
+    """The frameworks that offer it; empty means every one."""
+
+    def offered_by(self, framework: str) -> bool:
+        """Tell whether ``framework``'s app serves this endpoint."""
+        return not self.only or framework in self.only
 
 
 def fetch(port: int, endpoint: Endpoint, timeout: float = 5.0) -> Reply:
@@ -88,6 +97,19 @@ def _json(expected: object) -> Check:
     return check
 
 
+def _queued(reply: Reply) -> str | None:
+    """202 Accepted with the queued task's id: ``{"id": "<uuid4>"}``."""
+    if reply.status != 202:
+        return f"status {reply.status}, expected 202: {reply.body[:200]!r}"
+    got_type = reply.headers.get("content-type", "")
+    if not got_type.startswith("application/json"):
+        return f"content-type {got_type!r}, expected application/json"
+    task_id = json.loads(reply.body).get("id")
+    if not isinstance(task_id, str) or uuid.UUID(task_id).version != 4:
+        return f"no task id in {reply.body[:200]!r}"
+    return None
+
+
 def _not_found(reply: Reply) -> str | None:
     """A miss: any framework's own 404, without the middleware headers."""
     if reply.status != 404:
@@ -124,6 +146,16 @@ ENDPOINTS: tuple[Endpoint, ...] = (
     # A path no route matches, next to the 100 extra routes every app registers under
     # /api/v1/ (see apps/common.py): the router must walk and give up, then answer 404.
     Endpoint("miss", "GET", "/api/v1/resource7/missing", _not_found),
+    # A handler that queues a no-op background task (stored in DuckDB, run by the app's
+    # own workers while the load goes on) and answers 202 with the task id.
+    Endpoint(
+        "enqueue",
+        "POST",
+        "/enqueue",
+        _queued,
+        body=b'{"to": "ada@example.com"}',
+        only=("gobstopper", "gobstopper-asgi"),
+    ),
 )
 
 

@@ -15,8 +15,8 @@ from dataclasses import dataclass, field
 from benchmarks.driver.paths import ROOT
 
 BASELINE = "raw"
-THIS_CHECKOUT = f"gobstopper[templates] @ {ROOT.as_uri()}"
-"""The pip requirement that installs Gobstopper from this working tree."""
+THIS_CHECKOUT = f"gobstopper[templates,tasks] @ {ROOT.as_uri()}"
+"""The pip requirement that installs Gobstopper from this working tree (tasks: /enqueue)."""
 
 
 @dataclass(frozen=True)
@@ -61,7 +61,7 @@ FRAMEWORKS: tuple[Framework, ...] = (
         "gobstopper",
         "rsgi",
         requirements=(THIS_CHECKOUT,),
-        distributions=("gobstopper", "msgspec", "jinja2"),
+        distributions=("gobstopper", "msgspec", "jinja2", "duckdb"),
         import_statement="import gobstopper",
     ),
     Framework(

@@ -47,6 +47,9 @@ def _endpoint_table(
     ]
     for name in order:
         row = rows.get(name)
+        if not endpoint.offered_by(name):
+            lines.append(f"| {name} | — | — | — | — | — |")
+            continue
         if row is None:
             continue
         mark = " ⚠" if row.flagged else ""
@@ -54,7 +57,7 @@ def _endpoint_table(
             f"| {name}{mark} | {row.rps:,.0f} | {_ratio(row.rps_ratio)} | {row.p99_ms:.2f} "
             f"| {row.cpu_us_per_request:.1f} | {_ratio(row.cpu_ratio)} |"
         )
-    missing = [name for name in order if name not in rows]
+    missing = [name for name in order if name not in rows and endpoint.offered_by(name)]
     if missing:
         lines += ["", f"Not measured: {', '.join(missing)} (see Problems)."]
     return [*lines, ""]
@@ -73,8 +76,11 @@ def _ratio_overview(
         "|---|" + "---:|" * len(names),
     ]
     for name in order:
-        rows = [summary.get(ep, {}).get(name) for ep in names]
-        cells = [_ratio(getattr(row, metric) if row else None) for row in rows]
+        cells = []
+        for ep in selected:
+            row = summary.get(ep.name, {}).get(name)
+            offered = ep.offered_by(name)
+            cells.append(_ratio(getattr(row, metric) if row else None) if offered else "—")
         lines.append(f"| {name} | " + " | ".join(cells) + " |")
     return [*lines, ""]
 
@@ -160,7 +166,7 @@ def write(
         f"{run.load_after} after (the machine is shared: compare ratios, not absolutes).",
         f"- Python {base_versions.get('python', platform.python_version())}, "
         f"Granian {base_versions.get('granian', '?')} (the same version in every venv).",
-        f"- Server: `granian --interface rsgi|asgi {' '.join(GRANIAN_OPTIONS)} "
+        f"- Server: `granian --interface rsgi|asgi {' '.join(GRANIAN_OPTIONS)} --no-ws "
         f"--loop {settings.loop}` — identical for every framework but the interface each one "
         "speaks.",
         f"- Load: {run.wrk_version}, `-t{settings.threads} -c{settings.connections} --latency`, "

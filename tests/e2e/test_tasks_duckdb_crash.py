@@ -1,4 +1,8 @@
-"""DuckDB tasks on a real server: SIGKILL loses no returned task and runs none twice."""
+"""File-backed tasks on a real server: SIGKILL loses no returned task, runs none twice.
+
+Once per one-process store: DuckDB (``TaskStorage``) and SQLite
+(``SQLiteTaskStorage``, with its default ``synchronous="FULL"``).
+"""
 
 from __future__ import annotations
 
@@ -18,21 +22,22 @@ pytestmark = pytest.mark.e2e
 DEADLINE = 60.0
 
 
+@pytest.mark.parametrize("backend, suffix", [("duckdb", ".duckdb"), ("sqlite", ".sqlite3")])
 async def test_returned_task_ids_survive_sigkill_and_run_once(
-    tmp_path: Path, redis_url: str, redis_client
+    tmp_path: Path, redis_url: str, redis_client, backend: str, suffix: str
 ) -> None:
     prefix = f"e2e:{uuid.uuid4().hex}"
     env = {
         "REDIS_URL": redis_url,
-        "TASKS_BACKEND": "duckdb",
+        "TASKS_BACKEND": backend,
         "TASKS_PREFIX": prefix,
-        "TASKS_DB": str(tmp_path / "tasks.duckdb"),
+        "TASKS_DB": str(tmp_path / f"tasks{suffix}"),
     }
     returned: dict[str, str] = {}
     with granian_server("tasks_app:app", tmp_path, env=env) as server:
         async with httpx.AsyncClient(timeout=30) as client:
             batches = iter(range(10_000))
-            killed = asyncio.Event()
+            killed, enough = asyncio.Event(), asyncio.Event()
 
             async def enqueue() -> None:
                 # Keep requests in flight until the server is gone.
@@ -42,10 +47,11 @@ async def test_returned_task_ids_survive_sigkill_and_run_once(
                         params={"n": 10, "tag": f"b{next(batches)}-"},
                     )
                     returned.update(reply.json()["ids"])
+                    if len(returned) >= 100:
+                        enough.set()
 
             producers = [asyncio.create_task(enqueue()) for _ in range(16)]
-            while len(returned) < 100:
-                await asyncio.sleep(0.001)
+            await asyncio.wait_for(enough.wait(), DEADLINE)
             # Kill the server right after batches were answered, others in flight.
             server.stop(signal.SIGKILL)
             killed.set()

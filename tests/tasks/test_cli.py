@@ -9,11 +9,12 @@ from pathlib import Path
 
 import pytest
 
-from gobstopper.tasks import TaskInfo, TaskStorage
+from gobstopper.tasks import SQLiteTaskStorage, TaskInfo, TaskStorage
 from gobstopper.tasks.cli import add_tasks_commands
 from gobstopper.tasks.models import TaskPriority, TaskStatus
 from gobstopper.tasks.transitions import utc_now
 
+from .conftest import Store
 from .helpers import database_held_by_another_process
 
 
@@ -37,9 +38,15 @@ def _task(task_id: str, status: TaskStatus, minutes: int, **changes: object) -> 
     return TaskInfo(**fields)  # type: ignore[arg-type]
 
 
+@pytest.fixture(params=[TaskStorage, SQLiteTaskStorage], ids=["duckdb", "sqlite"])
+def store(request: pytest.FixtureRequest) -> Store:
+    """Every test on ``db`` runs on each file store: ``--db`` tells them apart by header."""
+    return request.param  # type: ignore[no-any-return]
+
+
 @pytest.fixture
-def db(db_path: Path) -> str:
-    storage = TaskStorage(db_path)
+def db(db_path: Path, store: Store) -> str:
+    storage = store(db_path)
     storage.save_tasks(
         [
             _task("p1", TaskStatus.PENDING, 1),
@@ -68,7 +75,7 @@ def db(db_path: Path) -> str:
 
 
 def _stored(db: str, task_id: str) -> TaskInfo:
-    storage = TaskStorage(db)
+    storage = SQLiteTaskStorage(db) if db.endswith(SQLiteTaskStorage.SUFFIX) else TaskStorage(db)
     try:
         info = storage.get_task(task_id)
     finally:
@@ -154,8 +161,10 @@ def test_default_db_and_bad_arguments(monkeypatch: pytest.MonkeyPatch, tmp_path:
         assert exited.value.code == 2
 
 
-def test_locked_database_explains_the_fix(db: str, capsys: pytest.CaptureFixture[str]) -> None:
-    with database_held_by_another_process(Path(db)):
+def test_locked_database_explains_the_fix(
+    db: str, store: Store, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with database_held_by_another_process(Path(db), store.__name__):
         assert run("stats", "--db", db) == 1
     err = capsys.readouterr().err
     assert "locked by another process" in err and "run one worker process" in err

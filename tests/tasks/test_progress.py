@@ -121,8 +121,9 @@ async def test_chatty_task_does_not_flood_storage(make_queue: MakeQueue, db_path
     task_id = await queue.add_task("chatty")
     done = await wait_done(queue, task_id)
     assert done.progress_message == "step 1999"
-    # PENDING, STARTED and SUCCESS plus a few coalesced progress writes.
-    assert 3 <= storage.writes[task_id] < 50
+    # PENDING and STARTED (one row: the idle worker took it before its insert
+    # committed), SUCCESS, plus a few coalesced progress writes.
+    assert 2 <= storage.writes[task_id] < 50
 
 
 async def test_progress_after_the_task_ended_is_ignored(queue: TaskQueue) -> None:

@@ -412,3 +412,18 @@ async def test_get_task_alias_and_snapshots(queue: TaskQueue) -> None:
     again = await queue.get_task_info(task_id)
     assert again is not None and again.status is TaskStatus.PENDING
     assert await queue.get_task("no-such-task") is None
+
+
+async def test_a_caller_that_stops_waiting_does_not_stop_its_task(queue: TaskQueue) -> None:
+    ran: list[str] = []
+    queue.register_task("job")(ran.append)
+    await queue.start_workers()
+    adding = asyncio.create_task(queue.add_task("job", "default", TaskPriority.NORMAL, 0, "x"))
+    await asyncio.sleep(0)  # add_task is now waiting for its commit
+    adding.cancel()  # as a handler is when its client goes away
+    with pytest.raises(asyncio.CancelledError):
+        await adding
+    await wait_for(
+        queue.get_task_stats, lambda stats: stats["by_status"] == {"success": 1}, "a success"
+    )
+    assert ran == ["x"]

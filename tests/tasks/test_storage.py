@@ -1,4 +1,8 @@
-"""TaskStorage: lazy DuckDB file, upsert, queries, cleanup, process lock."""
+"""The SQL task stores' contract, on DuckDB (TaskStorage) and SQLite.
+
+Every test taking ``db_path`` or ``storage`` runs once per store: lazy file,
+upsert, batches, queries, cleanup, the one-process lock.
+"""
 
 from __future__ import annotations
 
@@ -9,17 +13,33 @@ from pathlib import Path
 import pytest
 
 from gobstopper.tasks.models import TaskInfo, TaskPriority, TaskStatus
+from gobstopper.tasks.sql_storage import SQLTaskStorage
+from gobstopper.tasks.sqlite_storage import SQLiteTaskStorage
 from gobstopper.tasks.storage import TaskStorage, TaskStorageLockedError
 from gobstopper.tasks.transitions import utc_now
 
+from .conftest import Store
 from .helpers import database_held_by_another_process
+
+# The engine's catalogue query for the expressions indexed on ``tasks``.
+_INDEXES = {
+    TaskStorage: "SELECT expressions FROM duckdb_indexes() WHERE table_name = 'tasks'",
+    SQLiteTaskStorage: "SELECT ii.name FROM pragma_index_list('tasks') AS il, "
+    "pragma_index_info(il.name) AS ii",
+}
+
+
+@pytest.fixture(params=[TaskStorage, SQLiteTaskStorage], ids=["duckdb", "sqlite"])
+def store(request: pytest.FixtureRequest) -> Store:
+    """Every test here that opens a store runs on each (overrides conftest's)."""
+    return request.param  # type: ignore[no-any-return]
 
 
 @pytest.fixture
-def storage(db_path: Path) -> Iterator[TaskStorage]:
-    store = TaskStorage(db_path)
-    yield store
-    store.close()
+def storage(db_path: Path, store: Store) -> Iterator[SQLTaskStorage]:
+    opened = store(db_path)
+    yield opened
+    opened.close()
 
 
 def _task(task_id: str, **changes: object) -> TaskInfo:
@@ -35,30 +55,28 @@ def _task(task_id: str, **changes: object) -> TaskInfo:
     return TaskInfo(**fields)  # type: ignore[arg-type]
 
 
-def test_file_created_on_first_use_not_on_construction(db_path: Path) -> None:
-    store = TaskStorage(db_path)
-    assert store.connection is None
+def test_file_created_on_first_use_not_on_construction(db_path: Path, store: Store) -> None:
+    opened = store(db_path)
+    assert opened.connection is None
     assert not db_path.exists()
-    assert store.get_task("nope") is None
+    assert opened.get_task("nope") is None
     assert db_path.exists()
-    store.close()
-    assert store.connection is None
+    opened.close()
+    assert opened.connection is None
 
 
-def test_default_path() -> None:
-    assert TaskStorage().db_path == Path("wopr_tasks.duckdb")
+def test_default_path(store: Store) -> None:
+    assert store().db_path == Path(f"wopr_tasks{store.SUFFIX}")
 
 
-def test_schema_has_documented_indexes(storage: TaskStorage) -> None:
+def test_schema_has_documented_indexes(storage: SQLTaskStorage) -> None:
     storage.get_task("x")
-    rows = storage.connection.execute(
-        "SELECT expressions FROM duckdb_indexes() WHERE table_name = 'tasks'"
-    ).fetchall()
+    rows = storage.connection.execute(_INDEXES[type(storage)]).fetchall()
     indexed = {expression.strip("[]'\"") for (expression,) in rows}
     assert {"category", "status", "created_at", "priority"} <= indexed
 
 
-def test_save_then_get_round_trips_every_field(storage: TaskStorage) -> None:
+def test_save_then_get_round_trips_every_field(storage: SQLTaskStorage) -> None:
     task = _task(
         "t1",
         priority=TaskPriority.CRITICAL,
@@ -79,7 +97,7 @@ def test_save_then_get_round_trips_every_field(storage: TaskStorage) -> None:
     assert storage.get_task("t1") == task
 
 
-def test_save_is_an_upsert(storage: TaskStorage) -> None:
+def test_save_is_an_upsert(storage: SQLTaskStorage) -> None:
     task = _task("t1")
     storage.save_task(task)
     task.status = TaskStatus.SUCCESS
@@ -92,7 +110,7 @@ def test_save_is_an_upsert(storage: TaskStorage) -> None:
     assert len(storage.get_tasks()) == 1
 
 
-def test_save_tasks_batch_last_record_wins(storage: TaskStorage) -> None:
+def test_save_tasks_batch_last_record_wins(storage: SQLTaskStorage) -> None:
     batch = [_task(f"t{i}") for i in range(450)]  # more than one statement chunk
     batch.append(_task("t0", status=TaskStatus.FAILED))
     storage.save_tasks(batch)
@@ -101,7 +119,7 @@ def test_save_tasks_batch_last_record_wins(storage: TaskStorage) -> None:
     assert first is not None and first.status is TaskStatus.FAILED
 
 
-def test_write_inserts_and_updates_in_one_transaction(storage: TaskStorage) -> None:
+def test_write_inserts_and_updates_in_one_transaction(storage: SQLTaskStorage) -> None:
     storage.write([_task("a"), _task("b")], [])
     done = _task(
         "a",
@@ -119,7 +137,7 @@ def test_write_inserts_and_updates_in_one_transaction(storage: TaskStorage) -> N
     assert {t.id for t in storage.get_tasks()} == {"a", "b", "c"}
 
 
-def test_failed_write_is_rolled_back(storage: TaskStorage) -> None:
+def test_failed_write_is_rolled_back(storage: SQLTaskStorage) -> None:
     storage.write([_task("a")], [])
     with pytest.raises(Exception, match=r"(?i)constraint|duplicate"):
         storage.write([_task("new"), _task("a")], [_task("a", status=TaskStatus.FAILED)])
@@ -128,21 +146,21 @@ def test_failed_write_is_rolled_back(storage: TaskStorage) -> None:
     assert stored is not None and stored.status is TaskStatus.PENDING
 
 
-def test_failed_batch_is_rolled_back(storage: TaskStorage) -> None:
+def test_failed_batch_is_rolled_back(storage: SQLTaskStorage) -> None:
     bad = _task("bad", result=object())
     with pytest.raises(TypeError):
         storage.save_tasks([_task("good"), bad])
     assert storage.get_task("good") is None
 
 
-def test_aware_datetimes_are_stored_as_naive_utc(storage: TaskStorage) -> None:
+def test_aware_datetimes_are_stored_as_naive_utc(storage: SQLTaskStorage) -> None:
     plus_two = timezone(timedelta(hours=2))
     storage.save_task(_task("t1", created_at=datetime(2025, 1, 1, 12, tzinfo=plus_two)))
     stored = storage.get_task("t1")
     assert stored is not None and stored.created_at == datetime(2025, 1, 1, 10)
 
 
-def test_get_tasks_filters_orders_newest_first_and_pages(storage: TaskStorage) -> None:
+def test_get_tasks_filters_orders_newest_first_and_pages(storage: SQLTaskStorage) -> None:
     base = datetime(2025, 1, 1)
     for i in range(6):
         storage.save_task(
@@ -162,14 +180,14 @@ def test_get_tasks_filters_orders_newest_first_and_pages(storage: TaskStorage) -
     assert storage.get_tasks(category="nothing") == []
 
 
-def test_get_tasks_rejects_bad_arguments(storage: TaskStorage) -> None:
+def test_get_tasks_rejects_bad_arguments(storage: SQLTaskStorage) -> None:
     with pytest.raises(ValueError):
         storage.get_tasks(status="bogus")
     with pytest.raises(ValueError):
         storage.get_tasks(limit=-1)
 
 
-def test_cleanup_deletes_only_old_terminal_tasks(storage: TaskStorage) -> None:
+def test_cleanup_deletes_only_old_terminal_tasks(storage: SQLTaskStorage) -> None:
     now = utc_now()
     old, recent = now - timedelta(days=40), now - timedelta(days=5)
     for status in TaskStatus:
@@ -182,13 +200,13 @@ def test_cleanup_deletes_only_old_terminal_tasks(storage: TaskStorage) -> None:
     assert len(left) == 9
 
 
-def test_cleanup_without_period_deletes_nothing(storage: TaskStorage) -> None:
+def test_cleanup_without_period_deletes_nothing(storage: SQLTaskStorage) -> None:
     storage.save_task(_task("t", status=TaskStatus.SUCCESS, completed_at=datetime(2000, 1, 1)))
     assert storage.cleanup_old_tasks() == 0
-    assert storage.get_task("t") is not None
+    assert [(t.id, t.status) for t in storage.get_tasks()] == [("t", TaskStatus.SUCCESS)]
 
 
-def test_cleanup_periods_are_cumulative(storage: TaskStorage) -> None:
+def test_cleanup_periods_are_cumulative(storage: SQLTaskStorage) -> None:
     now = utc_now()
     for age in (50, 100, 200, 400):
         completed = now - timedelta(days=age)
@@ -203,12 +221,12 @@ def test_cleanup_periods_are_cumulative(storage: TaskStorage) -> None:
         storage.cleanup_old_tasks(days=-1)
 
 
-def test_cleanup_uses_created_at_when_completed_at_missing(storage: TaskStorage) -> None:
+def test_cleanup_uses_created_at_when_completed_at_missing(storage: SQLTaskStorage) -> None:
     storage.save_task(_task("t", status=TaskStatus.CANCELLED, created_at=datetime(2000, 1, 1)))
     assert storage.cleanup_old_tasks(days=1) == 1
 
 
-def test_summarize_counts_everything(storage: TaskStorage) -> None:
+def test_summarize_counts_everything(storage: SQLTaskStorage) -> None:
     storage.save_task(_task("a"))
     storage.save_task(_task("b", status=TaskStatus.FAILED, category="email"))
     storage.save_task(_task("c", status=TaskStatus.FAILED, category="email"))
@@ -219,11 +237,11 @@ def test_summarize_counts_everything(storage: TaskStorage) -> None:
     }
 
 
-def test_data_survives_close_and_reopen(db_path: Path) -> None:
-    first = TaskStorage(db_path)
+def test_data_survives_close_and_reopen(db_path: Path, store: Store) -> None:
+    first = store(db_path)
     first.save_task(_task("keep", kwargs={"x": 1}))
     first.close()
-    second = TaskStorage(db_path)
+    second = store(db_path)
     stored = second.get_task("keep")
     second.close()
     assert stored is not None and stored.kwargs == {"x": 1}
@@ -253,11 +271,11 @@ def test_reference_module_example(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
     assert (tmp_path / "my_tasks.duckdb").exists()
 
 
-def test_second_process_gets_a_clear_lock_error(db_path: Path) -> None:
-    with database_held_by_another_process(db_path):
-        store = TaskStorage(db_path)
+def test_second_process_gets_a_clear_lock_error(db_path: Path, store: Store) -> None:
+    with database_held_by_another_process(db_path, store.__name__):
+        opened = store(db_path)
         with pytest.raises(TaskStorageLockedError) as caught:
-            store.get_tasks()
+            opened.get_tasks()
     message = str(caught.value)
     assert "locked by another process" in message
     # The causes: another instance, the tasks CLI, or several workers.
@@ -266,11 +284,13 @@ def test_second_process_gets_a_clear_lock_error(db_path: Path) -> None:
     # The fixes: the Redis backend for many processes, one worker per file, or another file.
     assert "Redis task backend" in message and "RedisTaskStorage('redis://" in message
     assert "run one worker process per task database file" in message
-    assert "TaskStorage('other.duckdb')" in message
+    assert f"{store.__name__}('other{store.SUFFIX}')" in message
     assert str(db_path) in message
-    assert "PID" in message  # DuckDB's own detail names the holder
-    assert store.get_tasks() == []  # the holder is gone: the file opens now
-    store.close()
+    assert f"{store.ENGINE} said: " in message
+    if store is TaskStorage:
+        assert "PID" in message  # DuckDB's own detail names the holder
+    assert opened.get_tasks() == []  # the holder is gone: the file opens now
+    opened.close()
 
 
 def test_tz_helper_is_naive_utc() -> None:

@@ -1,4 +1,4 @@
-"""Background tasks: a priority queue with workers, on DuckDB or Redis.
+"""Background tasks: a priority queue with workers, on DuckDB, SQLite or Redis.
 
 Importing this package imports neither DuckDB nor redis; that happens only
 when an enabled queue first touches its storage.
@@ -11,11 +11,13 @@ from .multiprocess import refuse_duckdb_with_many_workers
 from .progress import report_progress
 from .queue import NoopStorage, TaskQueue
 from .redis_storage import RedisTaskStorage
+from .sqlite_storage import SQLiteTaskStorage
 from .storage import TaskStorage, TaskStorageLockedError
 
 __all__ = [
     "NoopStorage",
     "RedisTaskStorage",
+    "SQLiteTaskStorage",
     "TaskInfo",
     "TaskPriority",
     "TaskQueue",

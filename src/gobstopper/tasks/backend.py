@@ -7,7 +7,8 @@ checks, the worker loops, calling task functions, the status rules
 - ``LocalBackend`` (``local.py``): one process. The ready queue is in memory
   (one ``asyncio.PriorityQueue`` per category) and rebuilt from storage when
   workers start; every change is group-committed to a storage object (DuckDB
-  ``TaskStorage`` by default, or whatever ``storage_factory`` builds).
+  ``TaskStorage`` by default, ``SQLiteTaskStorage``, or whatever
+  ``storage_factory`` builds).
 - ``RedisBackend`` (``redis_backend.py``): many processes and machines. The
   ready queue is one Redis stream per category and priority, read through a
   consumer group; records are Redis hashes.

@@ -4,13 +4,14 @@
 sub-commands (list, show, retry, cancel, stats, cleanup) each set
 ``func``: the top-level CLI runs ``args.func(args)`` and exits with the
 integer it returns (0 success, 1 failure). Every sub-command finds the
-store from ``--app module:app`` (the DuckDB file or Redis server that app's
-task queue is configured with), ``--redis URL`` or ``--db PATH`` (default
-``wopr_tasks.duckdb``).
+store from ``--app module:app`` (the DuckDB or SQLite file, or the Redis
+server, that app's task queue is configured with), ``--redis URL`` or ``--db
+PATH`` (default ``wopr_tasks.duckdb``; a SQLite file is recognised by its
+header).
 
-DuckDB lets one process open the database, so while an app with task
-workers is running these commands fail with a message saying so; a Redis
-store is shared, and its tasks can be changed while apps run.
+One process at a time may open a DuckDB or SQLite task database, so while an
+app with task workers is running these commands fail with a message saying
+so; a Redis store is shared, and its tasks can be changed while apps run.
 """
 
 from __future__ import annotations
@@ -25,12 +26,15 @@ import msgspec
 
 from .admin import cancel_stored, retry_stored
 from .models import TaskInfo, TaskStatus
+from .sqlite_storage import SQLiteTaskStorage
 from .storage import TaskStorage, TaskStorageLockedError
 
 DEFAULT_DB = "wopr_tasks.duckdb"
 TASK_ID = "the task's id, as printed by list"
+#: The first bytes of every SQLite database file.
+SQLITE_HEADER = b"SQLite format 3\x00"
 
-#: A sub-command: it gets a DuckDB ``TaskStorage`` or a ``RedisTaskStorage``.
+#: A sub-command: it gets a DuckDB or SQLite store, or a ``RedisTaskStorage``.
 Handler = Callable[[Any, argparse.Namespace], int]
 
 
@@ -40,7 +44,7 @@ def add_tasks_commands(subparsers: argparse._SubParsersAction[argparse.ArgumentP
         "tasks",
         help="inspect and manage background tasks",
         description="Inspect and manage the tasks stored in an app's task store: a DuckDB "
-        "file (stop the app first: DuckDB lets one process open it) or Redis.",
+        "or SQLite file (stop the app first: one process at a time may open it) or Redis.",
     )
     commands = tasks.add_subparsers(dest="tasks_command", metavar="COMMAND", required=True)
 
@@ -145,7 +149,14 @@ def _storage(args: argparse.Namespace) -> Any:
     if not path.exists():
         print(f"error: no task database at {path.resolve()} ({origin})", file=sys.stderr)
         return None
-    return TaskStorage(path)
+    return _file_store(path)
+
+
+def _file_store(path: Path) -> TaskStorage | SQLiteTaskStorage:
+    """Open ``path`` with SQLite if its header says so, else with DuckDB."""
+    with path.open("rb") as file:
+        header = file.read(len(SQLITE_HEADER))
+    return SQLiteTaskStorage(path) if header == SQLITE_HEADER else TaskStorage(path)
 
 
 def _redis_storage(url: str, prefix: str | None) -> Any:
@@ -176,7 +187,7 @@ def _app_storage(target: str) -> Any:
     if not isinstance(storage, RedisTaskStorage) and getattr(storage, "db_path", None) is None:
         raise CLIError(
             f"the task storage of {target} ({type(storage).__name__}) is neither a DuckDB "
-            "file nor Redis; gobstopper tasks reads those only"
+            "file nor Redis, nor a SQLite file; gobstopper tasks reads those only"
         )
     return storage
 

@@ -108,8 +108,10 @@ class TaskQueue:
             enabled: Turn tasks on or off; None reads ``WOPR_TASKS_ENABLED``.
             storage_factory: Builds the storage; default ``TaskStorage()``
                 (DuckDB file ``wopr_tasks.duckdb`` in the working directory,
-                one process). ``RedisTaskStorage(url)`` selects the Redis
-                backend (many processes and machines).
+                one process). ``SQLiteTaskStorage(path)`` keeps the same
+                records in SQLite (one process, faster commits);
+                ``RedisTaskStorage(url)`` selects the Redis backend (many
+                processes and machines).
             backoff: Seconds to wait before retry number n (n starts at 1);
                 default ``min(2**n, 60)``. Tests pass ``lambda n: 0``.
         """

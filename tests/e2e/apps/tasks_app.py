@@ -1,9 +1,9 @@
 """Background tasks served by Granian, for tests/e2e/test_tasks_*.py.
 
 Environment: ``REDIS_URL`` (always: tasks record their runs there),
-``TASKS_BACKEND`` (``redis`` or ``duckdb``), ``TASKS_PREFIX`` (Redis key
-prefix: servers with the same one share queues and run records),
-``TASKS_DB`` (DuckDB file), ``START_WORKERS`` (categories whose workers start
+``TASKS_BACKEND`` (``redis``, ``duckdb`` or ``sqlite``), ``TASKS_PREFIX`` (Redis
+key prefix: servers with the same one share queues and run records),
+``TASKS_DB`` (DuckDB or SQLite file), ``START_WORKERS`` (categories whose workers start
 at startup, comma-separated) and ``VISIBILITY`` (seconds, Redis backend).
 
 Tasks: ``record(label)`` (category ``work``) counts its runs per label and
@@ -20,14 +20,16 @@ import os
 from redis.asyncio import Redis
 
 from gobstopper import Gobstopper
-from gobstopper.tasks import TaskPriority, TaskQueue, TaskStorage
+from gobstopper.tasks import SQLiteTaskStorage, TaskPriority, TaskQueue, TaskStorage
 from gobstopper.tasks.redis_storage import RedisTaskStorage
 
 PREFIX = os.environ["TASKS_PREFIX"]
 runs = Redis.from_url(os.environ["REDIS_URL"], decode_responses=True)
 
 
-def _storage() -> RedisTaskStorage | TaskStorage:
+def _storage() -> RedisTaskStorage | TaskStorage | SQLiteTaskStorage:
+    if os.environ["TASKS_BACKEND"] == "sqlite":
+        return SQLiteTaskStorage(os.environ["TASKS_DB"])
     if os.environ["TASKS_BACKEND"] == "redis":
         return RedisTaskStorage(
             os.environ["REDIS_URL"],
