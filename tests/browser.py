@@ -8,6 +8,7 @@ except under ``CI=true``, where they fail.
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -53,8 +54,13 @@ class Browser:
         """Run ``script`` (a function body; ``arguments[i]`` are ``args``) and return its value."""
         return self._call("POST", "/execute/sync", {"script": script, "args": list(args)})
 
-    def click(self, css: str) -> None:
-        """Click the first element matching ``css`` as a user would (trusted events)."""
+    def click(self, css: str, timeout: float = 10.0) -> None:
+        """Click the first element matching ``css`` as a user would (trusted events).
+
+        Waits (bounded) for the element first: a page may render it a moment
+        after the click that reveals it (React batches its updates).
+        """
+        self.wait_for(f"return document.querySelector({json.dumps(css)}) !== null", bool, timeout)
         found = self._call("POST", "/element", {"using": "css selector", "value": css})
         self._call("POST", f"/element/{found[_ELEMENT]}/click", {})
 
