@@ -24,16 +24,20 @@ if TYPE_CHECKING:
     import logging
 
 
+_JSON = "application/json"
+
+
 def _logger() -> logging.Logger:
     return logger_named("gobstopper.errors")
 
 
 def wants_json(request: Request) -> bool:
     """Does the client prefer JSON to HTML (API clients, fetch)?"""
-    # PERF: one header read, not the whole header dict (~0.5 us on a 404).
-    accept = request.scope.headers.get("accept") if request._headers is None else None
-    if accept is None:
-        accept = request.headers.get("accept", "")
+    # PERF: one header read, not the whole header dict (~0.5 us on a 404), unless
+    # the request has built it already (then it is the one to read: it joins repeats).
+    parsed = request._headers
+    source = request.scope.headers if parsed is None else parsed
+    accept: str = source.get("accept", "")
     if not accept:
         return True
     if "text/html" in accept:
@@ -78,7 +82,7 @@ def default_response(
             body = dumps(payload)
         else:
             body = _plain_json_error(status, exc.description)
-        response = Response(body, status=status, content_type="application/json")
+        response = Response(body, status, None, _JSON)
     else:
         page = _error_pages().render_error_page(status, exc.title, exc.description)
         response = Response(page, status=status)
