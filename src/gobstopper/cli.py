@@ -116,9 +116,10 @@ def _kill_timeout() -> int:
 def default_loop() -> str:
     """The loop ``run`` serves on when ``--loop`` is not given: uvloop when installed.
 
-    uvloop is the production setting (``gobstopper[fast]``): it cuts the server's own
-    CPU per request by a quarter or more (benchmarks/RESULTS.md). Granian's ``auto``
-    would prefer rloop, which is experimental, so the default names uvloop itself.
+    uvloop is the production setting (``gobstopper[fast]``): it took 5-21 % off the
+    server's CPU per request, by endpoint (benchmarks/RESULTS.md against
+    RESULTS-asyncio.md). Granian's ``auto`` would prefer rloop, which is experimental,
+    so the default names uvloop itself.
     """
     return "uvloop" if importlib.util.find_spec("uvloop") is not None else "asyncio"
 
