@@ -57,6 +57,12 @@ def _parse() -> argparse.Namespace:
     )
     parser.add_argument("--producers", type=int, default=64, help="concurrent add_task callers")
     parser.add_argument(
+        "--task-ms",
+        type=float,
+        default=0.0,
+        help="each task awaits this long (asyncio.sleep), like I/O; 0: a no-op (default)",
+    )
+    parser.add_argument(
         "--backend", choices=["duckdb", "sqlite", "redis", "arq", "all"], default="all"
     )
     parser.add_argument("--processes", default="1,2", help="worker processes (redis, arq)")
@@ -84,7 +90,7 @@ def _p50_ms(latencies: list[float]) -> float:
 
 
 async def run_local(
-    open_store: Callable[[], Any], tasks: int, workers: int, producers: int
+    open_store: Callable[[], Any], tasks: int, workers: int, producers: int, task_ms: float
 ) -> dict:
     """Run ``tasks`` no-op tasks in this process on the file store ``open_store()`` opens."""
     from gobstopper.tasks import TaskQueue
@@ -96,6 +102,8 @@ async def run_local(
     @queue.register_task("noop")
     async def noop() -> None:
         nonlocal done
+        if task_ms:
+            await asyncio.sleep(task_ms / 1000)
         done += 1
         if done == tasks:
             finished.set()
@@ -225,7 +233,12 @@ def _server_cpu(pid: int) -> float:
 
 
 def run_redis(
-    server: tuple[str, int], tasks: int, workers: int, producers: int, processes: int
+    server: tuple[str, int],
+    tasks: int,
+    workers: int,
+    producers: int,
+    processes: int,
+    task_ms: float,
 ) -> dict:
     """Gobstopper's Redis backend: ``processes`` worker processes, producers here."""
     from gobstopper.tasks import TaskQueue
@@ -233,7 +246,15 @@ def run_redis(
 
     url, server_pid = server
     prefix = f"bench{processes}"
-    command = [sys.executable, str(ROLES), "gobstopper-worker", url, prefix, str(workers)]
+    command = [
+        sys.executable,
+        str(ROLES),
+        "gobstopper-worker",
+        url,
+        prefix,
+        str(workers),
+        str(task_ms),
+    ]
     with _workers(command, processes) as procs:
         queue = TaskQueue(
             enabled=True, storage_factory=lambda: RedisTaskStorage(url, prefix=prefix)
@@ -282,12 +303,18 @@ def ensure_arq() -> Path:
 
 
 def run_arq(
-    server: tuple[str, int], tasks: int, workers: int, producers: int, processes: int
+    server: tuple[str, int],
+    tasks: int,
+    workers: int,
+    producers: int,
+    processes: int,
+    task_ms: float,
 ) -> dict:
     """arq: ``processes`` worker processes and one producer process."""
     url, server_pid = server
     python = ensure_arq()
-    with _workers([str(python), str(ROLES), "arq-worker", url, str(workers)], processes) as procs:
+    command = [str(python), str(ROLES), "arq-worker", url, str(workers), str(task_ms)]
+    with _workers(command, processes) as procs:
         began, server_cpu = time.perf_counter(), _server_cpu(server_pid)
         out = subprocess.run(
             [str(python), str(ROLES), "arq-produce", url, str(tasks), str(producers)],
@@ -318,7 +345,9 @@ def _local_runs(folder: Path, args: argparse.Namespace) -> Iterator[dict]:
             label = {"backend": "sqlite", "synchronous": mode, "sqlite": sqlite3.sqlite_version}
             stores.append((label, functools.partial(SQLiteTaskStorage, path, synchronous=mode)))
     for label, open_store in stores:
-        figures = asyncio.run(run_local(open_store, args.tasks, args.workers, args.producers))
+        figures = asyncio.run(
+            run_local(open_store, args.tasks, args.workers, args.producers, args.task_ms)
+        )
         yield {**label, "processes": 1, **figures}
 
 
@@ -330,7 +359,9 @@ def _redis_runs(folder: Path, args: argparse.Namespace) -> Iterator[dict]:
         for processes in (int(n) for n in args.processes.split(",")):
             for backend, run in (("redis", run_redis), ("arq", run_arq)):
                 if args.backend in (backend, "all"):
-                    figures = run(server, args.tasks, args.workers, args.producers, processes)
+                    figures = run(
+                        server, args.tasks, args.workers, args.producers, processes, args.task_ms
+                    )
                     yield {"backend": backend, "processes": processes, **figures}
 
 
@@ -342,6 +373,7 @@ def main() -> int:
         "tasks": args.tasks,
         "workers": args.workers,
         "producers": args.producers,
+        "task_ms": args.task_ms,
         "python": platform.python_version(),
     }
     lines = []
@@ -350,7 +382,7 @@ def main() -> int:
         if args.backend in ("redis", "arq", "all"):
             lines.extend(_redis_runs(Path(folder), args))
     for line in lines:
-        print(json.dumps({"benchmark": "tasks_noop", **line, **common}), flush=True)
+        print(json.dumps({"benchmark": "tasks", **line, **common}), flush=True)
     return 0 if all(line["ran"] == args.tasks for line in lines) else 1
 
 

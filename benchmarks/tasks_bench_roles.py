@@ -52,7 +52,7 @@ async def _until_terminated() -> None:
     await stop.wait()
 
 
-async def gobstopper_worker(url: str, prefix: str, workers: int) -> None:
+async def gobstopper_worker(url: str, prefix: str, workers: int, task_ms: float) -> None:
     from gobstopper.tasks import TaskQueue
     from gobstopper.tasks.redis_storage import RedisTaskStorage
 
@@ -61,6 +61,8 @@ async def gobstopper_worker(url: str, prefix: str, workers: int) -> None:
 
     @queue.register_task("noop")
     async def noop() -> None:
+        if task_ms:
+            await asyncio.sleep(task_ms / 1000)
         counter.runs += 1
 
     await queue.start_workers(worker_count=workers)
@@ -73,13 +75,15 @@ async def gobstopper_worker(url: str, prefix: str, workers: int) -> None:
     print(json.dumps({"cpu_s": cpu}), flush=True)
 
 
-async def arq_worker(url: str, workers: int) -> None:
+async def arq_worker(url: str, workers: int, task_ms: float) -> None:
     from arq.connections import RedisSettings
     from arq.worker import Worker, func
 
     counter = Counter(url)
 
     async def noop(ctx: dict[str, Any]) -> None:
+        if task_ms:
+            await asyncio.sleep(task_ms / 1000)
         counter.runs += 1
 
     worker = Worker(
@@ -123,9 +127,9 @@ async def arq_produce(url: str, tasks: int, producers: int) -> None:
 def main() -> None:
     role, url, *rest = sys.argv[1:]
     if role == "gobstopper-worker":
-        asyncio.run(gobstopper_worker(url, rest[0], int(rest[1])))
+        asyncio.run(gobstopper_worker(url, rest[0], int(rest[1]), float(rest[2])))
     elif role == "arq-worker":
-        asyncio.run(arq_worker(url, int(rest[0])))
+        asyncio.run(arq_worker(url, int(rest[0]), float(rest[1])))
     elif role == "arq-produce":
         asyncio.run(arq_produce(url, int(rest[0]), int(rest[1])))
     else:
