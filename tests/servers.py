@@ -17,7 +17,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TypeVar
+from typing import NoReturn, TypeVar
 
 import pytest
 
@@ -36,11 +36,15 @@ def require_program(program: str, install: str) -> str:
     (CI installs every service the tests need: a missing one there is a broken setup)."""
     path = shutil.which(program)
     if path is None:
-        message = f"{program} is not installed ({install})"
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(message)
-        pytest.skip(message)
+        missing_on_this_machine(f"{program} is not installed ({install})")
     return path
+
+
+def missing_on_this_machine(message: str) -> NoReturn:
+    """Skip the test for something this machine lacks, but fail under ``CI=true``."""
+    if os.environ.get("CI", "").lower() == "true":
+        pytest.fail(message)
+    pytest.skip(message)
 
 
 def free_port() -> int:

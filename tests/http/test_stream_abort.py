@@ -12,6 +12,7 @@ from types import SimpleNamespace
 import pytest
 
 from gobstopper.http.stream_abort import abort_connection
+from tests.servers import missing_on_this_machine
 
 
 @contextmanager
@@ -62,8 +63,9 @@ def _has_ipv6_loopback() -> bool:
     return True
 
 
-@pytest.mark.skipif(not _has_ipv6_loopback(), reason="no IPv6 loopback")
 def test_ipv6_connections_are_found():
+    if not _has_ipv6_loopback():
+        missing_on_this_machine("no IPv6 loopback (::1)")
     with connection(socket.AF_INET6, "::1") as (client, accepted):
         assert run(scope_of(accepted)) is True
         assert client.recv(10) == b""
