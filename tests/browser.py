@@ -8,6 +8,7 @@ except under ``CI=true``, where they fail.
 
 from __future__ import annotations
 
+import base64
 import json
 import time
 from collections.abc import Iterator
@@ -63,6 +64,12 @@ class Browser:
         self.wait_for(f"return document.querySelector({json.dumps(css)}) !== null", bool, timeout)
         found = self._call("POST", "/element", {"using": "css selector", "value": css})
         self._call("POST", f"/element/{found[_ELEMENT]}/click", {})
+
+    def screenshot(self, path: Path) -> bytes:
+        """Save a PNG of the page as shown to ``path`` (test output, never the repo); return it."""
+        png = base64.b64decode(self._call("GET", "/screenshot"))
+        path.write_bytes(png)
+        return png
 
     def console_errors(self) -> list[str]:
         """Console errors logged since the last call (Chromium's browser log)."""

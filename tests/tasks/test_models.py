@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import datetime
 
 import msgspec
 import pytest
 
-from gobstopper.tasks.models import TaskInfo, TaskPriority, TaskStatus
+from gobstopper.tasks.models import TaskInfo, TaskPriority, TaskStatus, new_task_id
 
 
 def test_status_values() -> None:
@@ -116,3 +117,19 @@ def test_msgspec_round_trip() -> None:
     decoded = msgspec.json.decode(msgspec.json.encode(task), type=TaskInfo)
     assert decoded == task
     assert decoded.priority is TaskPriority.HIGH
+
+
+def test_new_task_id_is_a_canonical_random_uuid4() -> None:
+    ids = [new_task_id() for _ in range(2000)]
+    assert len(set(ids)) == len(ids)
+    for text in ids:
+        parsed = uuid.UUID(text)
+        assert str(parsed) == text  # canonical: lower-case, dashed, 36 characters
+        assert parsed.version == 4
+        assert parsed.variant == uuid.RFC_4122
+    # Every one of the 122 random bits varies across 2,000 ids.
+    fixed = {(6, 0xF0), (8, 0xC0)}
+    for index in range(16):
+        seen = {uuid.UUID(text).bytes[index] for text in ids}
+        mask = next((bits for position, bits in fixed if position == index), 0)
+        assert len({value & ~mask & 0xFF for value in seen}) > 1

@@ -32,6 +32,7 @@ from typing import Any
 import msgspec
 
 from . import transitions
+from .backend import TaskPage, TaskQuery, find_stored
 from .gateway import StorageGateway
 from .models import TaskInfo, TaskStatus
 from .recovery import find_recoverable
@@ -183,6 +184,11 @@ class LocalBackend:
         await self._gateway.save(info)
         self._enqueue(info)
         return True
+
+    async def find(self, query: TaskQuery) -> TaskPage:
+        """Ask storage for one page of the matching tasks and their count."""
+        page: TaskPage = await self._gateway.call(lambda storage: find_stored(storage, query))
+        return page
 
     async def recent(self, limit: int) -> list[TaskInfo]:
         """Return the newest stored tasks."""

@@ -29,7 +29,6 @@ import inspect
 import logging
 import threading
 import time
-import uuid
 from collections import Counter
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
@@ -42,7 +41,7 @@ from ..config import shutdown_timeout, tasks_enabled
 from . import transitions
 from .backend import TaskBackend
 from .local import LocalBackend
-from .models import TaskInfo, TaskPriority, TaskStatus
+from .models import TaskInfo, TaskPriority, TaskStatus, new_task_id
 from .payload import storable_arguments, storable_result
 from .progress import ProgressRecorder, reporting_to
 
@@ -234,7 +233,7 @@ class TaskQueue:
             raise KeyError(f"no task {name!r} is registered in category {category!r}")
         call_args, call_kwargs = storable_arguments(args, kwargs)
         info = TaskInfo(
-            id=str(uuid.uuid4()),
+            id=new_task_id(),
             name=name,
             category=category,
             priority=TaskPriority(priority),

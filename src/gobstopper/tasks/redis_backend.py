@@ -36,6 +36,7 @@ from typing import TYPE_CHECKING, Any, cast
 from redis.exceptions import RedisError, ResponseError
 
 from . import transitions
+from .backend import TaskPage, TaskQuery
 from .models import TaskInfo, TaskStatus
 from .redis_batch import ScriptBatcher
 from .redis_records import (
@@ -220,6 +221,10 @@ class RedisBackend:
         if info is None or not runnable(info):
             return False
         return await asyncio.to_thread(self._storage.requeue_failed, task_id) is not None
+
+    async def find(self, query: TaskQuery) -> TaskPage:
+        """One page of the matching tasks and their count (a bounded walk of the index)."""
+        return await asyncio.to_thread(self._storage.find_tasks, query)
 
     async def recent(self, limit: int) -> list[TaskInfo]:
         """The newest tasks of the index."""

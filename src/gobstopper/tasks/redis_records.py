@@ -11,7 +11,8 @@ Under a prefix ``P`` (default ``gobstopper:tasks``):
   consumer group ``gobstopper``. Workers read the highest priority first.
 - ``P:delayed``: a sorted set of tasks waiting out a retry backoff (score:
   when they are due, in ms).
-- ``P:index``: a sorted set of every task id by creation time, for listing.
+- ``P:index``: a sorted set of every task id by creation time, for listing
+  (``SCAN``: a slice of it, its records filtered by status and queue).
 
 Every change of a record is a compare-and-set on (status, owner) in one
 script, so a stale worker (one whose task was handed to another after the
@@ -38,12 +39,21 @@ _encode = msgspec.json.Encoder().encode
 _decode = msgspec.json.Decoder(TaskInfo).decode
 
 
+class _Named(msgspec.Struct):
+    name: str
+
+
+# PERF: msgspec skips the fields _Named lacks, so a search need not build TaskInfos.
+_decode_name = msgspec.json.Decoder(_Named).decode
+
+
 class RedisKeys:
     """Key names under one prefix."""
 
     def __init__(self, prefix: str) -> None:
         self.prefix = prefix
         self.record_prefix = f"{prefix}:task:"
+        self.queue_prefix = f"{prefix}:queue:"
         self.index = f"{prefix}:index"
         self.delayed = f"{prefix}:delayed"
 
@@ -53,7 +63,7 @@ class RedisKeys:
 
     def stream(self, category: str, priority: int) -> str:
         """The ready stream of ``category`` at ``priority``."""
-        return f"{self.prefix}:queue:{category}:{priority}"
+        return f"{self.queue_prefix}{category}:{priority}"
 
     def streams(self, category: str) -> list[str]:
         """The category's ready streams, highest priority first."""
@@ -72,6 +82,11 @@ def decode_record(status: str | None, info: str | None) -> TaskInfo | None:
     task = _decode(info)
     task.status = TaskStatus(status)
     return task
+
+
+def decode_name(info: str) -> str:
+    """The task name in a record's ``info``, without building the whole TaskInfo."""
+    return _decode_name(info).name
 
 
 def epoch_ms(moment: datetime) -> float:
@@ -159,4 +174,51 @@ for i = 3, #ARGV do
   end
 end
 return 1
+"""
+
+# Read a slice of the creation index, newest first, from a cursor, keeping
+# the tasks whose status and queue match; ids whose record is gone (expired)
+# leave the index. The cursor is a score and how many ids at that score were
+# read already (not an offset: LIMIT walks every entry it skips).
+# KEYS: index. ARGV: cursor score ('+inf' to start), ids at it to pass over,
+# lowest score (Redis syntax), how many, record key prefix, queue stream
+# prefix, status ('' for any), '=' .. category ('' for any), priority (''
+# for any), '1' to return each info too, matches to pass over before
+# returning any, most to return (-1: all).
+# Returns {ids read, matches, next cursor score, ids at it,
+#          {task id, status[, info]} per match returned, flattened}.
+SCAN = """
+local rows = redis.call('ZREVRANGEBYSCORE', KEYS[1], ARGV[1], ARGV[3], 'WITHSCORES',
+                        'LIMIT', ARGV[2], ARGV[4])
+local fields = ARGV[10] == '1' and {'status', 'stream', 'info'} or {'status', 'stream'}
+local head, skip, take = ARGV[6], tonumber(ARGV[11]), tonumber(ARGV[12])
+local top, ties, gone, out, matched = ARGV[1], tonumber(ARGV[2]), {}, {}, 0
+for i = 1, #rows, 2 do
+  local id, score = rows[i], rows[i + 1]
+  local rec = redis.call('HMGET', ARGV[5] .. id, unpack(fields))
+  if not rec[1] then
+    table.insert(gone, id)
+  else
+    if score == top then ties = ties + 1 else top, ties = score, 1 end
+    local keep = ARGV[7] == '' or rec[1] == ARGV[7]
+    if keep and (ARGV[8] ~= '' or ARGV[9] ~= '') then
+      local category, priority
+      if rec[2] and string.sub(rec[2], 1, #head) == head then
+        category, priority = string.match(string.sub(rec[2], #head + 1), '^(.*):(%d+)$')
+      end
+      keep = category ~= nil and (ARGV[8] == '' or '=' .. category == ARGV[8])
+        and (ARGV[9] == '' or priority == ARGV[9])
+    end
+    if keep then
+      matched = matched + 1
+      if matched > skip and (take < 0 or matched <= skip + take) then
+        table.insert(out, id)
+        table.insert(out, rec[1])
+        if ARGV[10] == '1' then table.insert(out, rec[3] or false) end
+      end
+    end
+  end
+end
+if #gone > 0 then redis.call('ZREM', KEYS[1], unpack(gone)) end
+return {#rows / 2, matched, top, ties, out}
 """

@@ -10,7 +10,10 @@ This class is also the synchronous storage the reference documents
 ``gobstopper tasks`` needs (``summarize``, ``cancel``, ``requeue_failed``).
 Listing walks the creation index newest first and reads records in pages,
 so it costs O(tasks kept); finished records expire after ``result_ttl``
-seconds and their ids leave the index as listing meets them.
+seconds and their ids leave the index as listing meets them. ``find_tasks``
+(the dashboard's query) walks the same way but reads only each record's
+status and queue name (and its JSON when searching), and stops after
+``find_scan_limit`` records.
 """
 
 from __future__ import annotations
@@ -23,8 +26,17 @@ from typing import TYPE_CHECKING, Any, cast
 
 from ..service_checks import ServiceCheck, redis_address
 from . import transitions
+from .backend import TaskPage, TaskQuery
 from .models import TERMINAL_STATUSES, TaskInfo, TaskStatus
-from .redis_records import SWAP, RedisKeys, decode_record, encode_info, epoch_ms
+from .redis_records import (
+    SCAN,
+    SWAP,
+    RedisKeys,
+    decode_name,
+    decode_record,
+    encode_info,
+    epoch_ms,
+)
 
 if TYPE_CHECKING:
     from redis import Redis
@@ -33,8 +45,11 @@ if TYPE_CHECKING:
 
 __all__ = ["RedisTaskStorage"]
 
-_PAGE = 500
+#: Index entries one ``SCAN`` script call reads: it blocks Redis ~1-3 ms.
+_SLICE = 1000
 _WEEK = 7 * 24 * 3600.0
+#: Tasks a slice of the index kept: (task id, status, info JSON or None).
+Matches = list[tuple[str, str, str | None]]
 
 
 class RedisTaskStorage:
@@ -48,7 +63,11 @@ class RedisTaskStorage:
             heartbeat before another process takes it over (its process is
             presumed dead). Larger than the longest event-loop stall.
         result_ttl: Seconds a finished task's record is kept.
+        find_scan_limit: Most records one ``find_tasks`` looks at (newest
+            first); a class default of 100,000, settable per instance.
     """
+
+    find_scan_limit = 100_000
 
     def __init__(
         self,
@@ -152,6 +171,45 @@ class RedisTaskStorage:
             found.append(info)
         return found
 
+    def find_tasks(self, query: TaskQuery) -> TaskPage:
+        """Return one page of the tasks matching ``query``, newest first, and their count.
+
+        Redis keeps no index by status, category or name, so this walks the
+        creation index (only the part newer than ``created_after``, if set):
+        a script reads 1,000 records at a time, counts those whose status and
+        queue match and returns the ids of the page; a search instead gets
+        every such record's JSON and matches names here. After
+        ``find_scan_limit`` records (rounded up to 1,000) it stops: ``total``
+        counts the tasks it looked at and ``counted_all`` is False.
+        """
+        needle = query.search.lower()
+        wanted = range(query.offset, query.offset + query.limit)
+        page: list[str] = []
+        total = looked = 0
+        slices = self._scan(query, with_info=bool(needle), window=None if needle else wanted)
+        for read, matched, matches in slices:
+            if looked >= self.find_scan_limit:
+                return TaskPage(self._read(page), total, counted_all=False)
+            looked += read
+            if not needle:
+                page += [task_id for task_id, _, _ in matches]
+                total += matched
+                continue
+            for task_id, _, info in matches:
+                if needle in task_id.lower() or (info and needle in decode_name(info).lower()):
+                    if total in wanted:
+                        page.append(task_id)
+                    total += 1
+        return TaskPage(self._read(page), total)
+
+    def _read(self, task_ids: list[str]) -> list[TaskInfo]:
+        """The tasks of ``task_ids`` still stored, in that order."""
+        pipe = self.client.pipeline(transaction=False)
+        for task_id in task_ids:
+            pipe.hmget(self.keys.record(task_id), ["status", "info"])
+        tasks = [decode_record(status, info) for status, info in pipe.execute()]
+        return [task for task in tasks if task is not None]
+
     def summarize(self) -> dict[str, Any]:
         """Count every stored task: ``total``, ``by_status``, ``by_category``."""
         tasks = list(self._walk())
@@ -211,23 +269,49 @@ class RedisTaskStorage:
         return info if self.client.eval(SWAP, len(keys), *keys, *args) else None
 
     def _walk(self) -> Iterator[TaskInfo]:
-        """Every stored task, newest first; ids of expired records are pruned."""
-        client, keys = self.client, self.keys
-        start = 0
-        while True:
-            ids = cast("list[str]", client.zrevrange(keys.index, start, start + _PAGE - 1))
-            if not ids:
-                return
-            pipe = client.pipeline(transaction=False)
-            for task_id in ids:
-                pipe.hmget(keys.record(task_id), ["status", "info"])
-            gone = []
-            for task_id, (status, info) in zip(ids, pipe.execute(), strict=True):
+        """Every stored task, newest first."""
+        for _, _, matches in self._scan(TaskQuery(), with_info=True):
+            for _, status, info in matches:
                 task = decode_record(status, info)
-                if task is None:
-                    gone.append(task_id)
-                else:
+                if task is not None:
                     yield task
-            if gone:
-                client.zrem(keys.index, *gone)
-            start += _PAGE - len(gone)
+
+    def _scan(
+        self, query: TaskQuery, *, with_info: bool, window: range | None = None
+    ) -> Iterator[tuple[int, int, Matches]]:
+        """Walk the index newest first; per slice: ids read, matches, matches returned.
+
+        Matches pass ``query``'s status, category, priority and
+        ``created_after``; the rest is the caller's. All are returned, or,
+        given a ``window``, those whose position among all matches is in it.
+        Each slice continues below the last one's score, so tasks added
+        meanwhile (newer) are not met. Ids of expired records leave the index.
+        """
+        keys, after = self.keys, query.created_after
+        scan = self.client.register_script(SCAN)
+        filters: list[Any] = [
+            "-inf" if after is None else f"({epoch_ms(after)!r}",
+            _SLICE,
+            keys.record_prefix,
+            keys.queue_prefix,
+            "" if query.status is None else query.status.value,
+            "" if query.category is None else "=" + query.category,
+            "" if query.priority is None else str(query.priority.value),
+            "1" if with_info else "",
+        ]
+        width = 3 if with_info else 2
+        top, ties, seen = "+inf", 0, 0
+        while True:
+            skip, take = 0, -1  # every match
+            if window is not None:
+                skip = max(0, window.start - seen)
+                take = max(0, window.stop - max(seen, window.start))
+            reply = scan(keys=[keys.index], args=[top, ties, *filters, skip, take])
+            read, matched, top, ties, flat = cast("list[Any]", reply)
+            if not read:
+                return
+            rows = [flat[i : i + width] for i in range(0, len(flat), width)]
+            yield read, matched, [(row[0], row[1], row[2] if with_info else None) for row in rows]
+            if read < _SLICE:
+                return
+            seen += matched

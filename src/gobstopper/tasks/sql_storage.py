@@ -6,8 +6,8 @@ the same calls. This base class holds everything that does not depend on the
 engine: the columns, the read and delete queries, batching and transactions,
 the one-lock-per-store threading rule, and the conversion of a row back to a
 ``TaskInfo``. A subclass supplies the connection, the column types, and how a
-batch of rows reaches its engine (DuckDB: one JSON parameter; SQLite:
-``executemany``).
+batch of rows reaches its engine (DuckDB: one row's parameters, or one JSON
+parameter for several rows; SQLite: ``executemany``).
 
 A store is safe to share between threads (calls are serialised by a lock),
 and one *process* at a time may open a database file: a second one gets
@@ -18,15 +18,18 @@ the other's tasks.
 
 from __future__ import annotations
 
+import re
 import threading
 from abc import ABC, abstractmethod
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
+from operator import itemgetter
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal
 
 import msgspec
 
+from .backend import TaskPage, TaskQuery
 from .models import TERMINAL_STATUSES, TaskInfo, TaskPriority, TaskStatus
 from .transitions import utc_now
 
@@ -36,10 +39,13 @@ __all__ = [
     "MUTABLE",
     "NAMES",
     "REDIS_HINT",
+    "ROW_SQL",
+    "RowWrite",
     "SQLTaskStorage",
     "TaskStorageLockedError",
     "json_text",
     "naive_utc",
+    "row_parameters",
 ]
 
 #: How to select the task backend that works across processes and machines.
@@ -84,8 +90,21 @@ MUTABLE = (
     "progress_message",
 )
 INDEXED = ("category", "status", "created_at", "priority")
+#: The writes a batch is made of: new rows, changed rows, or rows either way (``save_tasks``).
+RowWrite = Literal["insert", "update", "upsert"]
+_ROW_INSERT = f"INSERT INTO tasks ({', '.join(NAMES)}) VALUES ({', '.join('?' for _ in NAMES)})"
+#: Each write as a statement taking one row's parameters (``row_parameters``).
+ROW_SQL: Mapping[RowWrite, str] = {
+    "insert": _ROW_INSERT,
+    "update": f"UPDATE tasks SET {', '.join(f'{name} = ?' for name in MUTABLE)} WHERE id = ?",
+    "upsert": _ROW_INSERT.replace("INSERT INTO", "INSERT OR REPLACE INTO", 1),
+}
+# UPDATE's parameters, picked from an INSERT row: the mutable columns, then id.
+_UPDATE_PARAMETERS = itemgetter(*(NAMES.index(name) for name in (*MUTABLE, "id")))
 _TERMINAL_VALUES = tuple(sorted(s.value for s in TERMINAL_STATUSES))
 _SELECT = f"SELECT {', '.join(NAMES)} FROM tasks"
+#: What LIKE would take as a wildcard (or as its escape) in a search text.
+_LIKE_SPECIAL = re.compile(r"[\\%_]")
 
 _encode = msgspec.json.Encoder().encode
 _decode = msgspec.json.Decoder().decode
@@ -133,12 +152,8 @@ class SQLTaskStorage(ABC):
     SUFFIX: ClassVar[str]
     #: Engine type of each column kind (see ``COLUMNS``).
     TYPES: ClassVar[Mapping[str, str]]
-    #: Whether one statement is a transaction of its own (no BEGIN needed).
-    STATEMENT_IS_ATOMIC: ClassVar[bool]
-    #: Statements taking a batch of rows (``_rows`` or ``_changes``).
-    INSERT: ClassVar[str]
-    UPSERT: ClassVar[str]
-    UPDATE: ClassVar[str]
+    #: Columns with an index of their own.
+    INDEXES: ClassVar[tuple[str, ...]] = INDEXED
 
     def __init__(self, db_path: str | Path) -> None:
         """Prepare storage for ``db_path`` without touching the file."""
@@ -155,16 +170,12 @@ class SQLTaskStorage(ABC):
         """
 
     @abstractmethod
-    def _rows(self, tasks: Sequence[TaskInfo]) -> Any:
-        """Encode every column of ``tasks`` for ``INSERT``/``UPSERT``."""
+    def _write_rows(self, connection: Any, write: RowWrite, tasks: Sequence[TaskInfo]) -> None:
+        """Insert, update or upsert the rows of ``tasks`` (at least one)."""
 
-    @abstractmethod
-    def _changes(self, tasks: Sequence[TaskInfo]) -> Any:
-        """Encode what ``UPDATE`` needs of ``tasks`` (id and mutable columns)."""
-
-    @abstractmethod
-    def _execute_batch(self, connection: Any, sql: str, batch: Any) -> None:
-        """Run one batch statement with what ``_rows``/``_changes`` made."""
+    def _is_one_statement(self, tasks: Sequence[TaskInfo]) -> bool:
+        """Whether ``_write_rows`` writes ``tasks`` in one statement (atomic without BEGIN)."""
+        return False
 
     @abstractmethod
     def _time_parameter(self, value: datetime) -> Any:
@@ -184,7 +195,7 @@ class SQLTaskStorage(ABC):
         )
         return [f"CREATE TABLE IF NOT EXISTS tasks ({columns})"] + [
             f"CREATE INDEX IF NOT EXISTS idx_tasks_{column} ON tasks ({column})"
-            for column in INDEXED
+            for column in cls.INDEXES
         ]
 
     def _locked(self, detail: str) -> TaskStorageLockedError:
@@ -219,7 +230,7 @@ class SQLTaskStorage(ABC):
         """
         rows = list({task.id: task for task in tasks}.values())
         if rows:
-            self._transaction([(self.UPSERT, self._rows(rows))])
+            self._transaction([("upsert", rows)])
 
     def write(self, inserted: Sequence[TaskInfo], updated: Sequence[TaskInfo]) -> None:
         """Insert new tasks and update stored ones in one transaction.
@@ -229,25 +240,25 @@ class SQLTaskStorage(ABC):
         priority, created_at, max_retries and arguments are left as stored.
         All or nothing: on error the transaction is rolled back.
         """
-        statements = []
+        writes: list[tuple[RowWrite, Sequence[TaskInfo]]] = []
         if inserted:
-            statements.append((self.INSERT, self._rows(inserted)))
+            writes.append(("insert", inserted))
         if updated:
-            statements.append((self.UPDATE, self._changes(updated)))
-        if statements:
-            self._transaction(statements)
+            writes.append(("update", updated))
+        if writes:
+            self._transaction(writes)
 
-    def _transaction(self, statements: list[tuple[str, Any]]) -> None:
+    def _transaction(self, writes: list[tuple[RowWrite, Sequence[TaskInfo]]]) -> None:
         with self._lock:
             connection = self._connect()
-            if len(statements) == 1 and self.STATEMENT_IS_ATOMIC:
+            if len(writes) == 1 and self._is_one_statement(writes[0][1]):
                 # PERF: BEGIN/COMMIT around a statement that is atomic anyway cost time.
-                self._execute_batch(connection, *statements[0])
+                self._write_rows(connection, *writes[0])
                 return
             connection.execute("BEGIN")
             try:
-                for sql, batch in statements:
-                    self._execute_batch(connection, sql, batch)
+                for write, tasks in writes:
+                    self._write_rows(connection, write, tasks)
             except BaseException:
                 connection.execute("ROLLBACK")
                 raise
@@ -285,6 +296,39 @@ class SQLTaskStorage(ABC):
         with self._lock:
             rows = self._connect().execute(sql, [*params, limit, offset]).fetchall()
         return [self._from_row(row) for row in rows]
+
+    def find_tasks(self, query: TaskQuery) -> TaskPage:
+        """Return one page of the tasks matching ``query``, newest first, and their count.
+
+        Both come from the table, over every stored task, in one lock so they
+        agree (SQLite has indexes on the filtered columns; DuckDB scans them,
+        milliseconds per million rows; a search reads each row's id and name).
+        """
+        clauses, params = [], []
+        for column, value in (
+            ("status", None if query.status is None else query.status.value),
+            ("category", query.category),
+            ("priority", None if query.priority is None else query.priority.value),
+        ):
+            if value is not None:
+                clauses.append(f"{column} = ?")
+                params.append(value)
+        if query.created_after is not None:
+            clauses.append("created_at > ?")
+            params.append(self._time_parameter(naive_utc(query.created_after)))
+        if query.search:
+            # NOTE: lower() on both sides: SQLite folds ASCII letters only, DuckDB all.
+            like = r"LIKE lower(?) ESCAPE '\'"
+            clauses.append(f"(lower(id) {like} OR lower(name) {like})")
+            pattern = "%" + _LIKE_SPECIAL.sub(r"\\\g<0>", query.search) + "%"
+            params += [pattern, pattern]
+        where = f" WHERE {' AND '.join(clauses)}" if clauses else ""
+        page = f"{_SELECT}{where} ORDER BY created_at DESC, id DESC LIMIT ? OFFSET ?"
+        with self._lock:
+            connection = self._connect()
+            (total,) = connection.execute(f"SELECT count(*) FROM tasks{where}", params).fetchone()
+            rows = connection.execute(page, [*params, query.limit, query.offset]).fetchall()
+        return TaskPage([self._from_row(row) for row in rows], total)
 
     def cleanup_old_tasks(
         self, days: int | None = None, months: int | None = None, years: int | None = None
@@ -357,6 +401,33 @@ def json_text(value: Any) -> str:
         return _encode(value).decode()
     except TypeError as exc:
         raise TypeError(f"a task's result or arguments are not JSON-serialisable: {exc}") from exc
+
+
+def row_parameters(
+    write: RowWrite, task: TaskInfo, time: Callable[[datetime], Any]
+) -> tuple[Any, ...]:
+    """Return ``ROW_SQL[write]``'s parameters for ``task``, times made by ``time``."""
+    started, completed = task.started_at, task.completed_at
+    row = (
+        task.id,
+        task.name,
+        task.category,
+        task.priority.value,
+        task.status.value,
+        time(task.created_at),
+        None if started is None else time(started),
+        None if completed is None else time(completed),
+        task.elapsed_seconds,
+        None if task.result is None else json_text(task.result),
+        task.error,
+        task.retry_count,
+        task.max_retries,
+        json_text(task.args),
+        json_text(task.kwargs),
+        task.progress,
+        task.progress_message,
+    )
+    return _UPDATE_PARAMETERS(row) if write == "update" else row
 
 
 def naive_utc(value: datetime) -> datetime:

@@ -26,20 +26,15 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from operator import itemgetter
 from pathlib import Path
 from typing import Any, Literal
 
 from .models import TaskInfo
-from .sql_storage import MUTABLE, NAMES, SQLTaskStorage, json_text, naive_utc
+from .sql_storage import ROW_SQL, RowWrite, SQLTaskStorage, naive_utc, row_parameters
 
 __all__ = ["SQLiteTaskStorage"]
 
 Synchronous = Literal["FULL", "NORMAL"]
-
-# UPDATE's parameters, picked from an INSERT row: the mutable columns, then id.
-_UPDATE_PARAMETERS = itemgetter(*(NAMES.index(name) for name in (*MUTABLE, "id")))
-_INSERT = f"INSERT INTO tasks ({', '.join(NAMES)}) VALUES ({', '.join('?' for _ in NAMES)})"
 
 
 class SQLiteTaskStorage(SQLTaskStorage):
@@ -54,10 +49,6 @@ class SQLiteTaskStorage(SQLTaskStorage):
     ENGINE = "SQLite"
     SUFFIX = ".sqlite3"
     TYPES = {"text": "TEXT", "int": "INTEGER", "real": "REAL", "time": "TEXT", "json": "TEXT"}
-    STATEMENT_IS_ATOMIC = False  # executemany in autocommit commits row by row
-    INSERT = _INSERT
-    UPSERT = _INSERT.replace("INSERT INTO", "INSERT OR REPLACE INTO", 1)
-    UPDATE = f"UPDATE tasks SET {', '.join(f'{name} = ?' for name in MUTABLE)} WHERE id = ?"
 
     def __init__(
         self, db_path: str | Path = "wopr_tasks.sqlite3", *, synchronous: Synchronous = "FULL"
@@ -97,35 +88,11 @@ class SQLiteTaskStorage(SQLTaskStorage):
             raise
         return connection
 
-    def _rows(self, tasks: Sequence[TaskInfo]) -> list[tuple[Any, ...]]:
-        return [
-            (
-                task.id,
-                task.name,
-                task.category,
-                task.priority.value,
-                task.status.value,
-                _time_text(task.created_at),
-                _optional_time_text(task.started_at),
-                _optional_time_text(task.completed_at),
-                task.elapsed_seconds,
-                None if task.result is None else json_text(task.result),
-                task.error,
-                task.retry_count,
-                task.max_retries,
-                json_text(task.args),
-                json_text(task.kwargs),
-                task.progress,
-                task.progress_message,
-            )
-            for task in tasks
-        ]
-
-    def _changes(self, tasks: Sequence[TaskInfo]) -> list[tuple[Any, ...]]:
-        return [_UPDATE_PARAMETERS(row) for row in self._rows(tasks)]
-
-    def _execute_batch(self, connection: Any, sql: str, batch: list[tuple[Any, ...]]) -> None:
-        connection.executemany(sql, batch)
+    def _write_rows(self, connection: Any, write: RowWrite, tasks: Sequence[TaskInfo]) -> None:
+        # Not one statement: executemany in autocommit would commit row by row.
+        connection.executemany(
+            ROW_SQL[write], [row_parameters(write, task, _time_text) for task in tasks]
+        )
 
     def _time_parameter(self, value: datetime) -> str:
         return _time_text(value)
@@ -137,7 +104,3 @@ class SQLiteTaskStorage(SQLTaskStorage):
 def _time_text(value: datetime) -> str:
     # Fixed width (microseconds always written), so text order is time order.
     return naive_utc(value).isoformat(" ", "microseconds")
-
-
-def _optional_time_text(value: datetime | None) -> str | None:
-    return None if value is None else _time_text(value)

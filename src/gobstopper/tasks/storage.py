@@ -1,23 +1,29 @@
 """DuckDB storage for task records (the default store).
 
-One table, ``tasks``, indexed on category, status, created_at and priority
-(the table, queries and row conversion are shared with the SQLite store:
-``sql_storage.py``). The file is created on first use, not when
-``TaskStorage`` is built, and ``duckdb`` is imported only by the
-constructor, so importing this module costs nothing. DuckDB lets one
+One table, ``tasks``, keyed on ``id`` (the table, queries and row conversion
+are shared with the SQLite store: ``sql_storage.py``). The file is created on
+first use, not when ``TaskStorage`` is built, and ``duckdb`` is imported only
+by the constructor, so importing this module costs nothing. DuckDB lets one
 *process* open the file: a second process gets ``TaskStorageLockedError``,
 which names the fix.
 
 PERF: DuckDB's cost is per statement and per bound parameter, not per row
-(duckdb 2.0.1, 2 cores: a one-row ``INSERT OR REPLACE`` costs 5.7-7 ms CPU,
-a 200-row one with 3,400 ``?`` parameters 49 ms). So rows travel as *one*
-JSON parameter (msgspec encodes the TaskInfo structs) that DuckDB unpacks
-with ``from_json``: 200 rows cost 10 ms, and a whole batch of transitions -
-new tasks inserted, changed tasks updated in place, no upsert - is one
-transaction of at most two statements (``write``): 200 inserts plus 400
-updates in 13-25 ms, against 4 ms for one row the old way. Each commit
-waits for one ``fdatasync`` of the write-ahead log (7-12 ms on the
-benchmark machine's disk), which is what bounds a queue on DuckDB: see
+(duckdb 2.0.1, 2 cores). A whole batch of transitions - new tasks inserted,
+changed tasks updated in place, no upsert - is one transaction of at most
+two statements (``write``). Several rows travel as *one* JSON parameter
+(msgspec encodes the TaskInfo structs) that DuckDB unpacks with
+``from_json``: about 2.5 ms per statement plus 50 µs per row, where a
+3,400-parameter INSERT of 200 rows cost 49 ms. One row is cheaper as a
+plain parameterised statement (insert 1.2 ms, update 0.8-1.3 ms, against
+2.5-3.5 ms through ``from_json``), and a batch of one row is what a single
+worker coroutine mostly writes. UPDATE unpacks only the id and mutable
+columns (0.7-0.9 ms less per batch). There is no index but the primary key:
+DuckDB turns an UPDATE of an indexed column into a delete and an insert in
+the index, which cost 20-30 % more per batch; the list queries scan (a
+column scan with zone maps, milliseconds for a million rows). Databases
+made by earlier versions lose those indexes when opened. Each commit waits
+for one ``fdatasync`` of the write-ahead log (7-12 ms on the benchmark
+machine's disk), which is what bounds a queue on DuckDB: see
 docs/tasks.md#performance.
 """
 
@@ -33,13 +39,17 @@ import msgspec
 from .models import TaskInfo
 from .sql_storage import (
     COLUMNS,
+    INDEXED,
     MUTABLE,
     NAMES,
     REDIS_HINT,
+    ROW_SQL,
+    RowWrite,
     SQLTaskStorage,
     TaskStorageLockedError,
     json_text,
     naive_utc,
+    row_parameters,
 )
 
 __all__ = ["REDIS_HINT", "TaskStorage", "TaskStorageLockedError"]
@@ -51,13 +61,36 @@ _TYPES = {
     "time": "TIMESTAMP",
     "json": "VARCHAR",
 }
-# The shape ``from_json`` unpacks a batch into: result/args/kwargs arrive as
-# JSON and are stored as their JSON text.
-_SHAPE = ", ".join(
-    f'"{name}": "{"JSON" if kind == "json" else _TYPES[kind]}"' for name, kind in COLUMNS
+
+
+def _unpacked_rows(names: tuple[str, ...]) -> str:
+    """A subquery unpacking a JSON array parameter into rows of the ``names`` columns.
+
+    result/args/kwargs arrive as JSON and are stored as their JSON text; keys
+    of the objects not in ``names`` are ignored.
+    """
+    shape = ", ".join(
+        f'"{name}": "{"JSON" if kind == "json" else _TYPES[kind]}"'
+        for name, kind in COLUMNS
+        if name in names
+    )
+    return f"(SELECT unnest(from_json(?::JSON, '[{{{shape}}}]'), recursive := true))"
+
+
+_INSERT = (
+    f"INSERT INTO tasks ({', '.join(NAMES)}) SELECT {', '.join(NAMES)} FROM {_unpacked_rows(NAMES)}"
 )
-_ROWS = f"(SELECT unnest(from_json(?::JSON, '[{{{_SHAPE}}}]'), recursive := true))"
-_INSERT = f"INSERT INTO tasks ({', '.join(NAMES)}) SELECT {', '.join(NAMES)} FROM {_ROWS}"
+#: Batches this small are written a row per statement, larger ones in one statement.
+_ROW_BY_ROW_AT_MOST = 2
+#: Each write as one statement taking a JSON array of rows.
+_BATCH_SQL: dict[RowWrite, str] = {
+    "insert": _INSERT,
+    "update": (
+        f"UPDATE tasks SET {', '.join(f'{name} = v.{name}' for name in MUTABLE)} "
+        f"FROM {_unpacked_rows(('id', *MUTABLE))} AS v WHERE tasks.id = v.id"
+    ),
+    "upsert": _INSERT.replace("INSERT INTO", "INSERT OR REPLACE INTO", 1),
+}
 
 
 class TaskStorage(SQLTaskStorage):
@@ -71,13 +104,7 @@ class TaskStorage(SQLTaskStorage):
     ENGINE = "DuckDB"
     SUFFIX = ".duckdb"
     TYPES = _TYPES
-    STATEMENT_IS_ATOMIC = True
-    INSERT = _INSERT
-    UPSERT = _INSERT.replace("INSERT INTO", "INSERT OR REPLACE INTO", 1)
-    UPDATE = (
-        f"UPDATE tasks SET {', '.join(f'{name} = v.{name}' for name in MUTABLE)} "
-        f"FROM {_ROWS} AS v WHERE tasks.id = v.id"
-    )
+    INDEXES = ()
 
     def __init__(self, db_path: str | Path = "wopr_tasks.duckdb") -> None:
         """Prepare storage for ``db_path`` without touching the file.
@@ -107,18 +134,20 @@ class TaskStorage(SQLTaskStorage):
         connection.execute("SET threads = 1")
         for statement in self.schema():
             connection.execute(statement)
+        for column in INDEXED:  # made by earlier versions: they slow every UPDATE
+            connection.execute(f"DROP INDEX IF EXISTS idx_tasks_{column}")
         return connection
 
-    def _rows(self, tasks: Sequence[TaskInfo]) -> str:
-        # One JSON array for ``from_json``, times as naive UTC.
-        return json_text([_naive(task) for task in tasks])
+    def _write_rows(self, connection: Any, write: RowWrite, tasks: Sequence[TaskInfo]) -> None:
+        if len(tasks) <= _ROW_BY_ROW_AT_MOST:
+            for task in tasks:
+                connection.execute(ROW_SQL[write], row_parameters(write, task, naive_utc))
+        else:
+            # One JSON array for ``from_json``, times as naive UTC.
+            connection.execute(_BATCH_SQL[write], [json_text([_naive(task) for task in tasks])])
 
-    def _changes(self, tasks: Sequence[TaskInfo]) -> str:
-        # UPDATE reads the id and mutable fields of the same rows.
-        return self._rows(tasks)
-
-    def _execute_batch(self, connection: Any, sql: str, batch: str) -> None:
-        connection.execute(sql, [batch])
+    def _is_one_statement(self, tasks: Sequence[TaskInfo]) -> bool:
+        return len(tasks) == 1 or len(tasks) > _ROW_BY_ROW_AT_MOST
 
     def _time_parameter(self, value: datetime) -> datetime:
         return value

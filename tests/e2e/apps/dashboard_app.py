@@ -1,9 +1,10 @@
 """An app with the task dashboard mounted at /admin/tasks (cookie ``role=admin`` only).
 
-Tasks (DuckDB at ``$DASHBOARD_DB``): ``crunch`` reports progress in 5 steps
-of ``$CRUNCH_STEP`` seconds; ``flaky`` fails until the file
-``$FLAKY_FIXED`` exists; ``parked`` goes to category ``parked``, which no
-worker serves, so it stays pending.
+Tasks are kept in Redis at ``$DASHBOARD_REDIS`` (under the key prefix
+``$DASHBOARD_PREFIX``) if set, else in DuckDB at ``$DASHBOARD_DB``.
+``crunch`` reports progress in 5 steps of ``$CRUNCH_STEP`` seconds;
+``flaky`` fails until the file ``$FLAKY_FIXED`` exists; ``parked`` goes to
+category ``parked``, which no worker serves, so it stays pending.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from gobstopper import Gobstopper
 from gobstopper.middleware.security import SecurityMiddleware
 from gobstopper.ops.dashboard import tasks_dashboard
 from gobstopper.sessions.storage import MemorySessionStorage
-from gobstopper.tasks import TaskQueue, TaskStorage
+from gobstopper.tasks import RedisTaskStorage, TaskQueue, TaskStorage
 from gobstopper.tasks.progress import report_progress
 
 security = SecurityMiddleware(
@@ -26,9 +27,17 @@ security = SecurityMiddleware(
 )
 app = Gobstopper(__name__)
 app.add_middleware(security)
-app.task_queue = TaskQueue(
-    enabled=True, storage_factory=lambda: TaskStorage(os.environ["DASHBOARD_DB"])
-)
+
+
+def storage() -> TaskStorage | RedisTaskStorage:
+    if "DASHBOARD_REDIS" in os.environ:
+        return RedisTaskStorage(
+            os.environ["DASHBOARD_REDIS"], prefix=os.environ["DASHBOARD_PREFIX"]
+        )
+    return TaskStorage(os.environ["DASHBOARD_DB"])
+
+
+app.task_queue = TaskQueue(enabled=True, storage_factory=storage)
 
 
 @app.task("crunch")
