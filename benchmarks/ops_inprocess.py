@@ -5,6 +5,11 @@ the response, for a dynamic route ``/users/<int:id>`` returning a small dict.
 Prints µs per request and the difference to the plain app.
 
     .venv/bin/python benchmarks/ops_inprocess.py [requests]
+
+Wall-clock µs on a shared machine move by ±0.5 µs between runs; for an A/B
+count instructions instead: run the same requests under
+``PYTHONHASHSEED=0 valgrind --tool=callgrind`` with N requests and with none,
+and divide the difference by N (docs/operations.md, "Cost per request").
 """
 
 from __future__ import annotations

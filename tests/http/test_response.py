@@ -43,6 +43,49 @@ def test_each_cookie_is_its_own_header():
     assert [c.split("=")[0] for c in cookies] == ["a", "b", "c"]
 
 
+def test_added_header_lines_follow_the_dict_in_order_and_keep_same_named_ones():
+    response = Response("x", headers={"Link": "</a>; rel=preload"})
+    response.set_cookie("a", "1")
+    response.add_header("Link", "</b>; rel=preload")
+    response.add_header("X-Request-ID", "abc-1")
+    assert response.to_rsgi_headers() == [
+        ("content-type", "text/html; charset=utf-8"),
+        ("Link", "</a>; rel=preload"),
+        ("set-cookie", "a=1; Path=/; Secure; HttpOnly; SameSite=Strict"),
+        ("Link", "</b>; rel=preload"),
+        ("X-Request-ID", "abc-1"),
+    ]
+    # Added lines stay out of the dict, as cookies do.
+    assert sorted(response.headers) == ["Link", "content-type"]
+    assert sent(response).headers[-1] == ("X-Request-ID", "abc-1")
+
+
+def test_an_added_header_line_on_a_plain_response_is_sent_with_its_content_type():
+    response = JSONResponse({"ok": True})
+    response.add_header("X-Request-ID", "abc-2")
+    assert sent(response).headers == [
+        ("content-type", "application/json"),
+        ("X-Request-ID", "abc-2"),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [("X-Id", "a\r\nSet-Cookie: x=1"), ("X-Id", "a\nb"), ("X-Id", "a\x00"), ("X-\rId", "a")],
+)
+def test_add_header_refuses_line_breaks_and_nul(name, value):
+    response = Response("x")
+    with pytest.raises(HeaderInjectionError):
+        response.add_header(name, value)
+    assert response.to_rsgi_headers() == [("content-type", "text/html; charset=utf-8")]
+
+
+def test_add_header_keeps_a_tab_which_is_legal_in_a_value():
+    response = Response("x")
+    response.add_header("X-Note", "a\tb")
+    assert response.to_rsgi_headers()[-1] == ("X-Note", "a\tb")
+
+
 @pytest.mark.parametrize(
     ("body", "kwargs", "content_type"),
     [

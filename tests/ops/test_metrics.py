@@ -96,13 +96,13 @@ def test_buckets_hold_each_observation_once():
     for seconds in (0.05, 0.1, 0.5, 3.0):
         counts.record(Req(), Resp(), seconds)
     row = counts.take()[("/r", "GET", 200)]
-    assert row[:-1] == [2, 1, 1]  # le=0.1 is inclusive, as in prometheus-client
-    assert row[-1] == 3.65
+    assert row[1:] == [2, 1, 1]  # le=0.1 is inclusive, as in prometheus-client
+    assert row[0] == 3.65
     assert counts.take() == {}
 
 
 async def test_websocket_connections_and_task_depth_are_sampled_at_scrape(tmp_path):
-    from gobstopper.tasks import TaskQueue, TaskStorage
+    from gobstopper.tasks import TaskPriority, TaskQueue, TaskStorage
 
     app = Gobstopper("gauges")
     app.enable_metrics()
@@ -120,23 +120,18 @@ async def test_websocket_connections_and_task_depth_are_sampled_at_scrape(tmp_pa
 
     async with AsyncTestClient(app) as client:
         for _ in range(3):
-            await app.task_queue.add_task("report", category="reports")
+            await app.task_queue.add_task("report", "reports", TaskPriority.HIGH)
         await app.task_queue.add_task("quick")
         app.lifecycle.websockets.add(object())  # type: ignore[arg-type]
         found = samples((await client.get("/metrics")).text)
         app.lifecycle.websockets.clear()
     assert found[("gobstopper_websocket_connections", ())] == 1
     tasks = {
-        dict(labels)["category"]: v
+        (dict(labels)["status"], dict(labels)["category"], dict(labels)["priority"]): v
         for (name, labels), v in found.items()
         if name == "gobstopper_tasks"
     }
-    assert tasks == {"reports": 3, "default": 1}
-    assert all(
-        dict(labels)["status"] == "pending"
-        for (name, labels) in found
-        if name == "gobstopper_tasks"
-    )
+    assert tasks == {("pending", "reports", "HIGH"): 3, ("pending", "default", "NORMAL"): 1}
 
 
 def test_an_app_without_tasks_reports_no_task_series():
@@ -193,3 +188,21 @@ async def test_a_streamed_body_counts_in_the_request_duration():
         response = await client.get("/slow")
     assert response.content == b"firstlast"
     assert len(durations) == 1 and durations[0] >= 0.2
+
+
+def test_a_failing_recorder_is_logged_and_the_others_still_count(caplog):
+    """A recorder that raises costs its own record only: the answer and the metrics stand."""
+    from gobstopper.ops.observer import observer_of
+
+    app = make_app()
+
+    def broken(request, response, seconds):
+        raise RuntimeError("recorder bug")
+
+    observer_of(app).add(broken)
+    with caplog.at_level("ERROR", logger="gobstopper.dispatch"), TestClient(app) as client:
+        answered = client.get("/users/1")
+        found = samples(client.get("/metrics").text)
+    assert answered.status_code == 200 and answered.json() == {"id": 1}
+    assert found[("gobstopper_http_requests_total", series("/users/<int:id>", "2xx"))] == 1
+    assert any("a request recorder failed" in r.getMessage() for r in caplog.records)

@@ -34,7 +34,10 @@ def test_generated_ids_are_unique_and_match_request_id():
         second = client.get("/").headers["x-request-id"]
     assert first != second
     assert app.seen == [first, second]
-    assert re.fullmatch(r"[0-9a-f]{12}-[0-9a-f]+", first)
+    # <per-process random prefix>-<decimal counter>: one prefix, the counter rising.
+    assert re.fullmatch(r"[0-9a-f]{12}-[0-9]+", first)
+    prefix, count = first.split("-")
+    assert second.split("-")[0] == prefix and int(second.split("-")[1]) > int(count)
 
 
 def test_an_untrusted_client_cannot_choose_its_id():

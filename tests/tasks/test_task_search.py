@@ -1,4 +1,4 @@
-"""Listing stored tasks: filters, search, count and paging done by each store.
+"""Listing and counting stored tasks: filters, search, count, paging and tallies by each store.
 
 ``find_tasks`` runs on DuckDB, SQLite and Redis, and ``find_stored`` on a
 custom storage that has only the documented ``get_tasks``; all must answer
@@ -8,6 +8,7 @@ the same way, over every stored task (not a window of the newest).
 from __future__ import annotations
 
 import uuid
+from collections import Counter
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -24,7 +25,7 @@ from gobstopper.tasks import (
     TaskStatus,
     TaskStorage,
 )
-from gobstopper.tasks.backend import TaskPage, TaskQuery, find_stored
+from gobstopper.tasks.backend import TaskPage, TaskQuery, find_stored, tally_stored
 
 BASE = datetime(2024, 5, 1, 12, 0, 0)
 # Names the search must take literally: LIKE wildcards, its escape, case.
@@ -125,6 +126,14 @@ def test_filters_count_every_stored_task_not_a_window(store: Store) -> None:
     assert store.find(status=TaskStatus.PENDING).total == 0
     beyond = store.find(limit=25, offset=5000)
     assert (beyond.tasks, beyond.total) == ([], 1200)
+
+
+def test_tally_counts_every_stored_task_by_status_category_and_priority(store: Store) -> None:
+    tasks = [task(n) for n in range(1200)]
+    store.save(tasks)
+    expected = Counter((info.status.value, info.category, info.priority.name) for info in tasks)
+    assert tally_stored(store.storage) == dict(expected)
+    assert len(expected) == 6  # 2 categories x 2 priorities succeeded; only reports failed
 
 
 def test_search_is_a_case_insensitive_literal_substring_of_id_or_name(store: Store) -> None:

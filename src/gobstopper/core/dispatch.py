@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from time import perf_counter
 from typing import TYPE_CHECKING, Any
 
 from gobstopper.core.error_handling import plain_response
@@ -81,7 +80,7 @@ class HTTPDispatcher:
             return
         lifecycle.in_flight += 1
         observer = self.observer
-        started = 0.0 if observer is None else observer.begin(request)
+        began = ("", 0.0) if observer is None else observer.begin(request)  # (id, start)
         finish = self.finish  # until a route matches: errors get the app's headers
         response: BaseResponse | None = None  # set only once nothing is left to await
         try:
@@ -108,7 +107,7 @@ class HTTPDispatcher:
                 request.close()
             try:
                 if observer is not None:
-                    observer.stamp(request, response)
+                    observer.stamp(response, began)
                 send = response.send_head if method == "HEAD" else response.send
                 pending = send(proto, request)
             except Exception:
@@ -118,7 +117,7 @@ class HTTPDispatcher:
             if pending is not None:
                 await finish_stream(pending, scope)
             if observer is not None:
-                _record_quietly(observer, request, response, started)
+                observer.end(request, response, began)
         except asyncio.CancelledError:
             if not lifecycle.closing:
                 raise
@@ -200,16 +199,6 @@ def _answer_cancelled(
     """
     if response is None:
         _send_fallback(request, proto, method, 503, "Service Unavailable", None)
-
-
-def _record_quietly(
-    observer: RequestObserver, request: Request, response: BaseResponse, started: float
-) -> None:
-    """Hand a sent response to the observer's recorders; a failing recorder is logged."""
-    try:
-        observer.record(request, response, perf_counter() - started)
-    except Exception:
-        logger.exception("a request recorder failed for %r", response)
 
 
 def _finish_quietly(finish: Finisher | None, request: Request, response: BaseResponse) -> None:

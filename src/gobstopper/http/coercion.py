@@ -68,8 +68,8 @@ def _from_tuple(rv: tuple[Any, ...]) -> BaseResponse:
 
         response = copy.copy(response)
         response.headers = dict(response.headers)
-        if response._cookies is not None:
-            response._cookies = list(response._cookies)
+        if response._lines is not None:
+            response._lines = list(response._lines)
     response.status = int(status)
     if headers:
         _merge_headers(response.headers, headers)

@@ -46,23 +46,29 @@ class RequestCounts:
     ``take()`` hands over what was recorded since the last call.
     """
 
-    __slots__ = ("bounds", "series")
+    __slots__ = ("bounds", "first", "series")
 
     def __init__(self, buckets: Sequence[float]) -> None:
         finite = sorted({float(b) for b in buckets} - {float("inf")})
         self.bounds = (*finite, float("inf"))
-        #: key -> [count per bucket (not cumulative)..., sum of seconds]
+        self.first = self.bounds[0]
+        #: key -> [sum of seconds, count per bucket (not cumulative)...]
         self.series: dict[tuple[str | None, str, int], list[Any]] = {}
 
     def record(self, request: Request, response: BaseResponse, seconds: float) -> None:
         """Add one request (a ``RequestObserver`` recorder)."""
-        # PERF: ~0.5 us; the route template is set by the dispatcher on match.
+        # PERF: the route template is set by the dispatcher on match. Positive
+        # indexes only, and the first bucket (5 ms: most requests) without a
+        # bisect: ~0.14 us less than ``row[bisect(...)]`` and ``row[-1]``.
         key = (request.url_rule, request.scope.method, response.status)
         row = self.series.get(key)
         if row is None:
-            row = self.series[key] = [0] * len(self.bounds) + [0.0]
-        row[bisect_left(self.bounds, seconds)] += 1
-        row[-1] += seconds
+            row = self.series[key] = [0.0] + [0] * len(self.bounds)
+        row[0] += seconds
+        if seconds <= self.first:
+            row[1] += 1
+        else:
+            row[1 + bisect_left(self.bounds, seconds)] += 1
 
     def take(self) -> dict[tuple[str | None, str, int], list[Any]]:
         """What was recorded since the last ``take`` (and forget it)."""
@@ -119,8 +125,8 @@ class Metrics:
         )
         self.tasks = Gauge(
             "tasks",
-            "Stored tasks by status and category (the 1,000 most recent).",
-            ("status", "category"),
+            "Stored tasks by status, category and priority (every task the store keeps).",
+            ("status", "category", "priority"),
             namespace=namespace,
             registry=self.registry,
             multiprocess_mode="mostrecent",
@@ -136,13 +142,13 @@ class Metrics:
                 method if method in _METHODS else "OTHER",
                 _STATUS_CLASS.get(status // 100, "other"),
             )
-            counts = row[:-1]
+            counts = row[1:]
             self.requests.labels(*labels).inc(sum(counts))
             child = self.latency.labels(*labels)
             # NOTE: prometheus-client has no public "add N observations" call; its
             # Histogram keeps one value per bucket (not cumulative) and a sum, which
             # is what we add to. Pinned by tests/ops/test_metrics.py.
-            child._sum.inc(row[-1])
+            child._sum.inc(row[0])
             for bucket, count in zip(child._buckets, counts, strict=True):
                 if count:
                     bucket.inc(count)
@@ -158,14 +164,10 @@ class Metrics:
         queue = self.app.task_queue
         if not queue.enabled:
             return
-        recent = await queue.backend.recent(1000)
-        depth: dict[tuple[str, str], int] = {}
-        for info in recent:
-            key = (info.status.value, info.category)
-            depth[key] = depth.get(key, 0) + 1
+        tally = await queue.backend.tally()
         self.tasks.clear()
-        for (status, category), count in depth.items():
-            self.tasks.labels(status, category).set(count)
+        for (status, category, priority), count in tally.items():
+            self.tasks.labels(status, category, priority).set(count)
 
     async def exposition(self, accept: str) -> tuple[bytes, str]:
         """The scrape's body and content type (OpenMetrics when asked for)."""

@@ -4,6 +4,13 @@ An incoming ``X-Request-ID`` is taken only from a peer the app's proxy trust
 covers (``trusted_proxies`` / ``GOBSTOPPER_TRUSTED_PROXIES``), and only when it
 is short and printable; anyone else gets a fresh id, so a client cannot
 inject text into logs or collide with another request's id.
+
+A fresh id is ``<12 random hex>-<counter>``: the prefix is drawn once per
+process from ``os.urandom`` (48 bits), the counter counts that process's
+requests in decimal. It is unique across workers and restarts (two processes
+share a prefix with odds of 2**-48), and a client cannot choose or predict
+another process's ids; within one process ids are sequential, so they are
+identifiers for correlation, never secrets or capabilities.
 """
 
 from __future__ import annotations
@@ -18,16 +25,16 @@ HEADER = "x-request-id"
 MAX_LENGTH = 128
 _ACCEPTED = re.compile(r"[A-Za-z0-9._:/+=@-]{1,128}")
 
-# PERF: a per-process random prefix and a counter (~0.2 us) rather than uuid4
-# (~1.5 us, one urandom call): unique across workers and restarts, not guessable
-# as a whole, and request ids are identifiers, not secrets.
-_PREFIX = os.urandom(6).hex()
-_counter = itertools.count(1)
+# PERF: a per-process random prefix and a decimal counter (one f-string, ~0.1 us)
+# rather than uuid4 (~1.5 us, one urandom call each); a hex counter (``:x``)
+# costs ~0.1 us more for its format spec.
+PREFIX = os.urandom(6).hex() + "-"
+counter = itertools.count(1)
 
 
 def new_request_id() -> str:
-    """A fresh id: ``<12 random hex>-<counter in hex>``, unique per process."""
-    return f"{_PREFIX}-{next(_counter):x}"
+    """A fresh id: ``<12 random hex>-<counter>``, unique per process."""
+    return f"{PREFIX}{next(counter)}"
 
 
 def incoming_request_id(request: Any) -> str | None:

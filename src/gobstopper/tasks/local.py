@@ -32,7 +32,7 @@ from typing import Any
 import msgspec
 
 from . import transitions
-from .backend import TaskPage, TaskQuery, find_stored
+from .backend import TaskPage, TaskQuery, TaskTally, find_stored, tally_stored
 from .gateway import StorageGateway
 from .models import TaskInfo, TaskStatus
 from .recovery import find_recoverable
@@ -189,6 +189,11 @@ class LocalBackend:
         """Ask storage for one page of the matching tasks and their count."""
         page: TaskPage = await self._gateway.call(lambda storage: find_stored(storage, query))
         return page
+
+    async def tally(self) -> TaskTally:
+        """Ask storage to count its tasks by status, category and priority."""
+        counts: TaskTally = await self._gateway.call(tally_stored)
+        return counts
 
     async def recent(self, limit: int) -> list[TaskInfo]:
         """Return the newest stored tasks."""

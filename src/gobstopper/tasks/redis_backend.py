@@ -36,7 +36,7 @@ from typing import TYPE_CHECKING, Any, cast
 from redis.exceptions import RedisError, ResponseError
 
 from . import transitions
-from .backend import TaskPage, TaskQuery
+from .backend import TaskPage, TaskQuery, TaskTally
 from .models import TaskInfo, TaskStatus
 from .redis_batch import ScriptBatcher
 from .redis_records import (
@@ -225,6 +225,10 @@ class RedisBackend:
     async def find(self, query: TaskQuery) -> TaskPage:
         """One page of the matching tasks and their count (a bounded walk of the index)."""
         return await asyncio.to_thread(self._storage.find_tasks, query)
+
+    async def tally(self) -> TaskTally:
+        """Count the kept records by status, category and priority (a walk of the index)."""
+        return await asyncio.to_thread(self._storage.tally)
 
     async def recent(self, limit: int) -> list[TaskInfo]:
         """The newest tasks of the index."""

@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 from ..service_checks import ServiceCheck, redis_address
 from . import transitions
-from .backend import TaskPage, TaskQuery
+from .backend import TaskPage, TaskQuery, TaskTally, count_tasks
 from .models import TERMINAL_STATUSES, TaskInfo, TaskStatus
 from .redis_records import (
     SCAN,
@@ -218,6 +218,10 @@ class RedisTaskStorage:
             "by_status": dict(sorted(Counter(info.status.value for info in tasks).items())),
             "by_category": dict(sorted(Counter(info.category for info in tasks).items())),
         }
+
+    def tally(self) -> TaskTally:
+        """Count every kept record by status, category and priority (reads them all)."""
+        return count_tasks(self._walk())
 
     def cleanup_old_tasks(
         self, days: int | None = None, months: int | None = None, years: int | None = None

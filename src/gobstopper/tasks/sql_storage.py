@@ -29,7 +29,7 @@ from typing import Any, ClassVar, Literal
 
 import msgspec
 
-from .backend import TaskPage, TaskQuery
+from .backend import TaskPage, TaskQuery, TaskTally
 from .models import TERMINAL_STATUSES, TaskInfo, TaskPriority, TaskStatus
 from .transitions import utc_now
 
@@ -353,6 +353,19 @@ class SQLTaskStorage(ABC):
         )
         with self._lock:
             return len(self._connect().execute(sql, [*_TERMINAL_VALUES, cutoff]).fetchall())
+
+    def tally(self) -> TaskTally:
+        """Count every stored task by status value, category and priority name."""
+        sql = (
+            "SELECT status, category, priority, count(*) FROM tasks "
+            "GROUP BY status, category, priority"
+        )
+        with self._lock:
+            counted = self._connect().execute(sql).fetchall()
+        return {
+            (status, category, TaskPriority(priority).name): count
+            for status, category, priority, count in counted
+        }
 
     def summarize(self) -> dict[str, Any]:
         """Count every stored task: ``total``, ``by_status``, ``by_category``."""
