@@ -164,6 +164,39 @@ async def test_a_task_taken_while_its_failing_insert_commits_never_runs(
     assert ran == ["blocker", "after"]
 
 
+async def test_a_task_whose_caller_gave_up_never_runs_if_its_insert_fails(
+    make_queue: MakeQueue, db_path: Path
+) -> None:
+    # As above, but the add_task caller is cancelled while the insert is in flight:
+    # nobody awaits the insert's outcome any more, and the task must still not run.
+    storage = InsertFailsWhenReleased(db_path)
+    queue = make_queue(storage_factory=lambda: storage)
+    ran: list[str] = []
+    busy = asyncio.Event()
+
+    @queue.register_task("job")
+    async def job(label: str) -> None:
+        ran.append(label)
+        if label == "blocker":
+            await busy.wait()
+
+    await queue.start_workers(worker_count=1)
+    await queue.add_task("job", "default", TaskPriority.NORMAL, 0, "blocker")
+    await wait_for(lambda: asyncio.sleep(0, ran), lambda seen: seen == ["blocker"], "the blocker")
+    lost = asyncio.create_task(queue.add_task("job", "default", TaskPriority.NORMAL, 0, "lost"))
+    await wait_for(lambda: asyncio.sleep(0, storage.entered.is_set()), bool, "the insert")
+    lost.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await lost
+    busy.set()  # the worker finishes the blocker and takes "lost", its insert in flight
+    await wait_for(lambda: asyncio.sleep(0, queue.backend.queued()), lambda n: n == 0, "a take")
+    storage.release.set()
+    follow = await queue.add_task("job", "default", TaskPriority.NORMAL, 0, "after")
+    await wait_done(queue, follow)
+    assert ran == ["blocker", "after"]
+    assert [task.args for task in storage.get_tasks()] == [("after",), ("blocker",)]
+
+
 class StartedSaveFails(TaskStorage):
     """TaskStorage that cannot write STARTED records while ``broken``."""
 

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import asyncio
 import copy
+import functools
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -38,8 +39,19 @@ Waiters = dict[asyncio.AbstractEventLoop, list[asyncio.Future[None]]]
 class StorageGateway:
     """The single thread through which a TaskQueue reaches its storage."""
 
-    def __init__(self, get_storage: Callable[[], Any]) -> None:
+    def __init__(
+        self,
+        get_storage: Callable[[], Any],
+        on_lost_inserts: Callable[[list[str]], None] | None = None,
+    ) -> None:
+        """Reach ``get_storage()`` through one thread.
+
+        ``on_lost_inserts(task_ids)`` is called on the loop that saved them
+        when a batch inserting new tasks fails, before anyone waiting for that
+        batch or a later one resumes, whether or not their callers still wait.
+        """
         self._get_storage = get_storage
+        self._on_lost_inserts = on_lost_inserts
         self._executor: ThreadPoolExecutor | None = None
         # Task id -> (latest snapshot, never stored before).
         self._batch: dict[str, tuple[TaskInfo, bool]] = {}
@@ -116,11 +128,14 @@ class StorageGateway:
             _write(self._get_storage(), inserted, updated)
         except Exception as exc:
             error = exc
+        lost = None
+        if error is not None and inserted and self._on_lost_inserts is not None:
+            lost = functools.partial(self._on_lost_inserts, [info.id for info in inserted])
         # PERF: one wake-up per loop per batch, not one per waiter: each
         # call_soon_threadsafe writes to the loop's self-pipe (a syscall).
         for loop, futures in waiters.items():
             try:
-                loop.call_soon_threadsafe(_settle, futures, error)
+                loop.call_soon_threadsafe(_settle, futures, error, lost)
             except RuntimeError:
                 # The loop that asked has closed; nobody is waiting any more.
                 pass
@@ -153,7 +168,13 @@ def _close_storage(storage: Any) -> None:
         storage.close()
 
 
-def _settle(futures: list[asyncio.Future[None]], error: BaseException | None) -> None:
+def _settle(
+    futures: list[asyncio.Future[None]],
+    error: BaseException | None,
+    lost: Callable[[], None] | None,
+) -> None:
+    if lost is not None:
+        lost()  # idempotent: run on every loop that waited for the batch
     for future in futures:
         if future.done():
             continue

@@ -23,7 +23,6 @@ one ms): throughput grows with ``worker_count``.
 from __future__ import annotations
 
 import asyncio
-import functools
 import itertools
 import logging
 from collections.abc import Callable, Mapping
@@ -52,7 +51,7 @@ class LocalBackend:
     def __init__(
         self, get_storage: Callable[[], Any], registered: Callable[[str], str | None]
     ) -> None:
-        self._gateway = StorageGateway(get_storage)
+        self._gateway = StorageGateway(get_storage, on_lost_inserts=self._forget_unsaved)
         self._registered = registered
         self._queues: dict[str, asyncio.PriorityQueue[QueueEntry]] = {}
         # Tasks this process holds: queued, waiting to retry, or running.
@@ -82,19 +81,17 @@ class LocalBackend:
         self._live[info.id] = info
         # Queued first: an idle worker then wakes before the batch is handed over.
         self._enqueue(info)
-        saved = self._gateway.insert(info)
-        saved.add_done_callback(functools.partial(self._forget_unsaved, info))
-        # NOTE: a caller cancelled while waiting cancels ``saved``, not the
-        # insert: the task is committed and runs all the same. (Not shielded:
+        # NOTE: a caller cancelled while waiting cancels this future, not the
+        # insert: once committed the task runs all the same, and if the insert
+        # fails the gateway tells ``_forget_unsaved``. (Not shielded:
         # asyncio.shield cost 10-30% more CPU per task at full load.)
-        await saved
+        await self._gateway.insert(info)
 
-    def _forget_unsaved(self, info: TaskInfo, saved: asyncio.Future[None]) -> None:
+    def _forget_unsaved(self, task_ids: list[str]) -> None:
         # Runs before anyone awaiting a later batch resumes, so a worker that
-        # took the task sees it is gone (``start``) and does not run it.
-        failed = not saved.cancelled() and saved.exception() is not None
-        if failed and self._live.get(info.id) is info:
-            del self._live[info.id]
+        # took one of these tasks sees it is gone (``start``) and does not run it.
+        for task_id in task_ids:
+            self._live.pop(task_id, None)
 
     async def prepare(self, category: str) -> None:
         """Re-queue the category's unfinished stored tasks, once per start."""
