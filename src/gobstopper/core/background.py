@@ -55,6 +55,11 @@ class BackgroundTasksMixin:
     def websocket_manager(self, manager: WebSocketManager) -> None:
         self._websocket_manager = manager
 
+    @property
+    def has_websocket_manager(self) -> bool:
+        """Whether the app has a WebSocket manager yet (reading ``websocket_manager`` makes one)."""
+        return self._websocket_manager is not None
+
     def task(self, name: str | None = None, category: str = "default") -> Callable[[F], F]:
         """Register a background task function (async or sync) under ``name``."""
 

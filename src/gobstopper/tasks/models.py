@@ -53,6 +53,9 @@ class TaskInfo(msgspec.Struct, kw_only=True):
 
     ``result``, ``args`` and ``kwargs`` must be JSON-serialisable: the queue
     checks them and stores them as JSON. ``progress`` runs from 0.0 to 100.0.
+    ``trace_parent`` is the W3C ``traceparent`` of the span that queued the
+    task, kept when tracing is enabled (``app.enable_tracing``) so the task's
+    span, in whatever process runs it, links to it; None otherwise.
     """
 
     id: str
@@ -72,6 +75,7 @@ class TaskInfo(msgspec.Struct, kw_only=True):
     kwargs: dict[str, Any] = msgspec.field(default_factory=dict)
     progress: float = 0.0
     progress_message: str = ""
+    trace_parent: str | None = None
 
     @property
     def is_running(self) -> bool:

@@ -42,6 +42,7 @@ from . import transitions
 from .backend import TaskBackend
 from .local import LocalBackend
 from .models import TaskInfo, TaskPriority, TaskStatus, new_task_id
+from .observers import TaskObserver, attempt_context, report_ended, report_queued
 from .payload import storable_arguments, storable_result
 from .progress import ProgressRecorder, reporting_to
 
@@ -92,6 +93,8 @@ class TaskQueue:
         task_functions: Task name to its registered function.
         ignored_starts: Categories whose ``start_workers`` did nothing
             because the queue is disabled (the app warns at startup).
+        observers: Told as tasks are queued and run (``add_observer``;
+            metrics and tracing add theirs); empty by default.
     """
 
     def __init__(
@@ -120,6 +123,7 @@ class TaskQueue:
         self.shutdown_event = asyncio.Event()
         self.task_functions: dict[str, Callable[..., Any]] = {}
         self.ignored_starts: set[str] = set()
+        self.observers: list[TaskObserver] = []
         self._task_categories: dict[str, str] = {}
         self._storage: Any = None
         self._storage_factory = storage_factory
@@ -174,6 +178,14 @@ class TaskQueue:
             else:
                 self._backend = LocalBackend(lambda: self.storage, self._task_categories.get)
         return self._backend
+
+    def add_observer(self, observer: TaskObserver) -> None:
+        """Tell ``observer`` about every task queued and run from now on (idempotent).
+
+        See ``gobstopper.tasks.observers``: metrics and tracing use this.
+        """
+        if observer not in self.observers:
+            self.observers.append(observer)
 
     def register_task(self, name: str | None = None, category: str = "default") -> Callable[[F], F]:
         """Return a decorator registering a sync or async task function.
@@ -243,6 +255,8 @@ class TaskQueue:
             args=call_args,
             kwargs=call_kwargs,
         )
+        if self.observers:
+            report_queued(self.observers, info)
         await self.backend.submit(info)
         return info.id
 
@@ -380,23 +394,13 @@ class TaskQueue:
     async def _run(self, backend: TaskBackend, info: TaskInfo) -> None:
         self.running_tasks[info.id] = info
         try:
-            began = time.perf_counter()
-            func = self.task_functions.get(info.name)
-            if func is None or self._task_categories[info.name] != info.category:
-                # Only another process's queue can hand out such a task.
-                error = (
-                    f"KeyError: no task {info.name!r} is registered in category "
-                    f"{info.category!r} in the worker process that took it"
-                )
-                self._fail(backend, info, error, 0.0, retryable=False)
-                return
-            try:
-                result = await self._invoke(backend, func, info)
-            except Exception as exc:
-                elapsed = time.perf_counter() - began
-                self._fail(backend, info, transitions.describe_error(exc), elapsed)
+            observers = self.observers
+            if observers:
+                with attempt_context(observers, info):
+                    seconds, error = await self._attempt(backend, info)
+                    report_ended(observers, info, seconds, error)
             else:
-                self._succeed(backend, info, result, time.perf_counter() - began)
+                await self._attempt(backend, info)
         except asyncio.CancelledError:
             if info.status is TaskStatus.STARTED:
                 # Shutdown ran out of time: store it PENDING so it runs again.
@@ -405,6 +409,30 @@ class TaskQueue:
             raise
         finally:
             self.running_tasks.pop(info.id, None)
+
+    async def _attempt(
+        self, backend: TaskBackend, info: TaskInfo
+    ) -> tuple[float, BaseException | None]:
+        """Run the task once and store the outcome; return its seconds and any error raised."""
+        began = time.perf_counter()
+        func = self.task_functions.get(info.name)
+        if func is None or self._task_categories[info.name] != info.category:
+            # Only another process's queue can hand out such a task.
+            error = (
+                f"KeyError: no task {info.name!r} is registered in category "
+                f"{info.category!r} in the worker process that took it"
+            )
+            self._fail(backend, info, error, 0.0, retryable=False)
+            return 0.0, None
+        try:
+            result = await self._invoke(backend, func, info)
+        except Exception as exc:
+            elapsed = time.perf_counter() - began
+            self._fail(backend, info, transitions.describe_error(exc), elapsed)
+            return elapsed, exc
+        elapsed = time.perf_counter() - began
+        self._succeed(backend, info, result, elapsed)
+        return elapsed, None
 
     async def _invoke(self, backend: TaskBackend, func: Callable[..., Any], info: TaskInfo) -> Any:
         loop = asyncio.get_running_loop()

@@ -4,7 +4,9 @@ Under a prefix ``P`` (default ``gobstopper:tasks``):
 
 - ``P:task:<id>``: the record, a hash: ``status`` (authoritative), ``owner``
   (the attempt running it: consumer name and message id, '' when none),
-  ``info`` (the TaskInfo as JSON) and ``stream``. Finished tasks expire
+  ``info`` (the whole TaskInfo as JSON: the scripts pass it through, never
+  rebuild it, so a new field such as ``trace_parent`` needs no change here)
+  and ``stream``. Finished tasks expire
   after the storage's ``result_ttl``.
 - ``P:queue:<category>:<priority>``: the ready queue, one stream per
   category and priority; each entry carries a task id and is read through the

@@ -74,8 +74,11 @@ COLUMNS: tuple[tuple[str, str], ...] = (
     ("kwargs", "json"),
     ("progress", "real"),
     ("progress_message", "text"),
+    ("trace_parent", "text"),
 )
-_NULLABLE = frozenset({"started_at", "completed_at", "result", "error"})
+#: Columns that may be NULL. A column added after the first release must be one:
+#: ``add_missing_columns`` adds it to databases made before it existed.
+_NULLABLE = frozenset({"started_at", "completed_at", "result", "error", "trace_parent"})
 NAMES = tuple(name for name, _ in COLUMNS)
 #: What a task's life changes; the rest is fixed when it is queued.
 MUTABLE = (
@@ -209,8 +212,26 @@ class SQLTaskStorage(ABC):
 
     def _connect(self) -> Any:
         if self.connection is None:
-            self.connection = self._open()
+            connection = self._open()
+            self._add_missing_columns(connection)
+            self.connection = connection
         return self.connection
+
+    def _add_missing_columns(self, connection: Any) -> None:
+        """Add the columns a database made by an earlier version lacks (``trace_parent``).
+
+        Both engines list a table's columns with ``pragma_table_info``; the
+        added columns are nullable, so existing rows read as None.
+        """
+        have = {
+            name
+            for (name,) in connection.execute(
+                "SELECT name FROM pragma_table_info('tasks')"
+            ).fetchall()
+        }
+        for name, kind in COLUMNS:
+            if name not in have:
+                connection.execute(f"ALTER TABLE tasks ADD COLUMN {name} {self.TYPES[kind]}")
 
     def close(self) -> None:
         """Close the connection; the next call opens it again."""
@@ -405,6 +426,7 @@ class SQLTaskStorage(ABC):
             kwargs=_decode(row[14]),
             progress=row[15],
             progress_message=row[16],
+            trace_parent=row[17],
         )
 
 
@@ -439,6 +461,7 @@ def row_parameters(
         json_text(task.kwargs),
         task.progress,
         task.progress_message,
+        task.trace_parent,
     )
     return _UPDATE_PARAMETERS(row) if write == "update" else row
 
