@@ -9,7 +9,8 @@ from typing import Any
 import pytest
 
 from gobstopper import FileResponse, Gobstopper, Response, StreamResponse
-from gobstopper.core.asgi import StreamAborted
+from gobstopper.core import asgi
+from gobstopper.core.asgi import ASGIHTTPProtocol, HeaderEncoder, StreamAborted
 from gobstopper.core.asgi_scope import ASGIScope
 from gobstopper.testing import AsyncTestClient, TestClient, WebSocketRejected
 from gobstopper.testing_asgi import LifespanFailed
@@ -244,6 +245,139 @@ async def test_an_answer_is_one_start_and_one_body_message(tmp_path):
     start, *rest = await call(app, http_scope("/empty"))
     assert (start["type"], start["status"]) == ("http.response.start", 204)
     assert rest == [{"type": "http.response.body", "body": b""}]
+
+
+def plainly_encoded(headers: list[tuple[str, str]]) -> list[tuple[bytes, bytes]]:
+    return [(name.encode("latin-1"), value.encode("latin-1")) for name, value in headers]
+
+
+def test_header_sets_come_out_encoded_alike_whether_seen_before_or_not():
+    encoder = HeaderEncoder()
+    encode = encoder.encode
+    sets = [
+        [("content-type", "text/plain"), ("x-a", "1")],
+        [("content-type", "text/plain"), ("x-a", "2")],
+        [("x-a", "1"), ("content-type", "text/plain")],  # same pairs, other order
+        [("set-cookie", "a=1"), ("set-cookie", "b=2"), ("x-caf\u00e9", "cr\u00e8me")],
+        [],
+    ]
+    for _ in range(3):
+        for headers in sets:
+            assert encode(headers) == plainly_encoded(headers)
+    pairs_as_lists = [["x-a", "1"]]  # not hashable: encoded, never kept
+    assert encode(pairs_as_lists) == [(b"x-a", b"1")]  # type: ignore[arg-type]
+
+
+def test_each_call_returns_a_list_of_its_own():
+    encoder = HeaderEncoder()
+    encode = encoder.encode
+    headers = [("content-type", "text/plain")]
+    first = encode(headers)
+    first.append((b"content-encoding", b"gzip"))  # as ASGI middleware may do in place
+    assert encode(headers) == [(b"content-type", b"text/plain")]
+    encode(headers).clear()
+    assert encode(headers) == [(b"content-type", b"text/plain")]
+
+
+def test_a_header_set_is_kept_once_it_repeats():
+    encoder = HeaderEncoder()
+    headers = [("content-type", "text/plain"), ("x-a", "1")]
+    encoder.encode(headers)
+    assert encoder._known == {}  # seen once: maybe a request id, not kept
+    encoder.encode(headers)
+    assert encoder._known == {tuple(headers): plainly_encoded(headers)}
+
+
+def test_sets_that_never_repeat_are_never_kept():
+    encoder = HeaderEncoder()
+    for n in range(asgi.SLOTS * 2):
+        headers = [("content-type", "text/plain"), ("x-request-id", str(n))]
+        assert encoder.encode(headers) == plainly_encoded(headers)
+    assert encoder._known == {}
+
+
+def test_the_header_cache_stays_bounded_whatever_the_app_sends():
+    encoder = HeaderEncoder()
+    largest = 0
+    for n in range(asgi.MAX_SETS * 3):
+        headers = [("content-type", "text/plain"), ("x-request-id", str(n))]
+        for _ in range(2):
+            assert encoder.encode(headers) == plainly_encoded(headers)
+        largest = max(largest, len(encoder._known))
+        assert len(encoder._known) <= asgi.MAX_SETS
+    assert largest == asgi.MAX_SETS  # it filled, then started again
+    encoder._known.clear()
+    too_many = [(f"x-{n}", "1") for n in range(asgi.MAX_PAIRS + 1)]
+    too_long = [("x-big", "v" * asgi.MAX_BYTES)]
+    for headers in (too_many, too_long, too_many, too_long):
+        assert encoder.encode(headers) == plainly_encoded(headers)
+    assert encoder._known == {}
+
+
+def test_a_header_latin_1_cannot_carry_fails_every_time():
+    encoder = HeaderEncoder()
+    encode = encoder.encode
+    for _ in range(2):
+        with pytest.raises(UnicodeEncodeError):
+            encode([("x-price", "10 \u20ac")])
+    assert encoder._known == {}
+
+
+async def test_headers_are_checked_and_sent_as_the_app_set_them_each_time(tmp_path):
+    app = make_app(tmp_path)
+
+    @app.get("/header")
+    async def header(request):
+        return Response("ok", headers={"x-v": request.args["v"][0]})
+
+    async def answer(value: bytes) -> tuple[int, list[tuple[bytes, bytes]]]:
+        start, _ = await call(app, http_scope("/header", query_string=b"v=" + value))
+        return start["status"], start["headers"]
+
+    ok = (200, [(b"content-type", b"text/html; charset=utf-8"), (b"x-v", b"ok")])
+    assert await answer(b"ok") == ok
+    assert (await answer(b"a%0Db"))[0] == 500  # CR: refused, though the name is known
+    assert (await answer(b"%E2%82%AC"))[0] == 500  # not latin-1: the app answers 500
+    assert await answer(b"ok") == ok
+
+
+async def test_asgi_middleware_that_edits_headers_in_place_leaves_the_next_answer_alone(
+    tmp_path,
+):
+    app = make_app(tmp_path)
+
+    async def gzip_like(scope, receive, send):
+        async def edit(message):
+            if message["type"] == "http.response.start":
+                message["headers"].append((b"content-encoding", b"gzip"))
+            await send(message)
+
+        await app(scope, receive, edit)
+
+    await call(app, http_scope("/"))  # the header set is known before it is edited
+    edited, _ = await call(gzip_like, http_scope("/"))
+    plain, _ = await call(app, http_scope("/"))
+    assert edited["headers"] == [
+        (b"content-type", b"application/json"),
+        (b"content-encoding", b"gzip"),
+    ]
+    assert plain["headers"] == [(b"content-type", b"application/json")]
+
+
+def test_a_second_response_call_is_refused_and_the_first_kept():
+    async def never(message: dict[str, Any]) -> None:
+        raise AssertionError("nothing is sent while the app answers")
+
+    proto = ASGIHTTPProtocol(http_scope("/"), never, never)  # type: ignore[arg-type]
+    proto.response_str(201, [("content-type", "text/plain")], "first")
+    with pytest.raises(RuntimeError, match="response already sent; got response_bytes"):
+        proto.response_bytes(500, [], b"second")
+    assert proto.start == {
+        "type": "http.response.start",
+        "status": 201,
+        "headers": [(b"content-type", b"text/plain")],
+    }
+    assert proto.body == {"type": "http.response.body", "body": b"first"}
 
 
 async def test_unknown_scope_types_are_refused():
