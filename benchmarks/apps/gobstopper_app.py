@@ -6,7 +6,10 @@ POST /enqueue queues a no-op background task in a DuckDB file in a temporary dir
 the app's own task workers run them while the load goes on. The queue opens on the first
 /enqueue, so the other endpoints (and the idle footprint) never load DuckDB.
 ``BENCH_TASKS_STORE=sqlite`` (or ``sqlite-normal``: ``synchronous="NORMAL"``) keeps the
-tasks in SQLite instead, to compare the stores under HTTP load.
+tasks in SQLite instead, to compare the stores under HTTP load. ``BENCH_TASKS_STORE=redis``
+(with ``BENCH_REDIS_URL``) queues them in Redis and runs no workers here, as a web process
+whose tasks run in worker processes elsewhere: /enqueue then costs the request and the
+queuing only.
 """
 
 from __future__ import annotations
@@ -31,7 +34,13 @@ from benchmarks.apps.common import (
     extra_static_paths,
 )
 from gobstopper import Blueprint, Gobstopper, JSONResponse, Request, Response
-from gobstopper.tasks import SQLiteTaskStorage, TaskPriority, TaskQueue, TaskStorage
+from gobstopper.tasks import (
+    RedisTaskStorage,
+    SQLiteTaskStorage,
+    TaskPriority,
+    TaskQueue,
+    TaskStorage,
+)
 
 CallNext = Callable[[Request], Awaitable[Response]]
 Middleware = Callable[[Request, CallNext], Awaitable[Response]]
@@ -67,10 +76,12 @@ STORES = {
     "duckdb": lambda: TaskStorage(TASKS_DIR / "tasks.duckdb"),
     "sqlite": lambda: SQLiteTaskStorage(TASKS_DIR / "tasks.sqlite3"),
     "sqlite-normal": lambda: SQLiteTaskStorage(TASKS_DIR / "tasks.sqlite3", synchronous="NORMAL"),
+    "redis": lambda: RedisTaskStorage(
+        os.environ["BENCH_REDIS_URL"], prefix=f"bench:{TASKS_DIR.name}"
+    ),
 }
-app.task_queue = TaskQueue(
-    enabled=True, storage_factory=STORES[os.environ.get("BENCH_TASKS_STORE", "duckdb")]
-)
+STORE = os.environ.get("BENCH_TASKS_STORE", "duckdb")
+app.task_queue = TaskQueue(enabled=True, storage_factory=STORES[STORE])
 _workers_lock = asyncio.Lock()
 
 
@@ -149,7 +160,7 @@ async def echo(request: Request) -> JSONResponse:
 @app.post("/enqueue")
 async def enqueue(request: Request) -> tuple[dict[str, str], int]:
     """Queue ``notify`` for the JSON body's ``to``; answer 202 with the task id."""
-    if "bench" not in app.task_queue.workers:
+    if STORE != "redis" and "bench" not in app.task_queue.workers:
         await ensure_task_workers()
     data = await request.json()
     task_id = await app.add_background_task("notify", "bench", TaskPriority.NORMAL, 0, data["to"])

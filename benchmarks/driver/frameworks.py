@@ -15,8 +15,8 @@ from dataclasses import dataclass, field
 from benchmarks.driver.paths import ROOT
 
 BASELINE = "raw"
-THIS_CHECKOUT = f"gobstopper[templates,tasks] @ {ROOT.as_uri()}"
-"""The pip requirement that installs Gobstopper from this working tree (tasks: /enqueue)."""
+THIS_CHECKOUT = f"gobstopper[templates,tasks,redis] @ {ROOT.as_uri()}"
+"""The pip requirement that installs Gobstopper from this working tree (tasks, redis: /enqueue)."""
 
 
 @dataclass(frozen=True)
