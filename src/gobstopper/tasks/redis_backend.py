@@ -40,12 +40,11 @@ from .backend import TaskPage, TaskQuery, TaskTally
 from .models import TaskInfo, TaskStatus
 from .redis_batch import ScriptBatcher
 from .redis_records import (
+    BATCH,
     FETCH,
     GROUP,
     HEARTBEAT,
     PROMOTE,
-    SUBMIT,
-    SWAP,
     decode_record,
     encode_info,
     epoch_ms,
@@ -87,10 +86,8 @@ class RedisBackend:
         self._storage = storage
         self._keys = storage.keys
         self._client: Redis = Redis.from_url(storage.url, decode_responses=True)
-        self._batch = ScriptBatcher(self._client)
-        self._submit = self._client.register_script(SUBMIT)
+        self._batch = ScriptBatcher(self._client.register_script(BATCH))
         self._fetch = self._client.register_script(FETCH)
-        self._swap = self._client.register_script(SWAP)
         self._promote = self._client.register_script(PROMOTE)
         self._heartbeat = self._client.register_script(HEARTBEAT)
         self.consumer = f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(4)}"
@@ -116,9 +113,9 @@ class RedisBackend:
         """Write the record, index it and add it to its stream, atomically."""
         keys = self._keys
         await self._batch.call(
-            self._submit,
+            "submit",
             [keys.record(info.id), keys.stream(info.category, info.priority.value), keys.index],
-            [info.id, encode_info(info), epoch_ms(info.created_at)],
+            [info.id, encode_info(info), repr(epoch_ms(info.created_at))],
         )
 
     async def prepare(self, category: str) -> None:
@@ -300,12 +297,12 @@ class RedisBackend:
             encode_info(info),
             delivery.message if ack else "",
             GROUP,
-            ttl,
+            str(ttl),
             then,
-            due,
+            repr(due),
             info.id,
         ]
-        future = self._batch.call(self._swap, keys, args)
+        future = self._batch.call("swap", keys, args)
         future.add_done_callback(_log_failure)
         return future
 

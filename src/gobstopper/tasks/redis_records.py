@@ -150,6 +150,40 @@ elseif ARGV[9] == 'delay' then redis.call('ZADD', KEYS[3], ARGV[10], ARGV[11]) e
 return 1
 """
 
+#: The scripts ``BATCH`` can run, by the name a batched call gives.
+BATCHED = {"submit": SUBMIT, "swap": SWAP}
+
+
+def _batch_script(scripts: dict[str, str]) -> str:
+    """A script running many calls of ``scripts``, each under ``pcall``.
+
+    Each script's text becomes a function of (KEYS, ARGV), so it runs
+    unchanged. ARGV[1] is a JSON array of ``[name, keys, args]``; the reply
+    holds ``{1, reply}`` or ``{0, error message}`` per call, in order.
+    """
+    functions = "".join(
+        f"scripts[{name!r}] = function(KEYS, ARGV)\n{body}end\n" for name, body in scripts.items()
+    )
+    return (
+        "local scripts = {}\n"
+        + functions
+        + """local replies = {}
+for i, call in ipairs(cjson.decode(ARGV[1])) do
+  local ok, reply = pcall(scripts[call[1]], call[2], call[3])
+  if ok then
+    replies[i] = {1, reply or false}
+  else
+    replies[i] = {0, type(reply) == 'table' and reply.err or tostring(reply)}
+  end
+end
+return replies
+"""
+    )
+
+
+# Many SUBMIT and SWAP calls in one script call (``redis_batch``).
+BATCH = _batch_script(BATCHED)
+
 # Move retries whose backoff is over back to their stream.
 # KEYS: delayed set. ARGV: now ms, record key prefix, at most how many.
 PROMOTE = """
