@@ -159,7 +159,8 @@ def _batch_script(scripts: dict[str, str]) -> str:
 
     Each script's text becomes a function of (KEYS, ARGV), so it runs
     unchanged. ARGV[1] is a JSON array of ``[name, keys, args]``; the reply
-    holds ``{1, reply}`` or ``{0, error message}`` per call, in order.
+    is a JSON array of ``[1, reply]`` or ``[0, error message]`` per call, in
+    order (one string to read, not a nested array of 3 replies per call).
     """
     functions = "".join(
         f"scripts[{name!r}] = function(KEYS, ARGV)\n{body}end\n" for name, body in scripts.items()
@@ -176,7 +177,7 @@ for i, call in ipairs(cjson.decode(ARGV[1])) do
     replies[i] = {0, type(reply) == 'table' and reply.err or tostring(reply)}
   end
 end
-return replies
+return cjson.encode(replies)
 """
     )
 
