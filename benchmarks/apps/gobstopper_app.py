@@ -18,6 +18,7 @@ import asyncio
 import os
 import shutil
 import tempfile
+import uuid
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -165,6 +166,15 @@ async def enqueue(request: Request) -> tuple[dict[str, str], int]:
     data = await request.json()
     task_id = await app.add_background_task("notify", "bench", TaskPriority.NORMAL, 0, data["to"])
     return {"id": task_id}, 202
+
+
+@app.post("/accept")
+async def accept(request: Request) -> tuple[dict[str, str], int]:
+    """Answer like /enqueue (202 with an id) without queuing: its cost minus the queuing."""
+    data = await request.json()
+    if not isinstance(data.get("to"), str):
+        return {"error": "to must be a string"}, 400
+    return {"id": str(uuid.uuid4())}, 202
 
 
 @app.get("/template")

@@ -8,6 +8,7 @@ JSON body, encodes JSON and renders the template every time.
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any
 from urllib.parse import parse_qs
@@ -53,8 +54,15 @@ class Order(msgspec.Struct):
     note: str
 
 
+class Notice(msgspec.Struct):
+    """The /accept body model."""
+
+    to: str
+
+
 _encoder = msgspec.json.Encoder()
 _order_decoder = msgspec.json.Decoder(Order)
+_notice_decoder = msgspec.json.Decoder(Notice)
 _templates = production_jinja_env()
 
 
@@ -81,6 +89,15 @@ async def echo(scope: Any, proto: Any) -> Reply:
     except (msgspec.ValidationError, msgspec.DecodeError) as exc:
         return 400, TEXT, str(exc)
     return 200, JSON, _encoder.encode(order)
+
+
+async def accept(scope: Any, proto: Any) -> Reply:
+    """Read the JSON body's ``to`` and answer 202 with a fresh id, queuing nothing."""
+    try:
+        _notice_decoder.decode(await proto())
+    except (msgspec.ValidationError, msgspec.DecodeError) as exc:
+        return 400, TEXT, str(exc)
+    return 202, JSON, _encoder.encode({"id": str(uuid.uuid4())})
 
 
 async def template(scope: Any, proto: Any) -> Reply:
@@ -128,6 +145,7 @@ STATIC["GET"].update(
     }
 )
 STATIC["POST"]["/echo"] = echo
+STATIC["POST"]["/accept"] = accept
 PARAM["/users/"] = user
 
 

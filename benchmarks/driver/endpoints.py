@@ -4,7 +4,8 @@ A check makes sure every framework does the same work: the right body, content t
 headers, the three middleware headers on /mw and on no other route, autoescaped template
 output. An endpoint whose check fails is reported as failed, not measured. An endpoint
 with ``only`` set is served by those frameworks alone (``POST /enqueue``: Gobstopper's
-task queue); the others are neither checked nor measured on it, and the report shows "—".
+task queue; ``POST /accept``, its control, also by the raw app); the others are neither
+checked nor measured on it, and the report shows "—".
 """
 
 from __future__ import annotations
@@ -155,6 +156,16 @@ ENDPOINTS: tuple[Endpoint, ...] = (
         _queued,
         body=b'{"to": "ada@example.com"}',
         only=("gobstopper", "gobstopper-asgi"),
+    ),
+    # The same request answered the same way without queuing anything: /enqueue's cost
+    # less this one is what queuing costs. The raw app answers it too, as the floor.
+    Endpoint(
+        "accept",
+        "POST",
+        "/accept",
+        _queued,
+        body=b'{"to": "ada@example.com"}',
+        only=("raw", "gobstopper", "gobstopper-asgi"),
     ),
 )
 
