@@ -5,13 +5,13 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from gobstopper.tasks import TaskQueue, report_progress
 from gobstopper.tasks.models import TaskInfo, TaskPriority, TaskStatus
-from gobstopper.tasks.redis_records import GROUP, encode_info
+from gobstopper.tasks.redis_records import GROUP, encode_info, epoch_ms
 from gobstopper.tasks.redis_storage import RedisTaskStorage
 from gobstopper.tasks.transitions import utc_now
 from tests.polling import wait_for
@@ -336,3 +336,17 @@ def test_storage_round_trips_every_field(storage: RedisTaskStorage) -> None:
     )
     storage.save_task(task)
     assert storage.get_task("full") == task
+
+
+@pytest.mark.parametrize(
+    "moment",
+    [
+        datetime(1970, 1, 1),
+        datetime(2026, 12, 5, 1, 2, 3, 456789),
+        datetime(2038, 1, 19, 3, 14, 7, 999999),
+        datetime(1969, 12, 31, 23, 59, 59, 1),
+    ],
+)
+def test_index_scores_of_naive_and_utc_times_agree(moment: datetime) -> None:
+    aware = moment.replace(tzinfo=UTC)
+    assert epoch_ms(moment) == epoch_ms(aware) == aware.timestamp() * 1000

@@ -248,7 +248,8 @@ class TaskQueue:
             id=new_task_id(),
             name=name,
             category=category,
-            priority=TaskPriority(priority),
+            # PERF: an enum call costs 0.5 µs; most callers pass a TaskPriority.
+            priority=priority if type(priority) is TaskPriority else TaskPriority(priority),
             status=TaskStatus.PENDING,
             created_at=self._next_created_at(),
             max_retries=max_retries,
