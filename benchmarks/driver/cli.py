@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import shlex
 import signal
 import sys
@@ -105,7 +106,8 @@ def main(argv: list[str] | None = None) -> int:
         print("interrupted: servers stopped, nothing written", file=sys.stderr)
         return 130
     run = report.RunInfo(
-        command=shlex.join(["python", "benchmarks/run.py", *argv]),
+        # The apps' own settings (BENCH_TASKS_STORE, ...) are part of what was measured.
+        command=shlex.join([*_bench_settings(), "python", "benchmarks/run.py", *argv]),
         settings=settings,
         wrk_version=wrk.version(wrk_path),
         load_before=load_before,
@@ -115,3 +117,10 @@ def main(argv: list[str] | None = None) -> int:
     print("wrote", " and ".join(str(path) for path in results_paths(args.output)))
     failed = [r.name for r in reports.values() if r.status != "ok" or r.failed_checks]
     return 1 if failed else 0
+
+
+def _bench_settings() -> list[str]:
+    """``NAME=value`` for each ``BENCH_*`` variable in the environment, sorted."""
+    return [
+        f"{name}={value}" for name, value in sorted(os.environ.items()) if name.startswith("BENCH_")
+    ]
