@@ -10,7 +10,7 @@ import pytest
 
 from gobstopper import FileResponse, Gobstopper, Response, StreamResponse
 from gobstopper.core import asgi
-from gobstopper.core.asgi import ASGIHTTPProtocol, HeaderEncoder, StreamAborted
+from gobstopper.core.asgi import ASGIHTTPConnection, HeaderEncoder, StreamAborted
 from gobstopper.core.asgi_scope import ASGIScope
 from gobstopper.testing import AsyncTestClient, TestClient, WebSocketRejected
 from gobstopper.testing_asgi import LifespanFailed
@@ -368,16 +368,16 @@ def test_a_second_response_call_is_refused_and_the_first_kept():
     async def never(message: dict[str, Any]) -> None:
         raise AssertionError("nothing is sent while the app answers")
 
-    proto = ASGIHTTPProtocol(http_scope("/"), never, never)  # type: ignore[arg-type]
-    proto.response_str(201, [("content-type", "text/plain")], "first")
+    conn = ASGIHTTPConnection(http_scope("/"), never, never)  # type: ignore[arg-type]
+    conn.response_str(201, [("content-type", "text/plain")], "first")
     with pytest.raises(RuntimeError, match="response already sent; got response_bytes"):
-        proto.response_bytes(500, [], b"second")
-    assert proto.start == {
+        conn.response_bytes(500, [], b"second")
+    assert conn.start == {
         "type": "http.response.start",
         "status": 201,
         "headers": [(b"content-type", b"text/plain")],
     }
-    assert proto.body == {"type": "http.response.body", "body": b"first"}
+    assert conn.body == {"type": "http.response.body", "body": b"first"}
 
 
 async def test_unknown_scope_types_are_refused():
