@@ -43,25 +43,37 @@ def submit_call(prefix: str, task_id: str, stream: str) -> tuple[list[str], list
     return keys, [task_id, f'{{"id": "{task_id}"}}', "1733362200123.5"]
 
 
-async def test_concurrent_calls_go_out_as_one_evalsha(
-    client: Redis, batcher: ScriptBatcher
+@pytest.mark.parametrize(
+    ("max_calls", "calls", "evalshas"),
+    [(redis_batch.MAX_CALLS, 64, 1), (4, 10, 3)],
+    ids=["one-batch", "bounded-4+4+2"],
+)
+async def test_concurrent_calls_go_out_as_few_evalshas(
+    client: Redis,
+    batcher: ScriptBatcher,
+    monkeypatch: pytest.MonkeyPatch,
+    max_calls: int,
+    calls: int,
+    evalshas: int,
 ) -> None:
+    monkeypatch.setattr(redis_batch, "MAX_CALLS", max_calls)
     prefix = f"test:{uuid.uuid4().hex}"
     stream = f"{prefix}:queue:c:5"
     await client.script_load(BATCH)
     before = await evalsha_calls(client)
-    calls = [submit_call(prefix, f"t{n}", stream) for n in range(64)]
+    made = [submit_call(prefix, f"t{n}", stream) for n in range(calls)]
 
-    replies = await asyncio.gather(*(batcher.call("submit", *call) for call in calls))
+    replies = await asyncio.gather(*(batcher.call("submit", *call) for call in made))
 
-    assert replies == [1] * 64
-    assert await evalsha_calls(client) - before == 1
-    assert await client.xlen(stream) == 64
-    assert await client.zscore(f"{prefix}:index", "t63") == 1733362200123.5
-    assert await client.hgetall(f"{prefix}:task:t7") == {
+    assert replies == [1] * calls
+    assert await evalsha_calls(client) - before == evalshas
+    assert await client.xlen(stream) == calls
+    last = f"t{calls - 1}"
+    assert await client.zscore(f"{prefix}:index", last) == 1733362200123.5
+    assert await client.hgetall(f"{prefix}:task:{last}") == {
         "status": "pending",
         "owner": "",
-        "info": '{"id": "t7"}',
+        "info": f'{{"id": "{last}"}}',
         "stream": stream,
     }
 
@@ -94,23 +106,6 @@ async def test_a_flushed_script_cache_is_reloaded(client: Redis, batcher: Script
 
     assert await batcher.call("submit", *submit_call(prefix, "b", stream)) == 1
     assert await client.xlen(stream) == 2
-
-
-async def test_batches_are_bounded(
-    client: Redis, batcher: ScriptBatcher, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setattr(redis_batch, "MAX_CALLS", 4)
-    prefix = f"test:{uuid.uuid4().hex}"
-    stream = f"{prefix}:queue:c:5"
-    await client.script_load(BATCH)
-    before = await evalsha_calls(client)
-
-    calls = [submit_call(prefix, f"t{n}", stream) for n in range(10)]
-    replies = await asyncio.gather(*(batcher.call("submit", *call) for call in calls))
-
-    assert replies == [1] * 10
-    assert await evalsha_calls(client) - before == 3  # 4 + 4 + 2
-    assert await client.xlen(stream) == 10
 
 
 async def test_a_connection_failure_fails_every_call_of_the_batch() -> None:

@@ -29,7 +29,7 @@ from collections.abc import Awaitable, Callable, MutableMapping
 from itertools import chain
 from typing import TYPE_CHECKING, Any
 
-from gobstopper.core.asgi_scope import ASGIHeaders, ASGIScope
+from gobstopper.core.asgi_scope import ASGIHeaders, ASGIScope, route_path
 from gobstopper.core.asgi_websocket import ASGIWebSocketProtocol
 
 if TYPE_CHECKING:
@@ -182,11 +182,8 @@ class ASGIHTTPConnection(ASGIScope):
         self.asgi = scope
         self.proto = "http"
         self.method = scope["method"]
-        path = scope["path"]
         root = scope.get("root_path")
-        if root and path.startswith(root):
-            path = path[len(root) :] or "/"
-        self.path = path
+        self.path = route_path(scope["path"], root)
         self.root_path = root or ""
         headers = _new_headers(ASGIHeaders)
         headers._raw = scope["headers"]

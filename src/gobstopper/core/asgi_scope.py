@@ -80,6 +80,16 @@ class ASGIHeaders:
         return [v.decode("latin-1") for _, v in self._raw]
 
 
+def route_path(path: str, root: str | None) -> str:
+    """``path`` as the routes see it: without the ASGI ``root_path`` it starts with.
+
+    ASGI 2.x servers put the root path inside ``path``; the routes never include it.
+    """
+    if root and path.startswith(root):
+        return path[len(root) :] or "/"
+    return path
+
+
 def _address(pair: Any) -> str | None:
     """ASGI's ``(host, port)`` as RSGI's ``"host:port"`` (``[v6]:port``)."""
     if not pair:
@@ -106,12 +116,8 @@ class ASGIScope:
         self.asgi = scope
         self.proto = "http" if scope["type"] == "http" else "ws"
         self.method = scope.get("method", "GET")
-        path = scope["path"]
         root = scope.get("root_path")
-        # ASGI 2.x puts the root path inside ``path``; the routes never include it.
-        if root and path.startswith(root):
-            path = path[len(root) :] or "/"
-        self.path = path
+        self.path = route_path(scope["path"], root)
         self.root_path = root or ""
         self.headers = ASGIHeaders(scope.get("headers", ()))
 
