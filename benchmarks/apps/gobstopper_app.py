@@ -9,7 +9,9 @@ the app's own task workers run them while the load goes on. The queue opens on t
 tasks in SQLite instead, to compare the stores under HTTP load. ``BENCH_TASKS_STORE=redis``
 (with ``BENCH_REDIS_URL``) queues them in Redis and runs no workers here, as a web process
 whose tasks run in worker processes elsewhere: /enqueue then costs the request and the
-queuing only.
+queuing only. ``BENCH_TASK_WORKERS`` sets how many worker coroutines the first /enqueue
+starts here (default 32, 0 with Redis); 0 measures what queuing alone costs on any store.
+POST /accept answers like /enqueue without queuing, the control it is compared with.
 """
 
 from __future__ import annotations
@@ -71,8 +73,6 @@ app = Gobstopper(__name__)
 app.init_templates(TEMPLATE_DIR, use_rust=False, auto_reload=False)
 
 TASKS_DIR = Path(tempfile.mkdtemp(prefix="gobstopper-bench-tasks-"))
-TASK_WORKERS = 32
-"""Worker coroutines: DuckDB commits one batch at a time, so more workers share each."""
 STORES = {
     "duckdb": lambda: TaskStorage(TASKS_DIR / "tasks.duckdb"),
     "sqlite": lambda: SQLiteTaskStorage(TASKS_DIR / "tasks.sqlite3"),
@@ -82,6 +82,8 @@ STORES = {
     ),
 }
 STORE = os.environ.get("BENCH_TASKS_STORE", "duckdb")
+TASK_WORKERS = int(os.environ.get("BENCH_TASK_WORKERS", "0" if STORE == "redis" else "32"))
+"""Worker coroutines here: DuckDB commits one batch at a time, so more workers share each."""
 app.task_queue = TaskQueue(enabled=True, storage_factory=STORES[STORE])
 _workers_lock = asyncio.Lock()
 
@@ -161,7 +163,7 @@ async def echo(request: Request) -> JSONResponse:
 @app.post("/enqueue")
 async def enqueue(request: Request) -> tuple[dict[str, str], int]:
     """Queue ``notify`` for the JSON body's ``to``; answer 202 with the task id."""
-    if STORE != "redis" and "bench" not in app.task_queue.workers:
+    if TASK_WORKERS and "bench" not in app.task_queue.workers:
         await ensure_task_workers()
     data = await request.json()
     task_id = await app.add_background_task("notify", "bench", TaskPriority.NORMAL, 0, data["to"])
