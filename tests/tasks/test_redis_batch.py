@@ -122,3 +122,16 @@ async def test_a_connection_failure_fails_every_call_of_the_batch() -> None:
         await batcher.drain()
     finally:
         await dead.aclose()
+
+
+async def test_arguments_reach_redis_byte_for_byte(client: Redis, batcher: ScriptBatcher) -> None:
+    # The calls travel inside one JSON document: what Lua's cjson decodes must be
+    # exactly what EVALSHA would have passed (non-ASCII, escapes, control characters).
+    prefix = f"test:{uuid.uuid4().hex}"
+    stream = f"{prefix}:queue:c:5"
+    info = '{"args": ["é ☃ 🎉", "line\\nbreak", "tab\\t", "\\u0001", "quote \\" slash \\\\ /"]}'
+    keys, args = submit_call(prefix, "u", stream)
+    args[1] = info
+
+    assert await batcher.call("submit", keys, args) == 1
+    assert await client.hget(f"{prefix}:task:u", "info") == info
