@@ -8,10 +8,10 @@ call. Each call stays atomic on its own and a failing call fails alone; the
 batch is not a transaction.
 
 PERF: the calls travel as one JSON argument and their replies come back as
-one JSON string, both handled by msgspec in C. Sent as a pipeline of one ``EVALSHA`` per call,
-redis-py packed every argument and parsed every reply in Python (with an
-asyncio timeout each): 46 µs of CPU per ``add_task`` against 64 concurrent
-callers, of which ~half was redis-py (benchmarks/tasks_bench.py).
+one JSON string, both handled by msgspec in C. Sent as a pipeline of one
+``EVALSHA`` per call, redis-py packed every argument and parsed every reply in
+Python (each with an asyncio timeout): ``add_task`` cost 46 µs of CPU with 64
+concurrent callers, 17-20 µs batched this way (docs/tasks.md#performance).
 """
 
 from __future__ import annotations
