@@ -1,4 +1,4 @@
-"""Helpers shared by the task tests: waiting for a task's status, a locked database."""
+"""Helpers shared by the task tests: a task record, waiting for a status, a locked database."""
 
 from __future__ import annotations
 
@@ -6,10 +6,25 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import datetime
 from pathlib import Path
 
-from gobstopper.tasks import TaskInfo, TaskQueue
+from gobstopper.tasks import TaskInfo, TaskPriority, TaskQueue, TaskStatus
 from tests.polling import wait_for
+
+
+def task_info(task_id: str, **fields: object) -> TaskInfo:
+    """A task record: PENDING, NORMAL, "job" in "default", made 2025-01-01; ``fields`` override."""
+    values: dict[str, object] = {
+        "id": task_id,
+        "name": "job",
+        "category": "default",
+        "priority": TaskPriority.NORMAL,
+        "status": TaskStatus.PENDING,
+        "created_at": datetime(2025, 1, 1),
+    }
+    values.update(fields)
+    return TaskInfo(**values)  # type: ignore[arg-type]
 
 
 async def wait_done(queue: TaskQueue, task_id: str) -> TaskInfo:

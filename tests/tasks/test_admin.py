@@ -9,20 +9,14 @@ import pytest
 
 from gobstopper.tasks import RedisTaskStorage, TaskQueue, TaskStorage
 from gobstopper.tasks.admin import cancel_stored, retry_stored, storage_of
-from gobstopper.tasks.models import TaskInfo, TaskPriority, TaskStatus
+from gobstopper.tasks.models import TaskInfo, TaskStatus
 from gobstopper.tasks.transitions import utc_now
+
+from .helpers import task_info
 
 
 def _task(task_id: str, status: TaskStatus) -> TaskInfo:
-    return TaskInfo(
-        id=task_id,
-        name="job",
-        category="default",
-        priority=TaskPriority.NORMAL,
-        status=status,
-        created_at=utc_now(),
-        error="E: x",
-    )
+    return task_info(task_id, status=status, created_at=utc_now(), error="E: x")
 
 
 @pytest.fixture(params=["duckdb", "redis"])

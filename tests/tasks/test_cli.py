@@ -11,11 +11,11 @@ import pytest
 
 from gobstopper.tasks import SQLiteTaskStorage, TaskInfo, TaskStorage
 from gobstopper.tasks.cli import add_tasks_commands
-from gobstopper.tasks.models import TaskPriority, TaskStatus
+from gobstopper.tasks.models import TaskStatus
 from gobstopper.tasks.transitions import utc_now
 
 from .conftest import Store
-from .helpers import database_held_by_another_process
+from .helpers import database_held_by_another_process, task_info
 
 
 def run(*argv: str) -> int:
@@ -27,15 +27,12 @@ def run(*argv: str) -> int:
 
 def _task(task_id: str, status: TaskStatus, minutes: int, **changes: object) -> TaskInfo:
     fields: dict[str, object] = {
-        "id": task_id,
         "name": "send_email",
         "category": "email",
-        "priority": TaskPriority.NORMAL,
         "status": status,
         "created_at": datetime(2025, 1, 1) + timedelta(minutes=minutes),
     }
-    fields.update(changes)
-    return TaskInfo(**fields)  # type: ignore[arg-type]
+    return task_info(task_id, **{**fields, **changes})
 
 
 @pytest.fixture(params=[TaskStorage, SQLiteTaskStorage], ids=["duckdb", "sqlite"])

@@ -19,7 +19,7 @@ from gobstopper.tasks.transitions import utc_now
 from tests.polling import wait_for
 
 from .conftest import MakeQueue
-from .helpers import wait_done
+from .helpers import task_info, wait_done
 
 
 class ThreadRecordingStorage(TaskStorage):
@@ -210,14 +210,7 @@ async def test_task_is_not_run_when_started_cannot_be_stored(
 
 
 def _pending(task_id: str) -> TaskInfo:
-    return TaskInfo(
-        id=task_id,
-        name="job",
-        category="default",
-        priority=TaskPriority.NORMAL,
-        status=TaskStatus.PENDING,
-        created_at=utc_now(),
-    )
+    return task_info(task_id, created_at=utc_now())
 
 
 async def test_a_read_sees_a_save_still_waiting_for_the_end_of_the_turn(db_path: Path) -> None:

@@ -10,6 +10,8 @@ import pytest
 
 from gobstopper.tasks.models import TaskInfo, TaskPriority, TaskStatus, new_task_id
 
+from .helpers import task_info
+
 
 def test_status_values() -> None:
     assert {s.name: s.value for s in TaskStatus} == {
@@ -42,15 +44,12 @@ def test_priority_importable_from_queue_module() -> None:
 
 def _task(**changes: object) -> TaskInfo:
     fields: dict[str, object] = {
-        "id": "task-123",
         "name": "send_email",
         "category": "notifications",
         "priority": TaskPriority.HIGH,
-        "status": TaskStatus.PENDING,
         "created_at": datetime(2025, 1, 2, 3, 4, 5),
     }
-    fields.update(changes)
-    return TaskInfo(**fields)  # type: ignore[arg-type]
+    return task_info("task-123", **{**fields, **changes})
 
 
 def test_task_info_defaults() -> None:

@@ -16,7 +16,7 @@ from gobstopper.tasks.redis_storage import RedisTaskStorage
 from gobstopper.tasks.transitions import utc_now
 from tests.polling import wait_for
 
-from .helpers import wait_done, wait_status
+from .helpers import task_info, wait_done, wait_status
 
 MakeRedisQueue = Callable[..., TaskQueue]
 
@@ -220,17 +220,7 @@ async def _plant_dead_attempt(storage: RedisTaskStorage, info: TaskInfo) -> None
 
 
 def _task(task_id: str, **changes: object) -> TaskInfo:
-    fields: dict[str, object] = {
-        "id": task_id,
-        "name": "job",
-        "category": "default",
-        "priority": TaskPriority.NORMAL,
-        "status": TaskStatus.PENDING,
-        "created_at": utc_now(),
-        "args": (task_id,),
-    }
-    fields.update(changes)
-    return TaskInfo(**fields)  # type: ignore[arg-type]
+    return task_info(task_id, **{"created_at": utc_now(), "args": (task_id,), **changes})
 
 
 async def test_a_dead_workers_task_is_taken_over_after_the_visibility_timeout(

@@ -20,7 +20,7 @@ from gobstopper.tasks.storage import TaskStorage, TaskStorageLockedError
 from gobstopper.tasks.transitions import utc_now
 
 from .conftest import Store
-from .helpers import database_held_by_another_process
+from .helpers import database_held_by_another_process, task_info
 
 # The engine's catalogue query for the expressions indexed on ``tasks``.
 _INDEXES = {
@@ -44,16 +44,7 @@ def storage(db_path: Path, store: Store) -> Iterator[SQLTaskStorage]:
 
 
 def _task(task_id: str, **changes: object) -> TaskInfo:
-    fields: dict[str, object] = {
-        "id": task_id,
-        "name": "process_data",
-        "category": "analytics",
-        "priority": TaskPriority.NORMAL,
-        "status": TaskStatus.PENDING,
-        "created_at": datetime(2025, 1, 1),
-    }
-    fields.update(changes)
-    return TaskInfo(**fields)  # type: ignore[arg-type]
+    return task_info(task_id, **{"name": "process_data", "category": "analytics", **changes})
 
 
 def test_file_created_on_first_use_not_on_construction(db_path: Path, store: Store) -> None:

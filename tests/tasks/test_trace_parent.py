@@ -5,7 +5,6 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, nullcontext
-from datetime import datetime
 from pathlib import Path
 
 import duckdb
@@ -13,25 +12,17 @@ import msgspec
 import pytest
 
 from gobstopper.tasks import RedisTaskStorage, TaskQueue
-from gobstopper.tasks.models import TaskInfo, TaskPriority, TaskStatus
+from gobstopper.tasks.models import TaskInfo, TaskStatus
 from gobstopper.tasks.sql_storage import COLUMNS, NAMES, SQLTaskStorage
 
 from .conftest import Store, on_each_file_store
-from .helpers import wait_done
+from .helpers import task_info, wait_done
 
 PARENT = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
 
 
 def _task(task_id: str, trace_parent: str | None = PARENT) -> TaskInfo:
-    return TaskInfo(
-        id=task_id,
-        name="report",
-        category="default",
-        priority=TaskPriority.NORMAL,
-        status=TaskStatus.PENDING,
-        created_at=datetime(2025, 1, 1),
-        trace_parent=trace_parent,
-    )
+    return task_info(task_id, name="report", trace_parent=trace_parent)
 
 
 @pytest.fixture
