@@ -14,13 +14,14 @@ import asyncio
 import functools
 import inspect
 from collections.abc import Awaitable, Callable, Coroutine, Sequence
-from typing import Any
+from typing import Any, cast
 
 from gobstopper.awaitables import is_async_callable, resolved
 from gobstopper.http.coercion import to_response
 from gobstopper.http.injection import BodyParameter, body_parameter, load_body
 from gobstopper.http.request import Request
 from gobstopper.http.response import BaseResponse
+from gobstopper.http.response_models import declares_response
 from gobstopper.middleware.limits import LimitsMiddleware, RouteLimits, route_limits
 
 Endpoint = Callable[[Request], Awaitable[BaseResponse]]
@@ -95,7 +96,10 @@ def bind_handler(handler: Callable[..., Any], path_params: Sequence[str] = ()) -
     async handler, or take a typed body parameter). A parameter annotated
     with a ``msgspec.Struct`` receives the validated body (JSON or form, by
     Content-Type; 422 if invalid); the signature is inspected here, once.
+    An async handler annotated ``-> Response`` (see ``declares_response``)
+    is trusted to return one: it is called with no coercion step.
     """
+    trusted = declares_response(handler)
     handler = _typed(handler, path_params)
     param = body_parameter(handler)
     dropped = _unaccepted(handler, path_params)
@@ -104,6 +108,9 @@ def bind_handler(handler: Callable[..., Any], path_params: Sequence[str] = ()) -
     if param is not None:
         return _bind_with_body(handler, param)
     if is_async_callable(handler):
+        if trusted:
+            # PERF: no coroutine frame of ours around the handler (~1,150 instructions).
+            return cast(Endpoint, route_call(handler, handler, bool(path_params)))
         if not path_params:
             # PERF: a static rule's handler is called without ``**view_args`` (~700
             # instructions): only a route's parameters are passed, as below. A
@@ -216,7 +223,15 @@ def wrap_hooks(
 
 
 def _bind_middleware(middleware: Callable[..., Any], call_next: Endpoint) -> Endpoint:
+    """``middleware`` as an inner layer, whose caller is owed a response.
+
+    PERF: an async middleware annotated ``-> Response`` (``declares_response``)
+    is trusted and called with no step of ours (one coroutine frame, ~1,150
+    instructions, less per layer); any other gets a step coercing its answer.
+    """
     if is_async_callable(middleware):
+        if declares_response(middleware):
+            return cast(Endpoint, _layer(middleware, call_next))
 
         async def step_async(request: Request) -> BaseResponse:
             answer = await middleware(request, call_next)
@@ -258,11 +273,16 @@ def _outermost(middleware: Callable[..., Any], call_next: Endpoint) -> RouteCall
     """The outermost middleware's step: its own call when async (its caller coerces)."""
     if not is_async_callable(middleware):
         return _bind_middleware(middleware, call_next)
+    return _layer(middleware, call_next)
 
-    def outermost(request: Request) -> Awaitable[Any]:
+
+def _layer(middleware: Callable[..., Any], call_next: Endpoint) -> RouteCall:
+    """``layer(request)``: the awaitable of ``middleware(request, call_next)``, as it is."""
+
+    def layer(request: Request) -> Awaitable[Any]:
         return middleware(request, call_next)  # type: ignore[no-any-return]
 
-    return outermost
+    return layer
 
 
 def _with_limits(inner: RouteCall, limits: RouteLimits) -> RouteCall:

@@ -82,6 +82,19 @@ def return_annotation(handler: Callable[..., Any]) -> Any:
     return type_hints(inspect.unwrap(target)).get("return", _NO_ANNOTATION)
 
 
+def declares_response(function: Callable[..., Any]) -> bool:
+    """Is ``function`` annotated to return one response class (``-> Response``)?
+
+    The pipeline takes it at its word and skips the coercion step around it.
+    A union (``-> Response | dict``), a string it cannot resolve, or a
+    decorated function (``__wrapped__``: the decorator may return something
+    else) is not trusted.
+    """
+    if hasattr(function, "__wrapped__"):
+        return False
+    return _is_response_class(return_annotation(function))
+
+
 def response_model(handler: Callable[..., Any]) -> Any | None:
     """The model ``handler`` promises to return, or ``None`` if it names none.
 
