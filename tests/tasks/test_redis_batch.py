@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import AsyncIterator
+from types import SimpleNamespace
 
 import pytest
 from redis.asyncio import Redis
@@ -135,3 +136,37 @@ async def test_arguments_reach_redis_byte_for_byte(client: Redis, batcher: Scrip
 
     assert await batcher.call("submit", keys, args) == 1
     assert await client.hget(f"{prefix}:task:u", "info") == info
+
+
+async def test_a_killed_connection_is_replaced_and_the_batch_retried_once(
+    client: Redis, batcher: ScriptBatcher
+) -> None:
+    prefix = f"test:{uuid.uuid4().hex}"
+    stream = f"{prefix}:queue:c:5"
+    assert await batcher.call("submit", *submit_call(prefix, "a", stream)) == 1
+    # The server drops every other client: the batcher's kept connection among them.
+    assert await client.execute_command("CLIENT", "KILL", "TYPE", "normal", "SKIPME", "yes") >= 1
+
+    assert await batcher.call("submit", *submit_call(prefix, "b", stream)) == 1
+    assert await client.xlen(stream) == 2
+
+
+async def test_close_sends_what_is_queued_and_returns_the_connection(
+    client: Redis, batcher: ScriptBatcher
+) -> None:
+    prefix = f"test:{uuid.uuid4().hex}"
+    stream = f"{prefix}:queue:c:5"
+    pool = client.connection_pool
+    pending = [batcher.call("submit", *submit_call(prefix, f"t{n}", stream)) for n in range(3)]
+
+    await batcher.close()
+
+    assert [future.result() for future in pending] == [1, 1, 1]
+    assert not pool._in_use_connections  # the kept connection is back in the pool
+    assert await client.xlen(stream) == 3
+
+
+def test_a_client_without_a_single_connection_pool_is_refused() -> None:
+    not_redis = SimpleNamespace(registered_client=object())
+    with pytest.raises(TypeError, match="not a cluster"):
+        ScriptBatcher(not_redis)  # type: ignore[arg-type]

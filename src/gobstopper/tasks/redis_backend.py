@@ -244,7 +244,7 @@ class RedisBackend:
         for delivery in self._taken.values():
             self._give_back(delivery)
         try:
-            await self._batch.drain()
+            await self._batch.close()
         finally:
             await self._client.aclose()
 
