@@ -380,6 +380,42 @@ def test_a_second_response_call_is_refused_and_the_first_kept():
     assert conn.body == {"type": "http.response.body", "body": b"first"}
 
 
+@pytest.mark.parametrize(
+    ("messages", "body"),
+    [
+        ([(b"", False)], b""),
+        ([(b'{"one": "message"}', False)], b'{"one": "message"}'),
+        ([(b"ab", True), (b"", True), (b"cd", True), (b"e", False)], b"abcde"),
+        ([(b"ab", True), (b"", False)], b"ab"),
+    ],
+    ids=["empty", "one-message", "four-messages", "empty-last-message"],
+)
+async def test_the_body_is_read_whole_however_it_was_split(messages, body):
+    queue = [{"type": "http.request", "body": chunk, "more_body": more} for chunk, more in messages]
+
+    async def receive() -> dict[str, Any]:
+        return queue.pop(0)
+
+    conn = ASGIHTTPConnection(http_scope("/", method="POST"), receive, None)  # type: ignore[arg-type]
+    assert await conn() == body
+    assert not queue  # every message was read, and none asked for past the last
+
+
+async def test_a_body_read_ahead_while_waiting_for_a_disconnect_is_kept():
+    queue: list[dict[str, Any]] = [
+        {"type": "http.request", "body": b"ab", "more_body": True},
+        {"type": "http.request", "body": b"cd", "more_body": False},
+        {"type": "http.disconnect"},
+    ]
+
+    async def receive() -> dict[str, Any]:
+        return queue.pop(0)
+
+    conn = ASGIHTTPConnection(http_scope("/", method="POST"), receive, None)  # type: ignore[arg-type]
+    await conn.client_disconnect()
+    assert await conn() == b"abcd"
+
+
 async def test_unknown_scope_types_are_refused():
     with pytest.raises(ValueError, match="unsupported ASGI scope type"):
         await Gobstopper()({"type": "webtransport"}, None, None)  # type: ignore[arg-type]
