@@ -17,6 +17,9 @@ from gobstopper import Gobstopper
 from gobstopper.http.request import Request
 from gobstopper.http.response import BaseResponse, JSONResponse, Response
 from gobstopper.http.response_models import declares_response
+from gobstopper.middleware.cors import CORSMiddleware
+from gobstopper.middleware.security import SecurityMiddleware
+from gobstopper.middleware.static import StaticFileMiddleware
 from gobstopper.testing import TestClient
 
 if TYPE_CHECKING:
@@ -184,3 +187,11 @@ def test_a_handler_breaking_its_annotation_is_still_answered_through_a_pass_thro
     with TestClient(app) as client:
         answer = client.get("/mislabelled")
     assert (answer.status_code, answer.json()) == (200, {"not": "a response"})
+
+
+@pytest.mark.parametrize(
+    "middleware_class", [CORSMiddleware, SecurityMiddleware, StaticFileMiddleware]
+)
+def test_the_built_in_middlewares_are_trusted_as_inner_layers(middleware_class):
+    """Each answers a response (its own, or call_next's), so it needs no coercion step."""
+    assert declares_response(middleware_class.__call__)

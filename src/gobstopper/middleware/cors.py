@@ -22,7 +22,8 @@ from gobstopper.http.request import Request
 from gobstopper.http.response import BaseResponse, Response
 from gobstopper.http.vary import add_vary
 
-CallNext = Callable[[Request], Awaitable[Any]]
+#: What the pipeline passes: its answer is always a response (``core/pipeline.py``).
+CallNext = Callable[[Request], Awaitable[BaseResponse]]
 
 DEFAULT_ORIGINS = ("*",)
 DEFAULT_METHODS = ("GET", "POST", "PUT", "DELETE", "OPTIONS")
@@ -164,7 +165,7 @@ class CORSMiddleware:
             preflight[_ALLOW_ORIGIN] = "*"
         self._preflight_headers = preflight
 
-    async def __call__(self, request: Request, call_next: CallNext) -> Any:
+    async def __call__(self, request: Request, call_next: CallNext) -> BaseResponse:
         """Answer a preflight, or call the handler and add the CORS headers."""
         request_headers = request.headers
         origin = request_headers.get("origin")

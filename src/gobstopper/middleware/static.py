@@ -29,7 +29,8 @@ from gobstopper.http.response import BaseResponse, FileResponse
 from gobstopper.http.safe_path import regular_file_stat, resolve_inside
 from gobstopper.http.static_files import DEFAULT_CACHE_CONTROL, StaticDirectory
 
-CallNext = Callable[[Request], Awaitable[Any]]
+#: What the pipeline passes: its answer is always a response (``core/pipeline.py``).
+CallNext = Callable[[Request], Awaitable[BaseResponse]]
 _SERVED_METHODS = frozenset({"GET", "HEAD"})
 
 
@@ -63,7 +64,7 @@ class StaticFileMiddleware:
             return path[len(self._below) :]
         return None
 
-    async def __call__(self, request: Request, call_next: CallNext) -> Any:
+    async def __call__(self, request: Request, call_next: CallNext) -> BaseResponse:
         """Serve the file for a static path, or pass the request on."""
         relative = self.relative_path(request.path)
         if relative is None or request.method not in _SERVED_METHODS:
