@@ -16,9 +16,11 @@ What ASGI adds over Granian's RSGI: WebSocket close codes and reasons travel
 both ways (see ``asgi_websocket.py``). What it costs: an ASGI message dict
 per event and the header values decoded in Python (see ``benchmarks/``).
 PERF: callgrind instructions per in-process request (``benchmarks/inprocess.py``'s
-requests): /plaintext 44,500 -> 37,900, /mw 63,900 -> 57,400, /json 43,800 -> 37,300
+requests): /plaintext 44,500 -> 38,200, /mw 63,900 -> 57,400, /json 43,800 -> 37,300
 with the merged connection, the HTTP request served in ``__call__`` and the
-changes noted below (BlackSheep: /plaintext 33,100, /mw 41,500).
+changes noted below; /mw 53,200 once its ``-> Response`` layers ran without
+coercion steps (``pipeline.py``). BlackSheep, counted the same way in its own
+venv: /plaintext 33,000, /mw 41,300.
 """
 
 from __future__ import annotations
