@@ -1,9 +1,10 @@
 """The fast paths of a middleware chain keep the slow paths' answers.
 
 A static async handler's answer is coerced in the chain without a call when it
-is already a response, and a header dict is checked at send with unbound
-``str.isprintable`` calls (TypeError sends anything that is not a str to the
-slow path). These tests pin what each path must still do.
+is already a response, and a header dict is checked at send against the names
+and values already found safe, scanning only new ones (anything that is not a
+plain printable str takes the slow path). These tests pin what each path must
+still do.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from typing import Any
 import pytest
 
 from gobstopper import Gobstopper
+from gobstopper.http import response as response_module
 from gobstopper.http.response import BaseResponse, HeaderInjectionError, Response
 from gobstopper.testing import TestClient
 
@@ -146,3 +148,35 @@ def test_other_controls_and_non_str_pairs_take_the_slow_path_and_are_sent_as_tex
         ("7", "seven"),
     ]
     assert all(type(name) is str and type(value) is str for name, value in headers)
+
+
+def test_a_remembered_value_does_not_vouch_for_a_longer_one():
+    sent = Response("x", content_type="text/plain")
+    sent.headers["x-user"] = "alice"
+    sent.to_rsgi_headers()
+    assert "alice" in response_module._known_safe
+    forged = Response("x", content_type="text/plain")
+    forged.headers["x-user"] = "alice\r\nSet-Cookie: admin=1"
+    with pytest.raises(HeaderInjectionError):
+        forged.to_rsgi_headers()
+    assert "alice\r\nSet-Cookie: admin=1" not in response_module._known_safe
+
+
+def test_values_that_never_repeat_keep_the_memory_bounded():
+    for number in range(3 * response_module._KNOWN_MAX):
+        response = Response("x", content_type="text/plain")
+        response.headers["x-request-id"] = f"id-{number}"
+        assert response.to_rsgi_headers()[1] == ("x-request-id", f"id-{number}")
+        assert len(response_module._known_safe) <= response_module._KNOWN_MAX
+
+
+def test_a_long_value_is_checked_each_time_and_not_remembered():
+    long_value = "a" * (response_module._KNOWN_LENGTH + 1)
+    for _ in range(2):
+        response = Response("x", content_type="text/plain")
+        response.headers["x-long"] = long_value
+        assert response.to_rsgi_headers()[1] == ("x-long", long_value)
+    assert long_value not in response_module._known_safe
+    response.headers["x-long"] = long_value + "\n"
+    with pytest.raises(HeaderInjectionError):
+        response.to_rsgi_headers()

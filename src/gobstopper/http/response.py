@@ -56,25 +56,49 @@ class HeaderInjectionError(ValueError):
     """A header name or value contains CR, LF or NUL."""
 
 
-#: ``str.isprintable`` unbound: TypeError for a name or value that is not a str.
-_printable = str.isprintable
+#: Header names and values that passed the check. An app sends the same few on
+#: every response (its content types, its middleware's headers), so checking
+#: one again is a set lookup instead of a scan of its characters. Names and
+#: values are compared by value: only exact ``str`` instances are kept, at most
+#: ``_KNOWN_LENGTH`` characters each, and the set starts again empty once it
+#: holds ``_KNOWN_MAX``, so values that never repeat (a request id) cannot grow it.
+_known_safe: set[str] = set()
+_KNOWN_MAX = 512
+_KNOWN_LENGTH = 1024
 
 
 def _check_headers(headers: dict[str, Any]) -> Headers:
-    """Headers as str pairs; ``HeaderInjectionError`` for CR, LF or NUL in any."""
+    """Headers as str pairs; ``HeaderInjectionError`` for CR, LF or NUL in any.
+
+    PERF: callgrind instructions per request, SecurityMiddleware's 8 headers:
+    79,500 -> 72,800 against a ``str.isprintable`` scan of each name and value.
+    """
     items: Headers = [*headers.items()]
-    # PERF: the common case (str pairs of printable characters) is two C-level
-    # ``str.isprintable`` calls per header, with no type test: one that is not a
-    # str raises TypeError (a str subclass is tested by str's own method and sent
-    # as it is). Anything else (a tab, a non-str, a control character) takes the
-    # slow path, which converts to str and refuses only CR, LF and NUL. Callgrind,
-    # a content type and 3 added headers: ~7,200 -> ~6,350 instructions at send.
+    known = _known_safe
     try:
         for name, value in items:
-            if not _printable(value) or not _printable(name):
-                return _checked_slowly(items)
-    except TypeError:
+            if name not in known or value not in known:
+                return _check_unknown(items)
+    except TypeError:  # an unhashable name or value
         return _checked_slowly(items)
+    return items
+
+
+def _check_unknown(items: Headers) -> Headers:
+    """``_check_headers`` for pairs with a name or value not seen before."""
+    known = _known_safe
+    for pair in items:
+        for text in pair:
+            if text in known:
+                continue
+            # Anything but a printable str (a tab, a non-str, a str subclass) takes the
+            # slow path, which converts to str and refuses only CR, LF and NUL.
+            if type(text) is not str or not text.isprintable():
+                return _checked_slowly(items)
+            if len(text) <= _KNOWN_LENGTH:
+                if len(known) >= _KNOWN_MAX:
+                    known.clear()
+                known.add(text)
     return items
 
 
