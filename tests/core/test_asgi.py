@@ -12,6 +12,8 @@ from gobstopper import FileResponse, Gobstopper, Response, StreamResponse
 from gobstopper.core import asgi
 from gobstopper.core.asgi import ASGIHTTPConnection, HeaderEncoder, StreamAborted
 from gobstopper.core.asgi_scope import ASGIScope
+from gobstopper.http.request import Request
+from gobstopper.middleware.security import SecurityMiddleware
 from gobstopper.testing import AsyncTestClient, TestClient, WebSocketRejected
 from gobstopper.testing_asgi import LifespanFailed
 from gobstopper.websocket import ConnectionClosed
@@ -284,6 +286,26 @@ def test_a_header_set_is_kept_once_it_repeats():
     headers = [("content-type", "text/plain"), ("x-a", "1")]
     encoder.encode(headers)
     assert encoder._known == {}  # seen once: maybe a request id, not kept
+    encoder.encode(headers)
+    assert encoder._known == {tuple(headers): plainly_encoded(headers)}
+
+
+def test_the_security_headers_of_an_https_app_are_kept():
+    app = Gobstopper(__name__, trusted_proxies="127.0.0.1")
+    app.add_middleware(SecurityMiddleware(secret_key="k" * 32, debug=True))
+
+    @app.get("/")
+    async def index(request: Request) -> Response:
+        response = Response("hi", content_type="text/plain")
+        response.headers["access-control-allow-origin"] = "https://app.example.com"
+        return response
+
+    sent = TestClient(app).get("/", headers={"x-forwarded-proto": "https"})
+    assert "strict-transport-security" in sent.headers
+    headers = [(name, value) for name, value in sent.headers.items() if name != "set-cookie"]
+    assert len(headers) >= 10
+    encoder = HeaderEncoder()
+    encoder.encode(headers)
     encoder.encode(headers)
     assert encoder._known == {tuple(headers): plainly_encoded(headers)}
 
