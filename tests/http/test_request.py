@@ -73,6 +73,13 @@ def test_headers_are_lowercase_joined_lazy_and_cached():
     assert request.scope.headers.reads == 1
 
 
+def test_cookies_are_read_without_building_the_header_dict():
+    request = make_request(headers={"Cookie": "session_id=abc; theme=dark", "Accept": "*/*"})
+    assert request.cookies == {"session_id": "abc", "theme": "dark"}
+    assert request.scope.headers.reads == 0
+    assert make_request().cookies == {}
+
+
 def test_repeated_headers_are_joined_and_cookies_with_semicolons():
     scope, _ = build_request("GET", "/")
     scope.headers = FakeHeaders([("x-a", "1"), ("x-a", "2"), ("cookie", "a=1"), ("cookie", "b=2")])
