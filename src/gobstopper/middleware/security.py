@@ -211,26 +211,18 @@ class SecurityMiddleware:
         arrival = await self._open(request)
         token = self._current.set(request)
         try:
-            response = await self._respond(request, call_next, arrival)
+            # PERF: in this frame, not a coroutine of its own: ~1,500 instructions.
+            if self.enable_csrf and request.method not in SAFE_METHODS:
+                if arrival.load_failed:
+                    raise ServiceUnavailable("Session storage unavailable")
+                if not await request_is_trusted(request):
+                    logger.warning("CSRF check failed for %s %r", request.method, request.path)
+                    raise CSRFError()
+            response = await call_next(request)
+            await self._commit(request, response, arrival)
         finally:
             self._current.reset(token)
         self.finalize_response(request, response)
-        return response
-
-    async def _respond(
-        self,
-        request: Request,
-        call_next: Callable[[Request], Awaitable[BaseResponse]],
-        arrival: _Arrival,
-    ) -> BaseResponse:
-        if self.enable_csrf and request.method not in SAFE_METHODS:
-            if arrival.load_failed:
-                raise ServiceUnavailable("Session storage unavailable")
-            if not await request_is_trusted(request):
-                logger.warning("CSRF check failed for %s %r", request.method, request.path)
-                raise CSRFError()
-        response = await call_next(request)
-        await self._commit(request, response, arrival)
         return response
 
     async def _open(self, request: Request) -> _Arrival:
